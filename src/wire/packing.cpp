@@ -1,0 +1,90 @@
+#include "wire/packing.hpp"
+
+#include <algorithm>
+
+#include "wire/codec.hpp"
+
+namespace baker::wire {
+namespace {
+
+// Worst-case bytes around the ops/routes array: envelope (array, version, type, key_id as uint32),
+// body array, four uint64 fields, flags, the ops/routes array32 header, and a MAC field.
+constexpr std::size_t kOverhead = 1 + 1 + 2 + 5 + 1 + 4 * 9 + 2 + 5 + (2 + kMacSize);
+
+std::size_t effective_budget(std::size_t budget) {
+  return std::max(budget, kMinDatagramBudget) - kOverhead;
+}
+
+template <typename RouteRef>
+const Route& deref(const RouteRef& r) {
+  if constexpr (std::is_pointer_v<RouteRef>) {
+    return *r;
+  } else {
+    return r;
+  }
+}
+
+template <typename RouteRef>
+std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_t seq,
+                                               std::uint8_t flags,
+                                               std::span<const RouteRef> routes,
+                                               std::size_t budget) {
+  const std::size_t room = effective_budget(budget);
+  std::vector<SnapshotChunk> chunks;
+  chunks.push_back(SnapshotChunk{epoch, seq, 0, 1, flags, {}});
+  std::size_t used = 0;
+  for (const auto& ref : routes) {
+    const Route& r = deref(ref);
+    const std::size_t n = encoded_size(r);
+    if (used + n > room && !chunks.back().routes.empty()) {
+      chunks.push_back(SnapshotChunk{epoch, seq, static_cast<std::uint32_t>(chunks.size()), 1,
+                                     flags, {}});
+      used = 0;
+    }
+    chunks.back().routes.push_back(r);
+    used += n;
+  }
+  for (auto& c : chunks) c.count = static_cast<std::uint32_t>(chunks.size());
+  return chunks;
+}
+
+}  // namespace
+
+std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
+                               std::uint64_t through_seq, std::uint8_t flags,
+                               std::span<const SequencedOp> ops, std::size_t budget) {
+  const std::size_t room = effective_budget(budget);
+  std::vector<Delta> out;
+  Delta cur{epoch, after_seq, through_seq, flags, {}};
+  std::size_t used = 0;
+  for (const auto& s : ops) {
+    const std::size_t n = encoded_size(s.op);
+    if (used + n > room && !cur.ops.empty()) {
+      // Close the current datagram at the seq just before this op, so the ranges tile.
+      cur.to_seq = s.seq - 1;
+      const std::uint64_t next_from = cur.to_seq;
+      out.push_back(std::move(cur));
+      cur = Delta{epoch, next_from, through_seq, flags, {}};
+      used = 0;
+    }
+    cur.ops.push_back(s.op);
+    used += n;
+  }
+  cur.to_seq = through_seq;
+  out.push_back(std::move(cur));
+  return out;
+}
+
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+                                          std::uint8_t flags, std::span<const Route> routes,
+                                          std::size_t budget) {
+  return split_snapshot_impl<Route>(epoch, seq, flags, routes, budget);
+}
+
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+                                          std::uint8_t flags, std::span<const Route* const> routes,
+                                          std::size_t budget) {
+  return split_snapshot_impl<const Route*>(epoch, seq, flags, routes, budget);
+}
+
+}  // namespace baker::wire

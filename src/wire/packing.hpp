@@ -1,0 +1,37 @@
+#pragma once
+// Splitting many changes or routes into as few datagrams as fit a size budget.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "wire/limits.hpp"
+#include "wire/messages.hpp"
+
+namespace baker::wire {
+
+struct SequencedOp {
+  std::uint64_t seq = 0;
+  DeltaOp op;
+};
+
+// Splits ops (ascending seq, each <= through_seq) into Deltas that each encode to at most
+// `budget` bytes with a MAC. The first Delta covers (after_seq, ...], each next one starts where
+// the previous ended, and the last ends at through_seq, so the ranges tile (after_seq, through_seq]
+// without gaps. An empty ops list gives one empty Delta (a filtered stream's "nothing for you").
+// Budget below kMinDatagramBudget is raised to it.
+std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
+                               std::uint64_t through_seq, std::uint8_t flags,
+                               std::span<const SequencedOp> ops,
+                               std::size_t budget = kDefaultDatagramBudget);
+
+// Splits a table into SnapshotChunks (index 0..count-1, all with the same epoch/seq/flags), each
+// encoding to at most `budget` bytes with a MAC. An empty table gives one empty chunk.
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+                                          std::uint8_t flags, std::span<const Route> routes,
+                                          std::size_t budget = kDefaultDatagramBudget);
+// Same for tables held as pointers (the directory's own storage), without copying routes first.
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+                                          std::uint8_t flags, std::span<const Route* const> routes,
+                                          std::size_t budget = kDefaultDatagramBudget);
+
+}  // namespace baker::wire

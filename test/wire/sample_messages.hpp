@@ -1,0 +1,58 @@
+#pragma once
+// One realistic instance of every message, shared by the wire tests, benchmarks and fuzz seeds.
+#include <vector>
+
+#include "wire/messages.hpp"
+
+namespace baker::wire::testing {
+
+inline Route sample_route(int i = 0) {
+  Route r;
+  r.service = "greeting";
+  r.instance = "host-" + std::to_string(i) + ":8080";
+  r.address = IpAddress::v4(10, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
+  r.port = 8080;
+  r.weight = 100;
+  r.state = InstanceState::up;
+  r.tags = {"v1", "zone=a"};
+  return r;
+}
+
+inline Heartbeat sample_heartbeat() {
+  Heartbeat h;
+  h.route = sample_route();
+  h.route.tags.clear();
+  h.route.instance = "i-1";
+  h.epoch = 0x1234567890abcdefULL;
+  h.seq = 42;
+  h.interval_ms = 1000;
+  return h;
+}
+
+inline std::vector<Message> sample_messages() {
+  std::vector<Message> all;
+  all.push_back(sample_heartbeat());
+  all.push_back(Goodbye{"greeting", "i-1", 0x1234567890abcdefULL, 43});
+  all.push_back(Subscribe{77, {"greeting", "_billing-v2"}, 0xfeedULL, 120, kFlagMulticastMember});
+  all.push_back(Unsubscribe{77});
+  Delta d{0xfeedULL, 120, 123, kFlagWarmup, {}};
+  d.ops.push_back({OpKind::add, sample_route(1)});
+  Route v6 = sample_route(2);
+  v6.address = *IpAddress::parse("fd00::2");
+  v6.state = InstanceState::draining;
+  d.ops.push_back({OpKind::update, v6});
+  Route gone;
+  gone.service = "greeting";
+  gone.instance = "host-3:8080";
+  d.ops.push_back({OpKind::remove, gone});
+  all.push_back(d);
+  all.push_back(Tick{0xfeedULL, 123, 0xdeadbeefcafef00dULL, 3, 0, 30000});
+  all.push_back(Nack{77, 0xfeedULL, 121, 122});
+  SnapshotChunk s{0xfeedULL, 123, 1, 3, 0, {}};
+  s.routes = {sample_route(4), sample_route(5)};
+  all.push_back(s);
+  all.push_back(RetryLater{0xfeedULL, 250});
+  return all;
+}
+
+}  // namespace baker::wire::testing
