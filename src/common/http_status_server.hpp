@@ -1,0 +1,35 @@
+#pragma once
+// A tiny HTTP/1.0-style server for GET-only status endpoints (/metrics, /routes) on localhost.
+// One request per connection; the handler runs on the io_context thread, so it may read core state
+// without locks.
+#include <boost/asio.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace baker {
+
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "text/plain; version=0.0.4";
+  std::string body;
+};
+
+class HttpStatusServer {
+ public:
+  using Handler = std::function<HttpReply(const std::string& path)>;
+
+  // Throws boost::system::system_error if the address cannot be bound (a start-up error).
+  HttpStatusServer(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& at,
+                   Handler handler);
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  void stop();
+
+ private:
+  void do_accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Handler handler_;
+};
+
+}  // namespace baker

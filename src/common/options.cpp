@@ -1,0 +1,65 @@
+#include "common/options.hpp"
+
+#include <fstream>
+#include <iostream>
+
+namespace baker {
+
+ParsedOptions parse_options(int argc, char** argv, const po::options_description& flags,
+                            const std::string& usage, const std::string& config_option) {
+  ParsedOptions out;
+  try {
+    po::store(po::parse_command_line(argc, argv, flags), out.values);
+    if (out.values.count("help")) {
+      std::cout << usage << "\n\n" << flags << "\n";
+      out.exit_code = 0;
+      return out;
+    }
+    if (!config_option.empty() && out.values.count(config_option)) {
+      const auto path = out.values[config_option].as<std::string>();
+      std::ifstream in(path);
+      if (!in) {
+        std::cerr << "error: cannot read config file '" << path << "'\n";
+        out.exit_code = 2;
+        return out;
+      }
+      // Values already stored from the command line are kept: flags win over the file.
+      po::store(po::parse_config_file(in, flags, /*allow_unregistered=*/false), out.values);
+    }
+    po::notify(out.values);
+  } catch (const po::error& e) {
+    std::cerr << "error: " << e.what() << "\n(see --help)\n";
+    out.exit_code = 2;
+  }
+  return out;
+}
+
+std::optional<std::pair<std::string, unsigned short>> parse_host_port(const std::string& text,
+                                                                      bool allow_zero) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return std::nullopt;  // bare IPv6 needs brackets
+  }
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  unsigned long p = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (p > 65535 || (p == 0 && !allow_zero)) return std::nullopt;
+  return std::make_pair(host, static_cast<unsigned short>(p));
+}
+
+}  // namespace baker
