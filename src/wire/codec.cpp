@@ -318,16 +318,18 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
   out.key_id = static_cast<std::uint32_t>(key_id);
   std::span<const std::uint8_t> body = dg.subspan(dg.size() - env.remaining());
 
+  constexpr std::size_t kMacField = 2 + kMacSize;  // bin8 marker, length, tag
   if (fields == 4) {
     if (key_id != 0) return DecodeError::wrong_field_count;
     if (opt.keys) return DecodeError::missing_mac;
   } else {
     if (key_id == 0) return DecodeError::invalid_value;
-    constexpr std::size_t kMacField = 2 + kMacSize;  // bin8 marker, length, tag
-    if (body.size() < kMacField) return DecodeError::truncated;
-    const std::uint8_t* mac_field = dg.data() + dg.size() - kMacField;
-    if (mac_field[0] != 0xc4 || mac_field[1] != kMacSize) return DecodeError::wrong_type;
-    if (opt.keys) {
+    const std::uint8_t* mac_field = body.size() >= kMacField ? dg.data() + dg.size() - kMacField
+                                                             : nullptr;
+    const bool mac_at_end = mac_field && mac_field[0] == 0xc4 && mac_field[1] == kMacSize;
+    // Check the MAC before parsing the body, so forged datagrams cost one hash and are counted as
+    // bad_mac. A datagram whose end is not a MAC field is cut or malformed: the parse says how.
+    if (opt.keys && mac_at_end) {
       const Key* key = opt.keys->find(out.key_id);
       if (!key) return DecodeError::unknown_key;
       Mac mac;
@@ -335,14 +337,18 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
       if (!verify_mac(*key, dg.first(dg.size() - kMacSize), mac)) return DecodeError::bad_mac;
       out.authenticated = true;
     }
-    body = body.first(body.size() - kMacField);
   }
 
   MsgpackReader r(body);
   BodyDecoder d(r);
   std::visit([&](auto& m) { d.body(m); }, out.message);
+  if (fields == 5) {
+    const auto mac = r.read_bin();
+    if (!r.failed() && mac.size() != kMacSize) return DecodeError::wrong_type;
+  }
   if (r.failed()) return *r.error();
   if (r.remaining() != 0) return DecodeError::trailing_bytes;
+  if (fields == 5 && opt.keys && !out.authenticated) return DecodeError::bad_mac;  // unreachable
   if (auto bad = validate(out.message)) return *bad;
   return out;
 }

@@ -7,12 +7,21 @@
 namespace baker::wire {
 namespace {
 
-// Worst-case bytes around the ops/routes array: envelope (array, version, type, key_id as uint32),
-// body array, four uint64 fields, flags, the ops/routes array32 header, and a MAC field.
-constexpr std::size_t kOverhead = 1 + 1 + 2 + 5 + 1 + 4 * 9 + 2 + 5 + (2 + kMacSize);
+std::size_t uint_size(std::uint64_t v) {
+  return v < 128 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
 
-std::size_t effective_budget(std::size_t budget) {
-  return std::max(budget, kMinDatagramBudget) - kOverhead;
+// Bytes around the ops/routes array, at most: envelope (array, version, type, key id as uint32),
+// body array, the given uint fields, flags, an array16 header, and a MAC field. Exact sizes of the
+// known fields keep datagrams as full as the budget allows.
+std::size_t overhead(std::initializer_list<std::uint64_t> fields) {
+  std::size_t n = 1 + 1 + 1 + 5 + 1 + 1 + 3 + (2 + kMacSize);
+  for (auto f : fields) n += uint_size(f);
+  return n;
+}
+
+std::size_t room(std::size_t budget, std::size_t overhead_bytes) {
+  return std::max(budget, kMinDatagramBudget) - overhead_bytes;
 }
 
 template <typename RouteRef>
@@ -29,14 +38,16 @@ std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_
                                                std::uint8_t flags,
                                                std::span<const RouteRef> routes,
                                                std::size_t budget) {
-  const std::size_t room = effective_budget(budget);
+  // count and index are at most the number of routes (one chunk per route, worst case).
+  const std::size_t room_left =
+      room(budget, overhead({epoch, seq, routes.size() + 1, routes.size() + 1}));
   std::vector<SnapshotChunk> chunks;
   chunks.push_back(SnapshotChunk{epoch, seq, 0, 1, flags, {}});
   std::size_t used = 0;
   for (const auto& ref : routes) {
     const Route& r = deref(ref);
     const std::size_t n = encoded_size(r);
-    if (used + n > room && !chunks.back().routes.empty()) {
+    if (used + n > room_left && !chunks.back().routes.empty()) {
       chunks.push_back(SnapshotChunk{epoch, seq, static_cast<std::uint32_t>(chunks.size()), 1,
                                      flags, {}});
       used = 0;
@@ -53,13 +64,14 @@ std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_
 std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
                                std::uint64_t through_seq, std::uint8_t flags,
                                std::span<const SequencedOp> ops, std::size_t budget) {
-  const std::size_t room = effective_budget(budget);
+  // Later datagrams' from/to are between after_seq and through_seq: through_seq bounds both.
+  const std::size_t room_left = room(budget, overhead({epoch, through_seq, through_seq}));
   std::vector<Delta> out;
   Delta cur{epoch, after_seq, through_seq, flags, {}};
   std::size_t used = 0;
   for (const auto& s : ops) {
     const std::size_t n = encoded_size(s.op);
-    if (used + n > room && !cur.ops.empty()) {
+    if (used + n > room_left && !cur.ops.empty()) {
       // Close the current datagram at the seq just before this op, so the ranges tile.
       cur.to_seq = s.seq - 1;
       const std::uint64_t next_from = cur.to_seq;

@@ -1,0 +1,146 @@
+#include "wire/packing.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sample_messages.hpp"
+#include "wire/codec.hpp"
+#include "wire/digest.hpp"
+
+namespace baker::wire {
+namespace {
+
+std::vector<SequencedOp> many_ops(int n, std::uint64_t first_seq) {
+  std::vector<SequencedOp> ops;
+  for (int k = 0; k < n; ++k) {
+    ops.push_back({first_seq + static_cast<std::uint64_t>(k), {OpKind::add, testing::sample_route(k)}});
+  }
+  return ops;
+}
+
+TEST(SplitDelta, RangesTileWithoutGapsAndFitBudget) {
+  const Keyring keys = [] {
+    Keyring k;
+    Key key{};
+    k.add(0xffffffffu, key, true);  // the longest key id encoding
+    return k;
+  }();
+  const auto ops = many_ops(500, 101);
+  const auto deltas = split_delta(7, 100, 600, kFlagWarmup, ops, 1400);
+  ASSERT_GT(deltas.size(), 1u);
+  std::uint64_t expect_from = 100;
+  std::size_t total_ops = 0;
+  for (const auto& d : deltas) {
+    EXPECT_EQ(d.from_seq, expect_from);
+    EXPECT_GT(d.to_seq, d.from_seq);
+    EXPECT_EQ(d.flags, kFlagWarmup);
+    EXPECT_LE(encode(d, &keys).size(), 1400u);
+    EXPECT_TRUE(decode(encode(d, &keys), {&keys}).ok());
+    expect_from = d.to_seq;
+    total_ops += d.ops.size();
+  }
+  EXPECT_EQ(expect_from, 600u);
+  EXPECT_EQ(total_ops, 500u);
+}
+
+TEST(SplitDelta, PacksAsFewDatagramsAsFit) {
+  const auto ops = many_ops(500, 1);
+  const auto deltas = split_delta(7, 0, 500, 0, ops, 1400);
+  // Each datagram but the last must have been full: adding its successor's first op would overflow.
+  for (std::size_t k = 0; k + 1 < deltas.size(); ++k) {
+    Delta grown = deltas[k];
+    grown.ops.push_back(deltas[k + 1].ops.front());
+    grown.to_seq = deltas[k + 1].from_seq + 1;
+    Keyring keys;
+    keys.add(1, Key{}, true);
+    EXPECT_GT(encode(grown, &keys).size() + 8, 1400u) << k;  // 8: key id and array header slack
+  }
+}
+
+TEST(SplitDelta, FilteredOpsKeepTheWholeRange) {
+  // A subscriber that only sees seqs 5 and 9 of (0, 12] still gets a stream tiling (0, 12].
+  std::vector<SequencedOp> ops = {{5, {OpKind::add, testing::sample_route(1)}},
+                                  {9, {OpKind::remove, testing::sample_route(1)}}};
+  const auto deltas = split_delta(7, 0, 12, 0, ops);
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].from_seq, 0u);
+  EXPECT_EQ(deltas[0].to_seq, 12u);
+  EXPECT_EQ(deltas[0].ops.size(), 2u);
+}
+
+TEST(SplitDelta, NoOpsGivesOneEmptyDelta) {
+  const auto deltas = split_delta(7, 3, 8, 0, {});
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_TRUE(deltas[0].ops.empty());
+  EXPECT_TRUE(decode(encode(deltas[0])).ok());
+}
+
+TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
+  std::vector<Route> table;
+  for (int k = 0; k < 1000; ++k) table.push_back(testing::sample_route(k));
+  Keyring keys;
+  keys.add(0xffffffffu, Key{}, true);
+  const auto chunks = split_snapshot(9, 1234, 0, table, 1400);
+  ASSERT_GT(chunks.size(), 1u);
+  std::vector<Route> back;
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    EXPECT_EQ(chunks[k].index, k);
+    EXPECT_EQ(chunks[k].count, chunks.size());
+    EXPECT_EQ(chunks[k].seq, 1234u);
+    const Bytes b = encode(chunks[k], &keys);
+    EXPECT_LE(b.size(), 1400u);
+    ASSERT_TRUE(decode(b, {&keys}).ok());
+    back.insert(back.end(), chunks[k].routes.begin(), chunks[k].routes.end());
+  }
+  EXPECT_EQ(back, table);
+  EXPECT_EQ(table_digest(back), table_digest(table));
+}
+
+TEST(SplitSnapshot, PointerTableGivesSameChunks) {
+  std::vector<Route> table;
+  for (int k = 0; k < 100; ++k) table.push_back(testing::sample_route(k));
+  std::vector<const Route*> ptrs;
+  for (const auto& r : table) ptrs.push_back(&r);
+  EXPECT_EQ(split_snapshot(1, 2, 0, std::span<const Route* const>(ptrs), 1300),
+            split_snapshot(1, 2, 0, std::span<const Route>(table), 1300));
+}
+
+TEST(SplitSnapshot, EmptyTableIsOneEmptyChunk) {
+  const auto chunks = split_snapshot(9, 0, kFlagWarmup, std::span<const Route>{});
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0].count, 1u);
+  EXPECT_TRUE(decode(encode(chunks[0])).ok());
+}
+
+TEST(SplitSnapshot, LargestPossibleRoutesFitTheSmallestBudget) {
+  Route big;
+  big.service = std::string(100, 'a');
+  big.instance = std::string(64, 'b');
+  big.address = *IpAddress::parse("ffff::ffff");
+  big.port = 65535;
+  big.weight = 256;
+  big.tags.assign(8, std::string(64, 't'));
+  std::vector<Route> table(5, big);
+  Keyring keys;
+  keys.add(0xffffffffu, Key{}, true);
+  for (const auto& c : split_snapshot(~0ull, ~0ull, 1, table, 100 /* raised to the minimum */)) {
+    EXPECT_LE(encode(c, &keys).size(), kMinDatagramBudget);
+    EXPECT_FALSE(c.routes.empty());
+  }
+}
+
+TEST(Digest, OrderIndependentAndIncremental) {
+  const Route a = testing::sample_route(1), b = testing::sample_route(2);
+  Route b2 = b;
+  b2.weight = 7;
+  std::vector<Route> ab = {a, b}, ba = {b, a};
+  EXPECT_EQ(table_digest(ab), table_digest(ba));
+  EXPECT_NE(route_digest(b), route_digest(b2));
+  std::uint64_t d = table_digest(ab);
+  d = d - route_digest(b) + route_digest(b2);  // update b -> b2
+  std::vector<Route> ab2 = {a, b2};
+  EXPECT_EQ(d, table_digest(ab2));
+  EXPECT_EQ(table_digest({}), 0u);
+}
+
+}  // namespace
+}  // namespace baker::wire
