@@ -1,0 +1,5 @@
+# The HAProxy driver: pure plan/parse code, the admin-socket transport, slots, managed mode.
+add_library(baker_haproxy STATIC haproxy_sink.cpp)
+target_include_directories(baker_haproxy PUBLIC ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(baker_haproxy PUBLIC baker_wire baker_common baker_options Boost::boost
+                                           Boost::program_options spdlog::spdlog Threads::Threads)
