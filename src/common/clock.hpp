@@ -1,5 +1,6 @@
 #pragma once
-// Time and randomness are injected into every core so tests run in simulated time, deterministically.
+// Time and randomness are injected into every core so tests run in simulated time,
+// deterministically.
 #include <chrono>
 #include <cstdint>
 #include <random>

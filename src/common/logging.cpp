@@ -6,7 +6,7 @@
 namespace baker {
 
 bool set_log_level(std::string_view level) {
-  static constexpr std::string_view kNames[] = {"trace", "debug", "info", "warn",
+  static constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
   for (std::size_t i = 0; i < std::size(kNames); ++i) {
     if (level == kNames[i]) {

@@ -65,7 +65,8 @@ std::optional<Keyring> Keyring::parse(std::string_view text, std::string* error)
       id = id * 10 + static_cast<std::uint64_t>(c - '0');
     }
     if (id == 0 || id > UINT32_MAX) return fail("key id must be 1..4294967295");
-    if (ring.find(static_cast<std::uint32_t>(id))) return fail("duplicate key id " + std::string(w[0]));
+    if (ring.find(static_cast<std::uint32_t>(id)))
+      return fail("duplicate key id " + std::string(w[0]));
     if (w[1].size() != 2 * kKeySize) return fail("key must be exactly 64 hex digits (32 bytes)");
     Key key{};
     for (std::size_t i = 0; i < kKeySize; ++i) {

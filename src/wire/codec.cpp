@@ -280,15 +280,24 @@ class BodyDecoder {
 
 Message make_message(MessageType t) {
   switch (t) {
-    case MessageType::heartbeat: return Heartbeat{};
-    case MessageType::goodbye: return Goodbye{};
-    case MessageType::subscribe: return Subscribe{};
-    case MessageType::unsubscribe: return Unsubscribe{};
-    case MessageType::delta: return Delta{};
-    case MessageType::tick: return Tick{};
-    case MessageType::nack: return Nack{};
-    case MessageType::snapshot_chunk: return SnapshotChunk{};
-    case MessageType::retry_later: return RetryLater{};
+    case MessageType::heartbeat:
+      return Heartbeat{};
+    case MessageType::goodbye:
+      return Goodbye{};
+    case MessageType::subscribe:
+      return Subscribe{};
+    case MessageType::unsubscribe:
+      return Unsubscribe{};
+    case MessageType::delta:
+      return Delta{};
+    case MessageType::tick:
+      return Tick{};
+    case MessageType::nack:
+      return Nack{};
+    case MessageType::snapshot_chunk:
+      return SnapshotChunk{};
+    case MessageType::retry_later:
+      return RetryLater{};
   }
   return Heartbeat{};
 }
@@ -324,8 +333,8 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
     if (opt.keys) return DecodeError::missing_mac;
   } else {
     if (key_id == 0) return DecodeError::invalid_value;
-    const std::uint8_t* mac_field = body.size() >= kMacField ? dg.data() + dg.size() - kMacField
-                                                             : nullptr;
+    const std::uint8_t* mac_field =
+        body.size() >= kMacField ? dg.data() + dg.size() - kMacField : nullptr;
     const bool mac_at_end = mac_field && mac_field[0] == 0xc4 && mac_field[1] == kMacSize;
     // Check the MAC before parsing the body, so forged datagrams cost one hash and are counted as
     // bad_mac. A datagram whose end is not a MAC field is cut or malformed: the parse says how.

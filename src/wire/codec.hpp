@@ -18,7 +18,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 struct Decoded {
   Message message;
-  std::uint32_t key_id = 0;  // 0: datagram carried no MAC
+  std::uint32_t key_id = 0;    // 0: datagram carried no MAC
   bool authenticated = false;  // MAC present and verified with a key of the keyring
 };
 

@@ -24,7 +24,7 @@ enum class DecodeError : std::uint8_t {
   invalid_address,    // address is not 4 or 16 bytes
   invalid_port,       // port outside 1..65535
   invalid_tag,        // too many tags, or a tag empty/too long/not printable ASCII
-  invalid_value,      // any other field out of its range (weight, interval, state, op, seq order...)
+  invalid_value,  // any other field out of its range (weight, interval, state, op, seq order...)
 };
 
 inline constexpr int kDecodeErrorCount = static_cast<int>(DecodeError::invalid_value) + 1;

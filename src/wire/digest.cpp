@@ -7,9 +7,8 @@
 namespace baker::wire {
 namespace {
 // A fixed, public SipHash key: the digest detects divergence, it is not a secret.
-constexpr unsigned char kDigestKey[crypto_shorthash_KEYBYTES] = {'b', 'a', 'k', 'e', 'r', '-', 'd',
-                                                                 'i', 'g', 'e', 's', 't', '-', 'v',
-                                                                 '1', '!'};
+constexpr unsigned char kDigestKey[crypto_shorthash_KEYBYTES] = {
+    'b', 'a', 'k', 'e', 'r', '-', 'd', 'i', 'g', 'e', 's', 't', '-', 'v', '1', '!'};
 }  // namespace
 
 std::uint64_t route_digest(const Route& r) {

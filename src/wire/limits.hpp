@@ -1,5 +1,6 @@
 #pragma once
-// Bounds on every field Baker puts on the wire. docs/PROTOCOL.md lists the same values; keep both true.
+// Bounds on every field Baker puts on the wire. docs/PROTOCOL.md lists the same values; keep both
+// true.
 #include <cstddef>
 #include <cstdint>
 

@@ -24,7 +24,8 @@ enum class MessageType : std::uint8_t {
 enum class InstanceState : std::uint8_t { up = 0, draining = 1 };
 
 // Flags carried by Delta, Tick and SnapshotChunk.
-inline constexpr std::uint8_t kFlagWarmup = 0x01;  // directory still warming up: merge, never replace
+inline constexpr std::uint8_t kFlagWarmup =
+    0x01;  // directory still warming up: merge, never replace
 // Flags carried by Subscribe.
 inline constexpr std::uint8_t kFlagMulticastMember = 0x01;  // subscriber hears the multicast group
 

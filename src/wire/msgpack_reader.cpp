@@ -31,11 +31,17 @@ std::uint64_t MsgpackReader::read_uint() {
   const std::uint8_t m = *q;
   if (m <= 0x7f) return m;
   switch (m) {
-    case 0xcc: return be(1);
-    case 0xcd: return be(2);
-    case 0xce: return be(4);
-    case 0xcf: return be(8);
-    default: fail_unexpected(m); return 0;
+    case 0xcc:
+      return be(1);
+    case 0xcd:
+      return be(2);
+    case 0xce:
+      return be(4);
+    case 0xcf:
+      return be(8);
+    default:
+      fail_unexpected(m);
+      return 0;
   }
 }
 

@@ -15,7 +15,8 @@ namespace baker::wire {
 
 class MsgpackReader {
  public:
-  explicit MsgpackReader(std::span<const std::uint8_t> bytes) : p_(bytes.data()), end_(p_ + bytes.size()) {}
+  explicit MsgpackReader(std::span<const std::uint8_t> bytes)
+      : p_(bytes.data()), end_(p_ + bytes.size()) {}
 
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
   const std::uint8_t* position() const { return p_; }

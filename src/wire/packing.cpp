@@ -35,8 +35,7 @@ const Route& deref(const RouteRef& r) {
 
 template <typename RouteRef>
 std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_t seq,
-                                               std::uint8_t flags,
-                                               std::span<const RouteRef> routes,
+                                               std::uint8_t flags, std::span<const RouteRef> routes,
                                                std::size_t budget) {
   // count and index are at most the number of routes (one chunk per route, worst case).
   const std::size_t room_left =
@@ -48,8 +47,8 @@ std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_
     const Route& r = deref(ref);
     const std::size_t n = encoded_size(r);
     if (used + n > room_left && !chunks.back().routes.empty()) {
-      chunks.push_back(SnapshotChunk{epoch, seq, static_cast<std::uint32_t>(chunks.size()), 1,
-                                     flags, {}});
+      chunks.push_back(
+          SnapshotChunk{epoch, seq, static_cast<std::uint32_t>(chunks.size()), 1, flags, {}});
       used = 0;
     }
     chunks.back().routes.push_back(r);

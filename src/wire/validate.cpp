@@ -5,8 +5,12 @@
 namespace baker::wire {
 namespace {
 
-bool is_lower_or_underscore(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_lower_or_underscore(char c) {
+  return (c >= 'a' && c <= 'z') || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 std::optional<DecodeError> check_epoch_seq(std::uint64_t epoch) {
   if (epoch == 0) return DecodeError::invalid_value;

@@ -23,8 +23,12 @@
 
 namespace baker::testing {
 
-std::string bin_dir() { return BAKER_BIN_DIR; }
-std::string bin(const std::string& name) { return bin_dir() + "/" + name; }
+std::string bin_dir() {
+  return BAKER_BIN_DIR;
+}
+std::string bin(const std::string& name) {
+  return bin_dir() + "/" + name;
+}
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
     : log_path_(std::move(log_path)) {
@@ -123,8 +127,12 @@ std::uint16_t free_port(int type) {
 }
 }  // namespace
 
-std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
-std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
+std::uint16_t free_udp_port() {
+  return free_port(SOCK_DGRAM);
+}
+std::uint16_t free_tcp_port() {
+  return free_port(SOCK_STREAM);
+}
 
 UdpSocket::UdpSocket(std::uint16_t port, const std::string& address) {
   fd_ = socket(AF_INET, SOCK_DGRAM, 0);
@@ -185,8 +193,8 @@ std::optional<HttpResponse> http_get(const std::string& host, std::uint16_t port
     close(fd);
     return std::nullopt;
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
-                          "\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return std::nullopt;

@@ -46,8 +46,8 @@ TEST(Codec, EveryMessageRoundTripsAuthenticated) {
 TEST(Codec, HeartbeatFitsSizeBudget) {
   // The brief's budget: <= 64 bytes for IPv4, an 8-character name, no MAC.
   Heartbeat h = sample_heartbeat();  // service "greeting" (8 chars)
-  h.route.instance = "web-0001";      // 8 chars
-  h.seq = 0xffffffffu;                // a long-lived watson: seq needs 5 bytes
+  h.route.instance = "web-0001";     // 8 chars
+  h.seq = 0xffffffffu;               // a long-lived watson: seq needs 5 bytes
   const Bytes plain = encode(h);
   EXPECT_EQ(plain.size(), 52u);
   EXPECT_LE(plain.size(), 64u);

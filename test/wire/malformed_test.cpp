@@ -21,20 +21,34 @@ Bytes packed(F f) {
   f(pk);
   return Bytes(buf.data(), buf.data() + buf.size());
 }
-Bytes arr(std::uint32_t n) { return packed([&](auto& pk) { pk.pack_array(n); }); }
-Bytes u(std::uint64_t v) { return packed([&](auto& pk) { pk.pack(v); }); }
-Bytes i(std::int64_t v) { return packed([&](auto& pk) { pk.pack(v); }); }
-Bytes s(const std::string& v) { return packed([&](auto& pk) { pk.pack(v); }); }
+Bytes arr(std::uint32_t n) {
+  return packed([&](auto& pk) { pk.pack_array(n); });
+}
+Bytes u(std::uint64_t v) {
+  return packed([&](auto& pk) { pk.pack(v); });
+}
+Bytes i(std::int64_t v) {
+  return packed([&](auto& pk) { pk.pack(v); });
+}
+Bytes s(const std::string& v) {
+  return packed([&](auto& pk) { pk.pack(v); });
+}
 Bytes bin(std::size_t n) {
   return packed([&](auto& pk) {
     pk.pack_bin(static_cast<std::uint32_t>(n));
     pk.pack_bin_body(std::string(n, '\x01').data(), static_cast<std::uint32_t>(n));
   });
 }
-Bytes nil() { return {0xc0}; }
-Bytes flt() { return packed([&](auto& pk) { pk.pack(1.5); }); }
+Bytes nil() {
+  return {0xc0};
+}
+Bytes flt() {
+  return packed([&](auto& pk) { pk.pack(1.5); });
+}
 
-Bytes envelope(std::uint64_t type, const Bytes& body) { return arr(4) + u(1) + u(type) + u(0) + body; }
+Bytes envelope(std::uint64_t type, const Bytes& body) {
+  return arr(4) + u(1) + u(type) + u(0) + body;
+}
 
 // A valid heartbeat body as its 10 fields; a case replaces one.
 std::vector<Bytes> heartbeat_fields() {
@@ -51,7 +65,9 @@ Bytes tags(std::initializer_list<std::string> t) {
   for (const auto& x : t) b = b + s(x);
   return b;
 }
-Bytes op_add() { return arr(8) + u(0) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0); }
+Bytes op_add() {
+  return arr(8) + u(0) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0);
+}
 
 struct Case {
   const char* name;
@@ -127,11 +143,11 @@ TEST(Malformed, EachInputHasItsReason) {
        envelope(5, arr(5) + u(1) + u(5) + u(6) + u(0) + arr(1) + arr(3) + u(3) + s("a") + s("b")),
        DecodeError::invalid_value},
       {"remove op with 8 fields",
-       envelope(5, arr(5) + u(1) + u(5) + u(6) + u(0) + arr(1) + arr(8) + u(2) + s("a") +
-                       s("b") + Bytes(5, 0x00)),
+       envelope(5, arr(5) + u(1) + u(5) + u(6) + u(0) + arr(1) + arr(8) + u(2) + s("a") + s("b") +
+                       Bytes(5, 0x00)),
        DecodeError::wrong_field_count},
-      {"snapshot index == count",
-       envelope(8, arr(6) + u(1) + u(1) + u(3) + u(3) + u(0) + arr(0)), DecodeError::invalid_value},
+      {"snapshot index == count", envelope(8, arr(6) + u(1) + u(1) + u(3) + u(3) + u(0) + arr(0)),
+       DecodeError::invalid_value},
       {"snapshot count 0", envelope(8, arr(6) + u(1) + u(1) + u(0) + u(0) + u(0) + arr(0)),
        DecodeError::invalid_value},
       {"snapshot route of 6 fields",

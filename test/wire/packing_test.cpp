@@ -12,7 +12,8 @@ namespace {
 std::vector<SequencedOp> many_ops(int n, std::uint64_t first_seq) {
   std::vector<SequencedOp> ops;
   for (int k = 0; k < n; ++k) {
-    ops.push_back({first_seq + static_cast<std::uint64_t>(k), {OpKind::add, testing::sample_route(k)}});
+    ops.push_back(
+        {first_seq + static_cast<std::uint64_t>(k), {OpKind::add, testing::sample_route(k)}});
   }
   return ops;
 }

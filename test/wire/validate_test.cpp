@@ -34,8 +34,8 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
   EXPECT_EQ(IpAddress::parse("127.0.0.1")->size(), 4u);
   EXPECT_EQ(IpAddress::parse("::1")->to_string(), "::1");
   EXPECT_EQ(IpAddress::parse("::1")->size(), 16u);
-  for (const char* bad : {"", "localhost", "999.1.1.1", "1.2.3", "1.2.3.4:80", "fe80::1%lo",
-                          "::g"}) {
+  for (const char* bad :
+       {"", "localhost", "999.1.1.1", "1.2.3", "1.2.3.4:80", "fe80::1%lo", "::g"}) {
     EXPECT_FALSE(IpAddress::parse(bad)) << bad;
   }
 }
