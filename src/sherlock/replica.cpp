@@ -1,0 +1,425 @@
+#include "sherlock/replica.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace baker::sherlock {
+
+namespace {
+constexpr std::size_t kRetiredEpochsKept = 8;
+constexpr unsigned kUnansweredBeforeWarning = 3;
+
+long long as_ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+Duration scaled(Duration d, double factor) {
+  return std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, Duration::period>(static_cast<double>(d.count()) * factor));
+}
+}  // namespace
+
+Replica::Replica(ReplicaConfig config)
+    : config_(std::move(config)),
+      rng_(config_.random_seed),
+      table_(config_.services),
+      lease_(config_.default_lease) {}
+
+// ---- events -------------------------------------------------------------------------------------
+
+Replica::Outgoing Replica::start(TimePoint now) {
+  Outgoing out;
+  started_ = true;
+  send_subscribe(now, out);
+  return out;
+}
+
+Replica::Outgoing Replica::stop() {
+  started_ = false;
+  return {wire::Unsubscribe{config_.subscriber_id}};
+}
+
+Replica::Outgoing Replica::on_message(wire::Message m, TimePoint now, Source source) {
+  Outgoing out;
+  switch (wire::type_of(m)) {
+    case wire::MessageType::delta:
+    case wire::MessageType::tick:
+    case wire::MessageType::snapshot_chunk:
+    case wire::MessageType::retry_later:
+      break;
+    default:
+      return out;
+  }
+  heard(now, source);
+  if (auto* d = std::get_if<wire::Delta>(&m)) {
+    on_delta(std::move(*d), now, out);
+  } else if (auto* t = std::get_if<wire::Tick>(&m)) {
+    on_tick(*t, now, out);
+  } else if (auto* c = std::get_if<wire::SnapshotChunk>(&m)) {
+    on_chunk(std::move(*c), now, out);
+  } else if (auto* r = std::get_if<wire::RetryLater>(&m)) {
+    on_retry_later(*r, now);
+  }
+  update_gap(now);
+  reschedule_subscribe();
+  return out;
+}
+
+Replica::Outgoing Replica::on_timer(TimePoint now) {
+  Outgoing out;
+  if (reachable_ && last_heard_ && now >= *last_heard_ + config_.silence_limit) {
+    reachable_ = false;
+    spdlog::warn("directory silent for {} ms: keeping the {} routes held until it is back",
+                 as_ms(now - *last_heard_), table_.size());
+  }
+  if (started_ && now >= subscribe_due_) send_subscribe(now, out);
+  if (nack_due_ && now >= *nack_due_ && !hold_until_) {
+    // A snapshot on its way (the directory's answer to a NACK outside its log) settles the gap.
+    const auto chunk_at = assembly_.last_chunk_at();
+    if (chunk_at && now < *chunk_at + config_.snapshot_timeout) {
+      nack_due_ = *chunk_at + config_.snapshot_timeout;
+    } else {
+      send_nack(now, out);
+    }
+  }
+  return out;
+}
+
+std::optional<TimePoint> Replica::next_deadline() const {
+  std::optional<TimePoint> next;
+  const auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  if (started_) consider(subscribe_due_);
+  if (nack_due_ && !hold_until_) consider(*nack_due_);
+  if (reachable_ && last_heard_) consider(*last_heard_ + config_.silence_limit);
+  return next;
+}
+
+// ---- messages -----------------------------------------------------------------------------------
+
+void Replica::on_delta(wire::Delta d, TimePoint now, Outgoing& out) {
+  ++stats_.deltas_received;
+  if (!follow_epoch(d.epoch, false, now, out)) return;
+  note_warmup((d.flags & wire::kFlagWarmup) != 0);
+  if (need_snapshot_) {  // kept until the snapshot says where the stream resumes
+    hold(std::move(d), out, now);
+    return;
+  }
+  if (d.to_seq <= applied_) {
+    ++stats_.deltas_duplicate;
+    return;
+  }
+  if (d.from_seq > applied_) {
+    spdlog::debug("delta ({}, {}] beyond applied {}: held", d.from_seq, d.to_seq, applied_);
+    hold(std::move(d), out, now);
+    return;
+  }
+  apply_delta(d);
+  applied_ = d.to_seq;
+  drain_held();
+  after_progress(now, out);
+}
+
+void Replica::on_tick(const wire::Tick& t, TimePoint now, Outgoing& out) {
+  ++stats_.ticks_received;
+  if (!follow_epoch(t.epoch, false, now, out)) return;
+  if (t.lease_ms > 0) lease_ = std::chrono::milliseconds(t.lease_ms);
+  note_warmup((t.flags & wire::kFlagWarmup) != 0);
+  if (!latest_tick_ || t.seq >= latest_tick_->seq) latest_tick_ = t;
+  if (need_snapshot_) return;  // re-examined once the snapshot is applied
+  evaluate_tick(t, now, out);
+}
+
+void Replica::on_chunk(wire::SnapshotChunk c, TimePoint now, Outgoing& out) {
+  ++stats_.snapshot_chunks;
+  if (!follow_epoch(c.epoch, true, now, out)) return;
+  note_warmup((c.flags & wire::kFlagWarmup) != 0);
+  if (!need_snapshot_ && c.seq < applied_) return;  // older than what the replica already has
+  if (auto snapshot = assembly_.add(std::move(c), now)) {
+    apply_snapshot(std::move(*snapshot), now, out);
+  }
+}
+
+void Replica::on_retry_later(const wire::RetryLater& r, TimePoint now) {
+  ++stats_.retry_later;
+  if (is_retired(r.epoch)) return;
+  const Duration delay = std::chrono::milliseconds(r.delay_ms);
+  hold_until_ = now + delay + uniform(Duration::zero(), delay);
+  awaiting_answer_ = false;
+  unanswered_ = 0;
+  spdlog::info("directory busy: asking again in {} ms", as_ms(*hold_until_ - now));
+}
+
+// ---- sequencing ---------------------------------------------------------------------------------
+
+bool Replica::is_retired(std::uint64_t epoch) const {
+  return std::find(retired_epochs_.begin(), retired_epochs_.end(), epoch) != retired_epochs_.end();
+}
+
+bool Replica::follow_epoch(std::uint64_t epoch, bool is_snapshot, TimePoint now, Outgoing& out) {
+  if (epoch == epoch_) return true;
+  if (is_retired(epoch)) {
+    ++stats_.stale_epoch;
+    return false;
+  }
+  if (epoch_ != 0) {
+    spdlog::warn("directory restarted (epoch {:016x} -> {:016x}): keeping {} routes, resyncing",
+                 epoch_, epoch, table_.size());
+    retired_epochs_.push_back(epoch_);
+    if (retired_epochs_.size() > kRetiredEpochsKept) retired_epochs_.pop_front();
+    ++stats_.resyncs;
+  } else {
+    spdlog::info("following directory epoch {:016x}", epoch);
+  }
+  const bool asked_recently =
+      need_snapshot_ && last_subscribe_at_ && now - *last_subscribe_at_ < config_.snapshot_timeout;
+  if (!need_snapshot_) snapshot_attempts_ = 0;
+  epoch_ = epoch;
+  applied_ = 0;
+  need_snapshot_ = true;
+  held_.clear();
+  tick_target_.reset();
+  latest_tick_.reset();
+  assembly_.keep_only_epoch(epoch);
+  if (!is_snapshot && !asked_recently && !hold_until_) send_subscribe(now, out);
+  return true;
+}
+
+void Replica::note_warmup(bool warmup) {
+  if (warmup == warmup_) return;
+  warmup_ = warmup;
+  if (warmup) {
+    spdlog::info("directory is warming up: merging what it sends, keeping every other route");
+  } else {
+    spdlog::info("directory warm-up over: digests compared again");
+  }
+}
+
+void Replica::heard(TimePoint now, Source source) {
+  if (!reachable_) {
+    spdlog::info("directory reachable{} ({} routes held)", last_heard_ ? " again" : "",
+                 table_.size());
+    reachable_ = true;
+  }
+  last_heard_ = now;
+  if (source == Source::unicast && awaiting_answer_) {
+    if (unanswered_ + 1 >= kUnansweredBeforeWarning) spdlog::info("directory answers Subscribe");
+    awaiting_answer_ = false;
+    unanswered_ = 0;
+  }
+}
+
+void Replica::apply_delta(const wire::Delta& d) {
+  for (const auto& op : d.ops) table_.apply(op);
+  ++stats_.deltas_applied;
+  stats_.ops_applied += d.ops.size();
+}
+
+void Replica::hold(wire::Delta d, Outgoing& out, TimePoint now) {
+  const auto it = held_.find(d.from_seq);
+  if (it == held_.end()) {
+    held_.emplace(d.from_seq, std::move(d));
+  } else if (d.to_seq > it->second.to_seq) {
+    it->second = std::move(d);  // the same start, reaching further (a retransmit split otherwise)
+  }
+  if (held_.size() <= config_.max_held_deltas) return;
+  if (need_snapshot_) {
+    held_.erase(held_.begin());  // the snapshot on its way is newer than the oldest
+  } else {
+    held_.clear();
+    resync("too many deltas held behind a gap", now, out);
+  }
+}
+
+void Replica::drain_held() {
+  while (!held_.empty()) {
+    const auto it = held_.begin();
+    if (it->second.to_seq <= applied_) {
+      held_.erase(it);
+      continue;
+    }
+    if (it->first > applied_) break;
+    apply_delta(it->second);
+    applied_ = it->second.to_seq;
+    held_.erase(it);
+  }
+}
+
+void Replica::evaluate_tick(const wire::Tick& t, TimePoint now, Outgoing& out) {
+  if (t.seq < applied_) return;  // stale
+  if (table_.digest() == t.digest) {
+    if (t.seq > applied_) {  // a filtered stream skips sequences that were not for it
+      applied_ = t.seq;
+      ++stats_.tick_advances;
+      drain_held();
+    }
+    if (tick_target_ && tick_target_->seq <= applied_) tick_target_.reset();
+    return;
+  }
+  const bool warmup = (t.flags & wire::kFlagWarmup) != 0;
+  if (t.seq > applied_) {  // changes the replica has not seen: a gap (tail loss)
+    if (!tick_target_ || t.seq >= tick_target_->seq) tick_target_ = {t.seq, t.digest, warmup};
+    return;
+  }
+  // Same sequence, different table. A warming directory legitimately holds less than we do.
+  if (!warmup) resync("replica digest differs from the directory's at the same sequence", now, out);
+}
+
+void Replica::after_progress(TimePoint now, Outgoing& out) {
+  if (!tick_target_) return;
+  const TickTarget t = *tick_target_;
+  if (applied_ > t.seq) {
+    tick_target_.reset();
+  } else if (applied_ == t.seq) {
+    tick_target_.reset();
+    if (!t.warmup && table_.digest() != t.digest) {
+      resync("replica digest differs from the directory's after filling a gap", now, out);
+    }
+  } else if (table_.digest() == t.digest) {
+    applied_ = t.seq;
+    ++stats_.tick_advances;
+    tick_target_.reset();
+    drain_held();
+  }
+}
+
+void Replica::apply_snapshot(Snapshot s, TimePoint now, Outgoing& out) {
+  const bool merge = (s.flags & wire::kFlagWarmup) != 0;
+  const std::size_t received = s.routes.size();
+  if (merge) {
+    table_.merge(std::move(s.routes));
+  } else {
+    table_.replace(std::move(s.routes));
+  }
+  applied_ = s.seq;
+  need_snapshot_ = false;
+  snapshot_attempts_ = 0;
+  ++stats_.snapshots_applied;
+  tick_target_.reset();
+  spdlog::info("snapshot of epoch {:016x} at seq {} {} ({} routes): replica holds {} routes",
+               s.epoch, s.seq, merge ? "merged (directory warming up)" : "applied", received,
+               table_.size());
+  drain_held();
+  if (latest_tick_ && latest_tick_->seq > applied_) {
+    const wire::Tick t = *latest_tick_;
+    evaluate_tick(t, now, out);
+  }
+}
+
+void Replica::resync(const char* why, TimePoint now, Outgoing& out) {
+  spdlog::warn("{}: resyncing with a snapshot (keeping {} routes meanwhile)", why, table_.size());
+  ++stats_.resyncs;
+  need_snapshot_ = true;
+  snapshot_attempts_ = 0;
+  tick_target_.reset();
+  nack_due_.reset();
+  nack_attempts_ = 0;
+  if (!hold_until_) send_subscribe(now, out);
+}
+
+// ---- gaps and NACKs -----------------------------------------------------------------------------
+
+bool Replica::gap_open() const {
+  if (epoch_ == 0 || need_snapshot_) return false;
+  return !held_.empty() || (tick_target_ && tick_target_->seq > applied_);
+}
+
+std::uint64_t Replica::gap_last() const {
+  std::uint64_t last = held_.empty() ? 0 : held_.begin()->first;
+  if (tick_target_) last = std::max(last, tick_target_->seq);
+  return last;
+}
+
+void Replica::update_gap(TimePoint now) {
+  if (!gap_open()) {
+    nack_due_.reset();
+    nack_attempts_ = 0;
+    return;
+  }
+  if (nack_due_) return;
+  ++stats_.gaps;
+  nack_due_ = now + uniform(config_.nack_delay_min, config_.nack_delay_max);
+  spdlog::debug("gap after seq {}: missing up to {}", applied_, gap_last());
+}
+
+void Replica::send_nack(TimePoint now, Outgoing& out) {
+  const std::uint64_t first = applied_ + 1;
+  const std::uint64_t last = std::max(first, gap_last());
+  out.push_back(wire::Nack{config_.subscriber_id, epoch_, first, last});
+  ++stats_.nacks_sent;
+  spdlog::debug("NACK {}..{} of epoch {:016x} (attempt {})", first, last, epoch_,
+                nack_attempts_ + 1);
+  const Duration wait = backoff(config_.nack_retry_initial, config_.nack_retry_max, nack_attempts_);
+  ++nack_attempts_;
+  nack_due_ = now + wait + uniform(Duration::zero(), wait / 4);
+}
+
+// ---- subscription -------------------------------------------------------------------------------
+
+void Replica::send_subscribe(TimePoint now, Outgoing& out) {
+  if (awaiting_answer_) {
+    ++unanswered_;
+    if (unanswered_ + 1 == kUnansweredBeforeWarning) {
+      spdlog::warn(
+          "no answer from the directory to {} Subscribes: retrying with backoff, "
+          "keeping {} routes",
+          kUnansweredBeforeWarning, table_.size());
+    }
+  }
+  wire::Subscribe s;
+  s.subscriber_id = config_.subscriber_id;
+  // A multicast member holds the whole table; it filters locally what it shows.
+  if (!config_.multicast_member) s.services = config_.services;
+  s.last_epoch = need_snapshot_ ? 0 : epoch_;
+  s.last_seq = need_snapshot_ ? 0 : applied_;
+  s.flags = config_.multicast_member ? wire::kFlagMulticastMember : 0;
+  out.push_back(std::move(s));
+  ++stats_.subscribes_sent;
+  if (need_snapshot_) {
+    ++stats_.snapshot_requests;
+    ++snapshot_attempts_;
+  }
+  last_subscribe_at_ = now;
+  awaiting_answer_ = true;
+  hold_until_.reset();
+  subscribe_jitter_ = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  reschedule_subscribe();
+}
+
+void Replica::reschedule_subscribe() {
+  if (!last_subscribe_at_) return;
+  if (hold_until_) {
+    subscribe_due_ = *hold_until_;
+    return;
+  }
+  const TimePoint sent = *last_subscribe_at_;
+  const double spread = 1.0 + 0.25 * subscribe_jitter_;
+  if (awaiting_answer_) {
+    subscribe_due_ = sent + scaled(backoff(config_.subscribe_retry_initial,
+                                           config_.subscribe_retry_max, unanswered_),
+                                   spread);
+  } else if (need_snapshot_) {
+    const TimePoint from = std::max(sent, assembly_.last_chunk_at().value_or(sent));
+    const unsigned n = snapshot_attempts_ > 0 ? snapshot_attempts_ - 1 : 0;
+    subscribe_due_ =
+        from + scaled(backoff(config_.snapshot_timeout, config_.snapshot_retry_max, n), spread);
+  } else {
+    // Renew a little before every third of the lease, so two renewals may be lost in a row.
+    subscribe_due_ = sent + scaled(lease_ / 3, 0.9 + 0.1 * subscribe_jitter_);
+  }
+}
+
+Duration Replica::backoff(Duration initial, Duration max, unsigned attempts) {
+  Duration d = initial;
+  for (unsigned i = 0; i < attempts && d < max; ++i) d *= 2;
+  return std::min(d, max);
+}
+
+Duration Replica::uniform(Duration lo, Duration hi) {
+  if (hi <= lo) return lo;
+  return Duration(std::uniform_int_distribution<Duration::rep>(lo.count(), hi.count())(rng_));
+}
+
+}  // namespace baker::sherlock

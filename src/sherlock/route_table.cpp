@@ -1,0 +1,138 @@
+#include "sherlock/route_table.hpp"
+
+#include <algorithm>
+
+#include "wire/digest.hpp"
+
+namespace baker::sherlock {
+
+RouteTable::RouteTable(std::vector<std::string> view_filter)
+    : filter_(view_filter.begin(), view_filter.end()) {}
+
+bool RouteTable::shown(std::string_view service) const {
+  return filter_.empty() || filter_.find(service) != filter_.end();
+}
+
+void RouteTable::mark_changed(const std::string& service) {
+  if (shown(service)) changed_.insert(service);
+}
+
+bool RouteTable::upsert(wire::Route r) {
+  auto sit = services_.find(r.service);
+  if (sit == services_.end()) sit = services_.emplace(r.service, Instances{}).first;
+  auto& instances = sit->second;
+  auto it = instances.find(r.instance);
+  if (it != instances.end()) {
+    if (it->second.route == r) return false;
+    digest_ -= it->second.digest;
+    it->second.digest = wire::route_digest(r);
+    digest_ += it->second.digest;
+    it->second.route = std::move(r);
+  } else {
+    const auto d = wire::route_digest(r);
+    std::string instance = r.instance;
+    instances.emplace(std::move(instance), Entry{std::move(r), d});
+    digest_ += d;
+    ++size_;
+  }
+  mark_changed(sit->first);
+  return true;
+}
+
+bool RouteTable::remove(std::string_view service, std::string_view instance) {
+  const auto sit = services_.find(service);
+  if (sit == services_.end()) return false;
+  const auto it = sit->second.find(instance);
+  if (it == sit->second.end()) return false;
+  digest_ -= it->second.digest;
+  --size_;
+  sit->second.erase(it);
+  mark_changed(sit->first);
+  if (sit->second.empty()) services_.erase(sit);
+  return true;
+}
+
+void RouteTable::apply(const wire::DeltaOp& op) {
+  if (op.kind == wire::OpKind::remove) {
+    remove(op.route.service, op.route.instance);
+  } else {
+    upsert(op.route);
+  }
+}
+
+void RouteTable::replace(std::vector<wire::Route> routes) {
+  Services next;
+  std::uint64_t digest = 0;
+  std::size_t size = 0;
+  for (auto& r : routes) {
+    const auto d = wire::route_digest(r);
+    auto& instances = next[r.service];
+    std::string instance = r.instance;
+    auto [it, inserted] = instances.try_emplace(std::move(instance), Entry{std::move(r), d});
+    if (inserted) {
+      ++size;
+    } else {  // the same route twice in one snapshot: the later one wins
+      digest -= it->second.digest;
+      it->second = Entry{std::move(r), d};
+    }
+    digest += d;
+  }
+  // Report only services that really differ, so a resync that finds little changed does not make
+  // the sink reconfigure everything.
+  const auto same = [](const Instances& a, const Instances& b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+             return x.first == y.first && x.second.digest == y.second.digest &&
+                    x.second.route == y.second.route;
+           });
+  };
+  for (const auto& [service, instances] : services_) {
+    const auto it = next.find(service);
+    if (it == next.end() || !same(instances, it->second)) mark_changed(service);
+  }
+  for (const auto& [service, instances] : next) {
+    if (services_.find(service) == services_.end()) mark_changed(service);
+  }
+  services_ = std::move(next);
+  digest_ = digest;
+  size_ = size;
+}
+
+void RouteTable::merge(std::vector<wire::Route> routes) {
+  for (auto& r : routes) upsert(std::move(r));
+}
+
+const wire::Route* RouteTable::find(std::string_view service, std::string_view instance) const {
+  const auto sit = services_.find(service);
+  if (sit == services_.end()) return nullptr;
+  const auto it = sit->second.find(instance);
+  return it == sit->second.end() ? nullptr : &it->second.route;
+}
+
+std::vector<wire::Route> RouteTable::all_routes() const {
+  std::vector<wire::Route> out;
+  out.reserve(size_);
+  for (const auto& [service, instances] : services_) {
+    for (const auto& [instance, entry] : instances) out.push_back(entry.route);
+  }
+  return out;
+}
+
+std::vector<std::string> RouteTable::take_changes() {
+  std::vector<std::string> out(changed_.begin(), changed_.end());
+  changed_.clear();
+  for (const auto& service : out) {
+    const auto sit = services_.find(service);
+    if (sit == services_.end()) {
+      view_.erase(service);
+      continue;
+    }
+    auto& list = view_[service];
+    list.clear();
+    list.reserve(sit->second.size());
+    for (const auto& [instance, entry] : sit->second) list.push_back(entry.route);
+  }
+  return out;
+}
+
+}  // namespace baker::sherlock

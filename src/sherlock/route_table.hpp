@@ -1,0 +1,66 @@
+#pragma once
+// The replica's routes: service -> instance -> route. The table digest (docs/PROTOCOL.md, "Digest")
+// is kept up to date in O(1) per change, and the per-service view handed to the RouteSink is
+// rebuilt only for the services that changed, once per batch (take_changes).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sherlock/route_sink.hpp"
+#include "wire/messages.hpp"
+
+namespace baker::sherlock {
+
+class RouteTable {
+ public:
+  // view_filter: the services view() shows (empty = all). The table itself holds every route it
+  // is given: a multicast member holds the whole table but only shows (and routes to) its own.
+  explicit RouteTable(std::vector<std::string> view_filter = {});
+
+  // The route is now exactly r (add and update alike). Returns false if it already was.
+  bool upsert(wire::Route r);
+  // Returns false if there was no such route.
+  bool remove(std::string_view service, std::string_view instance);
+  void apply(const wire::DeltaOp& op);
+  // A full snapshot: afterwards the table holds exactly `routes`. Only services whose routes
+  // differ are reported as changed.
+  void replace(std::vector<wire::Route> routes);
+  // A warm-up snapshot: add and update every route given, keep every other.
+  void merge(std::vector<wire::Route> routes);
+
+  std::uint64_t digest() const { return digest_; }  // wire::table_digest of every route held
+  std::size_t size() const { return size_; }
+  const wire::Route* find(std::string_view service, std::string_view instance) const;
+  std::vector<wire::Route> all_routes() const;  // ordered by (service, instance)
+
+  // Names the services (within the view filter) whose routes changed since the last call, and
+  // brings view() up to date for them. A service that lost its last route is named and absent
+  // from view().
+  std::vector<std::string> take_changes();
+  // The view as of the last take_changes().
+  const ServiceRoutes& view() const { return view_; }
+
+ private:
+  struct Entry {
+    wire::Route route;
+    std::uint64_t digest = 0;  // route_digest(route), so removal does not re-encode
+  };
+  using Instances = std::map<std::string, Entry, std::less<>>;
+  using Services = std::map<std::string, Instances, std::less<>>;
+
+  void mark_changed(const std::string& service);
+  bool shown(std::string_view service) const;
+
+  Services services_;
+  std::uint64_t digest_ = 0;
+  std::size_t size_ = 0;
+  std::set<std::string, std::less<>> filter_;
+  std::set<std::string> changed_;
+  ServiceRoutes view_;
+};
+
+}  // namespace baker::sherlock

@@ -1,0 +1,69 @@
+#include "sherlock/snapshot_assembly.hpp"
+
+#include <algorithm>
+
+namespace baker::sherlock {
+
+std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoint now) {
+  if (chunk.count == 0 || chunk.index >= chunk.count) return std::nullopt;  // the decoder rejects
+  const Key key{chunk.epoch, chunk.seq, chunk.count, chunk.flags};
+  auto it = pending_.find(key);
+  if (it == pending_.end()) {
+    while (!pending_.empty() && pending_.size() >= max_in_progress_) {
+      const auto oldest =
+          std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
+            return a.second.last_chunk_at < b.second.last_chunk_at;
+          });
+      pending_.erase(oldest);
+    }
+    it = pending_.emplace(key, Pending{}).first;
+  }
+  auto& p = it->second;
+  p.last_chunk_at = now;
+  p.chunks.try_emplace(chunk.index, std::move(chunk.routes));  // a duplicate chunk changes nothing
+  if (p.chunks.size() < chunk.count) return std::nullopt;
+
+  Snapshot out{chunk.epoch, chunk.seq, chunk.flags, {}};
+  std::size_t total = 0;
+  for (const auto& [index, routes] : p.chunks) total += routes.size();
+  out.routes.reserve(total);
+  for (auto& [index, routes] : p.chunks) {
+    std::move(routes.begin(), routes.end(), std::back_inserter(out.routes));
+  }
+  pending_.erase(it);
+  drop_older(out.epoch, out.seq + 1);
+  return out;
+}
+
+void SnapshotAssembly::keep_only_epoch(std::uint64_t epoch) {
+  std::erase_if(pending_, [&](const auto& kv) { return std::get<0>(kv.first) != epoch; });
+}
+
+void SnapshotAssembly::drop_older(std::uint64_t epoch, std::uint64_t seq) {
+  std::erase_if(pending_, [&](const auto& kv) {
+    return std::get<0>(kv.first) == epoch && std::get<1>(kv.first) < seq;
+  });
+}
+
+std::optional<TimePoint> SnapshotAssembly::last_chunk_at() const {
+  std::optional<TimePoint> last;
+  for (const auto& [key, p] : pending_) {
+    if (!last || p.last_chunk_at > *last) last = p.last_chunk_at;
+  }
+  return last;
+}
+
+std::pair<std::size_t, std::size_t> SnapshotAssembly::progress() const {
+  const Pending* latest = nullptr;
+  std::size_t count = 0;
+  for (const auto& [key, p] : pending_) {
+    if (!latest || p.last_chunk_at > latest->last_chunk_at) {
+      latest = &p;
+      count = std::get<2>(key);
+    }
+  }
+  return latest ? std::make_pair(latest->chunks.size(), count)
+                : std::make_pair(std::size_t{0}, count);
+}
+
+}  // namespace baker::sherlock

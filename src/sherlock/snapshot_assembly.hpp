@@ -1,0 +1,55 @@
+#pragma once
+// Collects SnapshotChunks until a snapshot is complete (docs/PROTOCOL.md, "Subscriptions, leases,
+// NACKs, snapshots"). Chunks are keyed by (epoch, seq, count, flags); a snapshot asked for again
+// at the same sequence fills in the chunks the first attempt lost.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "wire/messages.hpp"
+
+namespace baker::sherlock {
+
+struct Snapshot {
+  std::uint64_t epoch = 0;
+  std::uint64_t seq = 0;
+  std::uint8_t flags = 0;
+  std::vector<wire::Route> routes;
+};
+
+class SnapshotAssembly {
+ public:
+  // At most this many snapshots are assembled at once; a new one evicts the least recently fed.
+  explicit SnapshotAssembly(std::size_t max_in_progress = 2) : max_in_progress_(max_in_progress) {}
+
+  // Returns the snapshot when this chunk completes it (and forgets it, with every other
+  // snapshot of the same epoch at or below its sequence).
+  std::optional<Snapshot> add(wire::SnapshotChunk chunk, TimePoint now);
+  // Forgets everything not of `epoch` (after the directory restarted).
+  void keep_only_epoch(std::uint64_t epoch);
+  // Forgets snapshots of `epoch` below `seq` (they can no longer be applied).
+  void drop_older(std::uint64_t epoch, std::uint64_t seq);
+  void clear() { pending_.clear(); }
+
+  bool in_progress() const { return !pending_.empty(); }
+  // Last time a chunk arrived for any snapshot still being assembled.
+  std::optional<TimePoint> last_chunk_at() const;
+  // Chunks received / expected of the most recently fed snapshot (for logs).
+  std::pair<std::size_t, std::size_t> progress() const;
+
+ private:
+  using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t, std::uint8_t>;
+  struct Pending {
+    std::map<std::uint32_t, std::vector<wire::Route>> chunks;  // by index
+    TimePoint last_chunk_at{};
+  };
+
+  std::size_t max_in_progress_;
+  std::map<Key, Pending> pending_;
+};
+
+}  // namespace baker::sherlock

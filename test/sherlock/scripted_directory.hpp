@@ -1,0 +1,179 @@
+#pragma once
+// A small model of the directory's side of docs/PROTOCOL.md for driving sherlock's Replica in
+// tests: a table with sequenced changes, a retransmit log, Deltas/Ticks/snapshots for one
+// subscriber (optionally filtered), answers to Subscribe and Nack. Written from the spec, not from
+// the real directory, so the replica is tested against the protocol rather than one implementation.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wire/digest.hpp"
+#include "wire/messages.hpp"
+#include "wire/packing.hpp"
+
+namespace baker::sherlock::testing {
+
+inline wire::Route make_route(const std::string& service, const std::string& instance, int n = 1,
+                              std::uint16_t weight = 100) {
+  wire::Route r;
+  r.service = service;
+  r.instance = instance;
+  r.address = wire::IpAddress::v4(10, 0, static_cast<std::uint8_t>((n >> 8) & 0xff),
+                                  static_cast<std::uint8_t>(n & 0xff));
+  r.port = static_cast<std::uint16_t>(8000 + (n % 1000));
+  r.weight = weight;
+  r.tags = {"v1"};
+  return r;
+}
+
+class ScriptedDirectory {
+ public:
+  explicit ScriptedDirectory(std::uint64_t epoch, std::vector<std::string> filter = {})
+      : epoch_(epoch), filter_(filter.begin(), filter.end()) {}
+
+  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t seq() const { return seq_; }
+  bool warmup = false;
+  std::uint32_t lease_ms = 15000;
+  std::size_t log_limit = 100000;
+  std::size_t budget = wire::kMinDatagramBudget;  // small: more chunks per snapshot
+  bool send_empty_filtered_deltas = false;        // a filtered stream's "nothing for you"
+
+  // Changes (each takes the next sequence number when it changes anything).
+  void set(const wire::Route& r) {
+    const auto key = std::make_pair(r.service, r.instance);
+    const auto it = table_.find(key);
+    if (it != table_.end() && it->second == r) return;
+    const auto kind = it == table_.end() ? wire::OpKind::add : wire::OpKind::update;
+    table_[key] = r;
+    record(wire::DeltaOp{kind, r});
+  }
+  void remove(const std::string& service, const std::string& instance) {
+    if (table_.erase({service, instance}) == 0) return;
+    wire::DeltaOp op{wire::OpKind::remove, {}};
+    op.route.service = service;
+    op.route.instance = instance;
+    record(op);
+  }
+
+  // What the directory pushes after a batch of changes: the subscriber's Deltas, then a Tick.
+  std::vector<wire::Message> publish() {
+    std::vector<wire::Message> out;
+    if (seq_ > stream_end_) {
+      auto ops = ops_after(stream_end_);
+      if (!ops.empty() || filter_.empty() || send_empty_filtered_deltas) {
+        for (auto& d : wire::split_delta(epoch_, stream_end_, seq_, flags(), ops, budget)) {
+          out.push_back(std::move(d));
+        }
+        stream_end_ = seq_;
+      }
+    }
+    out.push_back(tick());
+    return out;
+  }
+
+  wire::Tick tick() const {
+    const auto routes = view();
+    return wire::Tick{
+        epoch_,  seq_,    wire::table_digest(routes), static_cast<std::uint32_t>(routes.size()),
+        flags(), lease_ms};
+  }
+
+  std::vector<wire::SnapshotChunk> snapshot() const {
+    return wire::split_snapshot(epoch_, seq_, flags(), view(), budget);
+  }
+
+  // Answers a datagram from the subscriber as docs/PROTOCOL.md says.
+  std::vector<wire::Message> answer(const wire::Message& m) {
+    std::vector<wire::Message> out;
+    if (const auto* s = std::get_if<wire::Subscribe>(&m)) {
+      ++subscribes;
+      last_subscribe = *s;
+      if (s->last_epoch != epoch_ || s->last_seq < log_floor_ || s->last_seq > seq_) {
+        append_snapshot(out);
+      } else if (s->last_seq == seq_) {
+        out.push_back(tick());
+      } else {
+        append_deltas(s->last_seq, out);
+      }
+    } else if (const auto* n = std::get_if<wire::Nack>(&m)) {
+      ++nacks;
+      nacked.emplace_back(n->first_missing, n->last_missing);
+      if (n->epoch != epoch_) return out;
+      if (n->first_missing - 1 < log_floor_) {
+        append_snapshot(out);
+      } else {
+        append_deltas(n->first_missing - 1, out);
+      }
+    } else if (std::holds_alternative<wire::Unsubscribe>(m)) {
+      ++unsubscribes;
+    }
+    return out;
+  }
+
+  // The routes this subscriber should hold, and their digest.
+  std::vector<wire::Route> view() const {
+    std::vector<wire::Route> out;
+    for (const auto& [key, r] : table_) {
+      if (shown(r.service)) out.push_back(r);
+    }
+    return out;
+  }
+  std::uint64_t digest() const { return wire::table_digest(view()); }
+
+  int subscribes = 0;
+  int nacks = 0;
+  int snapshots = 0;
+  int unsubscribes = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> nacked;
+  wire::Subscribe last_subscribe;
+
+ private:
+  std::uint8_t flags() const { return warmup ? wire::kFlagWarmup : 0; }
+  bool shown(const std::string& service) const {
+    return filter_.empty() || filter_.count(service) > 0;
+  }
+  void record(wire::DeltaOp op) {
+    log_.push_back({++seq_, std::move(op)});
+    while (log_.size() > log_limit) {
+      log_floor_ = log_.front().seq;
+      log_.erase(log_.begin());
+    }
+  }
+  std::vector<wire::SequencedOp> ops_after(std::uint64_t after) const {
+    std::vector<wire::SequencedOp> ops;
+    for (const auto& s : log_) {
+      if (s.seq > after && shown(s.op.route.service)) ops.push_back(s);
+    }
+    return ops;
+  }
+  void append_deltas(std::uint64_t after, std::vector<wire::Message>& out) {
+    if (after < seq_) {
+      const auto ops = ops_after(after);
+      for (auto& d : wire::split_delta(epoch_, after, seq_, flags(), ops, budget)) {
+        out.push_back(std::move(d));
+      }
+    }
+    out.push_back(tick());
+  }
+  void append_snapshot(std::vector<wire::Message>& out) {
+    ++snapshots;
+    for (auto& c : snapshot()) out.push_back(std::move(c));
+    // A subscriber just given a snapshot continues its stream from here.
+    stream_end_ = std::max(stream_end_, seq_);
+  }
+
+  std::uint64_t epoch_;
+  std::set<std::string> filter_;
+  std::map<std::pair<std::string, std::string>, wire::Route> table_;
+  std::vector<wire::SequencedOp> log_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t log_floor_ = 0;   // ops at or below this sequence are no longer in the log
+  std::uint64_t stream_end_ = 0;  // where the last Delta pushed to the subscriber ended
+};
+
+}  // namespace baker::sherlock::testing
