@@ -374,11 +374,11 @@ void Analyzer::on_delta(const Record& r, const wire::Delta& d, std::vector<Note>
   SequenceTracker& t = s.epochs[d.epoch];
   bound_epochs(s.epochs, d.epoch, kMaxEpochsPerStream);
   const bool member = multicast_members_.count(r.destination) > 0;
-  const auto res = t.range(d.from_seq, d.to_seq);
 
   // A multicast member's unicast Deltas are retransmits of the group's stream, not a stream of
   // their own: they legitimately jump, and what they fill is missing on the group stream.
   if (member && !is_multicast(r.destination.address)) {
+    t.resync(d.to_seq);
     for (auto& [pair, group] : deltas_) {
       if (pair.first != r.source || !is_multicast(pair.second.address)) continue;
       auto g = group.epochs.find(d.epoch);
@@ -394,6 +394,7 @@ void Analyzer::on_delta(const Record& r, const wire::Delta& d, std::vector<Note>
     }
     return;
   }
+  const auto res = t.range(d.from_seq, d.to_seq);
   if (res.kind == K::first || res.kind == K::in_order) return;
   Note n = base(NoteKind::gap);
   n.highest = res.highest_before;

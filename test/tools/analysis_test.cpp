@@ -1,0 +1,317 @@
+#include "baker-dump/analysis.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sample_messages.hpp"
+
+namespace baker::dump {
+namespace {
+
+const Endpoint kWatson{wire::IpAddress::v4(127, 0, 0, 1), 40001};
+const Endpoint kWatson2{wire::IpAddress::v4(127, 0, 0, 1), 40002};
+const Endpoint kDirectory{wire::IpAddress::v4(127, 0, 0, 1), 7400};
+const Endpoint kSherlock{wire::IpAddress::v4(127, 0, 0, 1), 5000};
+const Endpoint kGroup{wire::IpAddress::v4(239, 255, 74, 0), 7410};
+
+class Analysis : public ::testing::Test {
+ protected:
+  std::vector<Note> feed(const wire::Message& m, const Endpoint& from, const Endpoint& to,
+                         const wire::Keyring* sign = nullptr,
+                         const wire::Keyring* check = nullptr) {
+    ++clock_.sec;
+    return analyzer_.observe(make_record(clock_, from, to, wire::encode(m, sign), check));
+  }
+  std::vector<Note> heartbeat(std::uint64_t seq, std::uint64_t epoch = 0xe1,
+                              const Endpoint& from = kWatson) {
+    wire::Heartbeat hb = wire::testing::sample_heartbeat();
+    hb.epoch = epoch;
+    hb.seq = seq;
+    return feed(hb, from, kDirectory);
+  }
+  std::vector<Note> delta(std::uint64_t from, std::uint64_t to, std::uint64_t epoch = 0xd1,
+                          const Endpoint& receiver = kSherlock) {
+    return feed(wire::Delta{epoch, from, to, 0, {}}, kDirectory, receiver);
+  }
+  std::vector<Note> chunk(std::uint32_t index, std::uint32_t count, std::uint64_t seq,
+                          std::uint64_t epoch = 0xd1) {
+    return feed(wire::SnapshotChunk{epoch, seq, index, count, 0, {}}, kDirectory, kSherlock);
+  }
+  std::vector<Note> nack(std::uint64_t first, std::uint64_t last, std::uint64_t epoch = 0xd1) {
+    return feed(wire::Nack{77, epoch, first, last}, kSherlock, kDirectory);
+  }
+
+  Analyzer analyzer_;
+  Timestamp clock_{1000, 0};
+};
+
+TEST(SequenceTracker, PointsInOrderGapAndFill) {
+  SequenceTracker t;
+  using K = SequenceTracker::Result::Kind;
+  EXPECT_EQ(t.point(5).kind, K::first);
+  EXPECT_EQ(t.point(6).kind, K::in_order);
+  auto gap = t.point(10);
+  EXPECT_EQ(gap.kind, K::gap);
+  EXPECT_EQ(gap.first, 7u);
+  EXPECT_EQ(gap.last, 9u);
+  EXPECT_EQ(t.missing_count(), 3u);
+  auto fill = t.point(8);  // splits 7..9 into 7 and 9
+  EXPECT_EQ(fill.kind, K::filled);
+  EXPECT_EQ(fill.first, 8u);
+  EXPECT_EQ(fill.highest_before, 10u);
+  EXPECT_EQ(t.missing_count(), 2u);
+  EXPECT_EQ(t.point(8).kind, K::duplicate);
+  EXPECT_EQ(t.point(6).kind, K::duplicate);
+  EXPECT_EQ(t.point(7).kind, K::filled);
+  EXPECT_EQ(t.point(9).kind, K::filled);
+  EXPECT_EQ(t.missing_count(), 0u);
+}
+
+TEST(SequenceTracker, RangesTileOrLeaveGaps) {
+  SequenceTracker t;
+  using K = SequenceTracker::Result::Kind;
+  EXPECT_EQ(t.range(100, 103).kind, K::first);
+  EXPECT_EQ(t.range(103, 104).kind, K::in_order);
+  const auto gap = t.range(107, 109);  // 105..107 never came
+  EXPECT_EQ(gap.kind, K::gap);
+  EXPECT_EQ(gap.first, 105u);
+  EXPECT_EQ(gap.last, 107u);
+  EXPECT_EQ(t.range(100, 104).kind, K::duplicate);
+  const auto fill = t.range(104, 112);  // a retransmit up to the present and beyond
+  EXPECT_EQ(fill.kind, K::filled);
+  EXPECT_EQ(fill.first, 105u);
+  EXPECT_EQ(fill.last, 107u);
+  EXPECT_EQ(t.highest(), 112u);
+  EXPECT_EQ(t.range(110, 114).kind, K::in_order);  // overlaps, extends: nothing to say
+  t.range(120, 121);
+  EXPECT_EQ(t.missing_count(), 6u);  // 115..120
+  t.resync(118);
+  EXPECT_EQ(t.missing_count(), 2u);  // 119..120
+}
+
+TEST_F(Analysis, HeartbeatsInOrderSayNothing) {
+  for (std::uint64_t s = 7; s < 12; ++s) EXPECT_TRUE(heartbeat(s).empty()) << s;
+  EXPECT_EQ(analyzer_.stats().gaps, 0u);
+}
+
+TEST_F(Analysis, HeartbeatGap) {
+  heartbeat(42);
+  const auto notes = heartbeat(45);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, NoteKind::gap);
+  EXPECT_EQ(notes[0].stream, StreamKind::heartbeat);
+  EXPECT_EQ(notes[0].first, 43u);
+  EXPECT_EQ(notes[0].last, 44u);
+  EXPECT_EQ(notes[0].epoch, 0xe1u);
+  EXPECT_EQ(notes[0].sender, kWatson);
+  EXPECT_EQ(notes[0].service, "greeting");
+  EXPECT_EQ(notes[0].instance, "i-1");
+  EXPECT_EQ(analyzer_.stats().missing, 2u);
+  analyzer_.finish(clock_);
+  EXPECT_EQ(analyzer_.stats().still_missing, 2u);
+}
+
+TEST_F(Analysis, HeartbeatReorderAndDuplicate) {
+  heartbeat(1);
+  heartbeat(3);
+  const auto late = heartbeat(2);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].kind, NoteKind::reorder);
+  EXPECT_EQ(late[0].to_seq, 2u);
+  EXPECT_EQ(late[0].highest, 3u);
+  const auto dup = heartbeat(2);
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_EQ(dup[0].kind, NoteKind::duplicate);
+  EXPECT_EQ(analyzer_.stats().reorders, 1u);
+  EXPECT_EQ(analyzer_.stats().duplicates, 1u);
+  analyzer_.finish(clock_);
+  EXPECT_EQ(analyzer_.stats().still_missing, 0u);
+}
+
+TEST_F(Analysis, GoodbyeContinuesTheHeartbeatSequence) {
+  heartbeat(9);
+  EXPECT_TRUE(feed(wire::Goodbye{"greeting", "i-1", 0xe1, 10}, kWatson, kDirectory).empty());
+  const auto notes = feed(wire::Goodbye{"greeting", "i-1", 0xe1, 12}, kWatson, kDirectory);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, NoteKind::gap);
+  EXPECT_EQ(notes[0].first, 11u);
+}
+
+TEST_F(Analysis, NewEpochIsARestartAndStartsAtOne) {
+  heartbeat(50);
+  // The restarted watson has a new port; its first two heartbeats were lost.
+  const auto notes = heartbeat(3, 0xe2, kWatson2);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0].kind, NoteKind::restart);
+  EXPECT_EQ(notes[0].old_epoch, 0xe1u);
+  EXPECT_EQ(notes[0].epoch, 0xe2u);
+  EXPECT_EQ(notes[0].sender, kWatson2);
+  EXPECT_EQ(notes[1].kind, NoteKind::gap);
+  EXPECT_EQ(notes[1].first, 1u);
+  EXPECT_EQ(notes[1].last, 2u);
+  EXPECT_TRUE(heartbeat(4, 0xe2, kWatson2).empty());
+  // A straggler of the old process.
+  const auto old = heartbeat(51, 0xe1);
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].kind, NoteKind::old_epoch);
+  EXPECT_EQ(old[0].old_epoch, 0xe2u);  // the current one
+  EXPECT_EQ(analyzer_.stats().restarts, 1u);
+  EXPECT_EQ(analyzer_.stats().old_epoch, 1u);
+}
+
+TEST_F(Analysis, RestartAtSeqOneHasNoGap) {
+  heartbeat(50);
+  const auto notes = heartbeat(1, 0xe2);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, NoteKind::restart);
+}
+
+TEST_F(Analysis, DeltasThatTileSayNothing) {
+  EXPECT_TRUE(delta(100, 103).empty());
+  EXPECT_TRUE(delta(103, 104).empty());
+  EXPECT_TRUE(delta(104, 110).empty());  // a filtered stream skips numbers inside one range
+}
+
+TEST_F(Analysis, DeltaGapThenReorder) {
+  delta(100, 103);
+  const auto gap = delta(105, 106);
+  ASSERT_EQ(gap.size(), 1u);
+  EXPECT_EQ(gap[0].kind, NoteKind::gap);
+  EXPECT_EQ(gap[0].stream, StreamKind::delta);
+  EXPECT_EQ(gap[0].first, 104u);
+  EXPECT_EQ(gap[0].last, 105u);
+  EXPECT_EQ(gap[0].receiver, kSherlock);
+  EXPECT_EQ(gap[0].epoch, 0xd1u);
+  const auto late = delta(103, 105);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].kind, NoteKind::reorder);
+  EXPECT_EQ(late[0].from_seq, 103u);
+  EXPECT_EQ(late[0].to_seq, 105u);
+  EXPECT_EQ(late[0].highest, 106u);
+}
+
+TEST_F(Analysis, NackedRangeArrivingIsARetransmit) {
+  delta(100, 103);
+  delta(105, 106);
+  EXPECT_TRUE(nack(104, 105).empty());
+  const auto answer = delta(103, 106);  // the directory answers up to the present
+  ASSERT_EQ(answer.size(), 1u);
+  EXPECT_EQ(answer[0].kind, NoteKind::retransmit);
+  EXPECT_EQ(answer[0].first, 104u);
+  EXPECT_EQ(answer[0].last, 105u);
+  const auto again = delta(103, 106);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].kind, NoteKind::duplicate);
+  EXPECT_TRUE(again[0].answers_nack);
+  EXPECT_EQ(analyzer_.stats().retransmits, 1u);
+}
+
+TEST_F(Analysis, DuplicateDelta) {
+  delta(100, 103);
+  delta(103, 104);
+  const auto dup = delta(100, 103);
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_EQ(dup[0].kind, NoteKind::duplicate);
+  EXPECT_FALSE(dup[0].answers_nack);
+  EXPECT_EQ(dup[0].highest, 104u);
+}
+
+TEST_F(Analysis, StreamsArePerReceiver) {
+  const Endpoint other{wire::IpAddress::v4(127, 0, 0, 1), 5001};
+  delta(100, 103);
+  EXPECT_TRUE(delta(90, 95, 0xd1, other).empty());  // its own stream, first datagram
+  EXPECT_TRUE(delta(103, 104).empty());
+  EXPECT_TRUE(delta(95, 96, 0xd1, other).empty());
+}
+
+TEST_F(Analysis, DirectoryEpochChangeIsOneRestart) {
+  delta(100, 103);
+  feed(wire::Tick{0xd1, 103, 0, 0, 0, 15000}, kDirectory, kSherlock);
+  const auto notes =
+      feed(wire::Tick{0xd2, 0, 0, 0, wire::kFlagWarmup, 15000}, kDirectory, kSherlock);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, NoteKind::restart);
+  EXPECT_EQ(notes[0].stream, StreamKind::directory);
+  EXPECT_EQ(notes[0].old_epoch, 0xd1u);
+  EXPECT_EQ(notes[0].epoch, 0xd2u);
+  // The new epoch's Deltas start their own stream: no gap against the old one.
+  EXPECT_TRUE(delta(0, 2, 0xd2).empty());
+  const auto old = delta(103, 104, 0xd1);
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].kind, NoteKind::old_epoch);
+  EXPECT_EQ(analyzer_.stats().restarts, 1u);
+}
+
+TEST_F(Analysis, SnapshotCompleteIncompleteAndDuplicateChunks) {
+  EXPECT_TRUE(chunk(0, 3, 50).empty());
+  EXPECT_TRUE(chunk(2, 3, 50).empty());
+  const auto dup = chunk(2, 3, 50);
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_EQ(dup[0].kind, NoteKind::duplicate);
+  EXPECT_EQ(dup[0].stream, StreamKind::snapshot);
+  EXPECT_EQ(dup[0].index, 2u);
+  EXPECT_TRUE(chunk(1, 3, 50).empty());
+  EXPECT_EQ(analyzer_.stats().snapshots_complete, 1u);
+
+  // A newer snapshot supersedes an incomplete one: say what was missing.
+  chunk(0, 4, 60);
+  const auto superseded = chunk(0, 1, 61);
+  ASSERT_EQ(superseded.size(), 1u);
+  EXPECT_EQ(superseded[0].kind, NoteKind::snapshot_incomplete);
+  EXPECT_EQ(superseded[0].seq, 60u);
+  EXPECT_EQ(superseded[0].received, 1u);
+  EXPECT_EQ(superseded[0].missing_chunks, (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(analyzer_.stats().snapshots_complete, 2u);
+
+  chunk(1, 2, 70);
+  const auto end = analyzer_.finish(clock_);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].kind, NoteKind::snapshot_incomplete);
+  EXPECT_EQ(end[0].missing_chunks, (std::vector<std::uint32_t>{0}));
+  EXPECT_EQ(analyzer_.stats().snapshots_incomplete, 2u);
+}
+
+TEST_F(Analysis, SnapshotResyncsTheDeltaStream) {
+  delta(100, 103);
+  delta(110, 111);  // gap 104..110
+  chunk(0, 1, 120);
+  EXPECT_TRUE(delta(120, 121).empty());
+  analyzer_.finish(clock_);
+  EXPECT_EQ(analyzer_.stats().still_missing, 0u);  // the snapshot covered the gap
+  EXPECT_TRUE(delta(121, 122).empty());
+}
+
+TEST_F(Analysis, MulticastMemberRetransmitFillsTheGroupStream) {
+  feed(wire::Subscribe{77, {}, 0, 0, wire::kFlagMulticastMember}, kSherlock, kDirectory);
+  chunk(0, 1, 10);  // unicast snapshot to the member
+  delta(10, 12, 0xd1, kGroup);
+  const auto gap = delta(14, 15, 0xd1, kGroup);
+  ASSERT_EQ(gap.size(), 1u);
+  EXPECT_EQ(gap[0].kind, NoteKind::gap);
+  nack(13, 14);
+  // The retransmit comes by unicast, jumping ahead of the member's unicast stream: not a gap there.
+  const auto notes = delta(12, 15, 0xd1, kSherlock);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].kind, NoteKind::retransmit);
+  EXPECT_EQ(notes[0].first, 13u);
+  EXPECT_EQ(notes[0].last, 14u);
+  analyzer_.finish(clock_);
+  EXPECT_EQ(analyzer_.stats().still_missing, 0u);
+}
+
+TEST_F(Analysis, AuthFailuresAndInvalidDatagramsAreNotAnalysed) {
+  wire::Keyring keys;
+  keys.add(1, wire::Key{}, true);
+  wire::Heartbeat hb = wire::testing::sample_heartbeat();
+  hb.seq = 1;
+  feed(hb, kWatson, kDirectory, &keys, &keys);
+  hb.seq = 5;
+  // Forged (no MAC): a receiver with keys drops it, so it makes no gap.
+  EXPECT_TRUE(feed(hb, kWatson, kDirectory, nullptr, &keys).empty());
+  hb.seq = 2;
+  EXPECT_TRUE(feed(hb, kWatson, kDirectory, &keys, &keys).empty());
+  const std::vector<std::uint8_t> junk{0x01};
+  EXPECT_TRUE(analyzer_.observe(make_record(clock_, kWatson, kDirectory, junk, nullptr)).empty());
+}
+
+}  // namespace
+}  // namespace baker::dump

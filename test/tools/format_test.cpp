@@ -1,0 +1,340 @@
+#include "baker-dump/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+
+#include "json_value.hpp"
+#include "sample_messages.hpp"
+
+namespace baker::dump {
+namespace {
+
+using testing::parse_json;
+using wire::testing::sample_messages;
+
+const Endpoint kFrom{wire::IpAddress::v4(127, 0, 0, 1), 40001};
+const Endpoint kTo{wire::IpAddress::v4(127, 0, 0, 1), 7400};
+// 2023-11-14T22:13:20.000042Z
+const Timestamp kTime{1700000000, 42};
+
+class Format : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+  static Record record(const wire::Message& m) {
+    return make_record(kTime, kFrom, kTo, wire::encode(m), nullptr);
+  }
+  static std::string body(const wire::Message& m, bool verbose = false) {
+    return format_body(record(m), FormatOptions{verbose});
+  }
+};
+
+TEST_F(Format, Times) {
+  EXPECT_EQ(format_time(kTime), "22:13:20.000042");
+  EXPECT_EQ(format_iso_time(kTime), "2023-11-14T22:13:20.000042Z");
+  EXPECT_EQ(format_time({1700000000, 999999}), "22:13:20.999999");
+}
+
+TEST_F(Format, Hex) {
+  EXPECT_EQ(hex_u64(0), "0");
+  EXPECT_EQ(hex_u64(0x1a2b), "1a2b");
+  EXPECT_EQ(hex_u64(0xffffffffffffffffULL), "ffffffffffffffff");
+  const std::vector<std::uint8_t> b{0x00, 0xab, 0x10};
+  EXPECT_EQ(hex_bytes(b, 10), "00ab10");
+  EXPECT_EQ(hex_bytes(b, 2), "00ab");
+}
+
+TEST_F(Format, HeartbeatLine) {
+  wire::Heartbeat hb;
+  hb.route.service = "greeting";
+  hb.route.instance = "10.0.0.1:8080";
+  hb.route.address = wire::IpAddress::v4(10, 0, 0, 1);
+  hb.route.port = 8080;
+  hb.route.weight = 100;
+  hb.route.tags = {"v1", "zone=a"};
+  hb.epoch = 0x1a2b;
+  hb.seq = 42;
+  hb.interval_ms = 500;
+  EXPECT_EQ(format_text(record(hb), {}),
+            "22:13:20.000042 127.0.0.1:40001 > 127.0.0.1:7400 heartbeat greeting/10.0.0.1:8080 "
+            "epoch=1a2b seq=42 up w=100 10.0.0.1:8080");
+  EXPECT_EQ(body(hb, true),
+            "heartbeat greeting/10.0.0.1:8080 epoch=1a2b seq=42 up w=100 10.0.0.1:8080 "
+            "interval=500ms tags=v1,zone=a len=" +
+                std::to_string(wire::encode(hb).size()) + " key=0 auth=none");
+  hb.route.state = wire::InstanceState::draining;
+  hb.route.address = *wire::IpAddress::parse("fd00::2");
+  EXPECT_EQ(body(hb),
+            "heartbeat greeting/10.0.0.1:8080 epoch=1a2b seq=42 draining w=100 [fd00::2]:8080");
+}
+
+TEST_F(Format, EveryMessageTypeLine) {
+  const auto all = sample_messages();
+  EXPECT_EQ(body(all[1]), "goodbye greeting/i-1 epoch=1234567890abcdef seq=43");
+  EXPECT_EQ(body(all[2]),
+            "subscribe sub=4d last_epoch=feed last_seq=120 services=greeting,_billing-v2 "
+            "multicast");
+  EXPECT_EQ(body(all[3]), "unsubscribe sub=4d");
+  EXPECT_EQ(body(all[4]),
+            "delta epoch=feed (120,123] ops=3 [add greeting/host-1:8080, update "
+            "greeting/host-2:8080, remove greeting/host-3:8080] warmup");
+  EXPECT_EQ(body(all[5]), "tick epoch=feed seq=123 routes=3 digest=deadbeefcafef00d lease=30000ms");
+  EXPECT_EQ(body(all[6]), "nack sub=4d epoch=feed 121..122");
+  EXPECT_EQ(body(all[7]), "snapshot epoch=feed seq=123 chunk 2/3 routes=2");
+  EXPECT_EQ(body(all[8]), "retry_later epoch=feed delay=250ms");
+  EXPECT_EQ(body(wire::Subscribe{5, {}, 0, 0, 0}),
+            "subscribe sub=5 last_epoch=0 last_seq=0 services=*");
+}
+
+TEST_F(Format, LongDeltaListsFirstOpsOnly) {
+  wire::Delta d{9, 0, 6, 0, {}};
+  for (int i = 0; i < 6; ++i) d.ops.push_back({wire::OpKind::add, wire::testing::sample_route(i)});
+  EXPECT_EQ(body(d),
+            "delta epoch=9 (0,6] ops=6 [add greeting/host-0:8080, add greeting/host-1:8080, add "
+            "greeting/host-2:8080, add greeting/host-3:8080, ... 2 more]");
+  EXPECT_EQ(body(wire::Delta{9, 6, 7, 0, {}}), "delta epoch=9 (6,7] ops=0");
+}
+
+TEST_F(Format, VerboseDeltaAndSnapshotListEveryOpAndRoute) {
+  const auto all = sample_messages();
+  const std::string delta = body(all[4], true);
+  EXPECT_EQ(delta.substr(0, delta.find('\n')),
+            "delta epoch=feed (120,123] ops=3 warmup flags=1 len=" +
+                std::to_string(wire::encode(all[4]).size()) + " key=0 auth=none");
+  EXPECT_NE(delta.find("\n    add greeting/host-1:8080 10.0.0.1:8080 w=100 up tags=v1,zone=a"),
+            std::string::npos)
+      << delta;
+  EXPECT_NE(delta.find("\n    update greeting/host-2:8080 [fd00::2]:8080 w=100 draining"),
+            std::string::npos);
+  EXPECT_NE(delta.find("\n    remove greeting/host-3:8080"), std::string::npos);
+  const std::string snap = body(all[7], true);
+  EXPECT_NE(snap.find("snapshot epoch=feed seq=123 chunk 2/3 routes=2 flags=0"), std::string::npos);
+  EXPECT_NE(snap.find("\n    greeting/host-4:8080 10.0.0.4:8080 w=100 up tags=v1,zone=a"),
+            std::string::npos)
+      << snap;
+  EXPECT_NE(snap.find("\n    greeting/host-5:8080"), std::string::npos);
+}
+
+TEST_F(Format, InvalidDatagramShowsReason) {
+  const std::vector<std::uint8_t> junk{0xc1, 0x00, 0x01};
+  const Record r = make_record(kTime, kFrom, kTo, junk, nullptr);
+  EXPECT_EQ(format_body(r, {}), "invalid malformed len=3");
+  EXPECT_EQ(format_body(r, FormatOptions{true}), "invalid malformed len=3 hex=c10001");
+  const auto j = parse_json(format_json(r));
+  EXPECT_EQ(j["type"].str(), "invalid");
+  EXPECT_EQ(j["error"].str(), "malformed");
+  EXPECT_EQ(j["hex"].str(), "c10001");
+  EXPECT_FALSE(j["valid"].boolean());
+}
+
+TEST_F(Format, AuthFailureIsMarked) {
+  wire::Keyring keys;
+  keys.add(3, wire::Key{}, true);
+  wire::Keyring other;
+  wire::Key k{};
+  k[0] = 1;
+  other.add(3, k, true);
+  const auto hb = wire::testing::sample_heartbeat();
+  const Record r = make_record(kTime, kFrom, kTo, wire::encode(hb, &other), &keys);
+  EXPECT_EQ(format_body(r, {}),
+            "heartbeat greeting/i-1 epoch=1234567890abcdef seq=42 up w=100 10.0.0.0:8080 [auth "
+            "bad_mac key=3]");
+  const auto j = parse_json(format_json(r));
+  EXPECT_EQ(j["type"].str(), "heartbeat");
+  EXPECT_EQ(j["auth"].str(), "bad_mac");
+  EXPECT_EQ(j["key_id"].u64(), 3u);
+  EXPECT_FALSE(j["valid"].boolean());
+}
+
+TEST_F(Format, JsonHasEveryFieldOfEveryType) {
+  const auto all = sample_messages();
+  const auto hb = parse_json(format_json(record(all[0])));
+  EXPECT_EQ(hb["time"].str(), "2023-11-14T22:13:20.000042Z");
+  EXPECT_EQ(hb["ts"].text, "1700000000.000042");
+  EXPECT_EQ(hb["src"].str(), "127.0.0.1:40001");
+  EXPECT_EQ(hb["dst"].str(), "127.0.0.1:7400");
+  EXPECT_EQ(hb["len"].u64(), wire::encode(all[0]).size());
+  EXPECT_EQ(hb["type"].str(), "heartbeat");
+  EXPECT_TRUE(hb["valid"].boolean());
+  EXPECT_EQ(hb["auth"].str(), "none");
+  EXPECT_EQ(hb["service"].str(), "greeting");
+  EXPECT_EQ(hb["instance"].str(), "i-1");
+  EXPECT_EQ(hb["address"].str(), "10.0.0.0");
+  EXPECT_EQ(hb["port"].u64(), 8080u);
+  EXPECT_EQ(hb["weight"].u64(), 100u);
+  EXPECT_EQ(hb["state"].str(), "up");
+  EXPECT_EQ(hb["tags"].size(), 0u);
+  EXPECT_EQ(hb["epoch"].str(), "1234567890abcdef");
+  EXPECT_EQ(hb["seq"].u64(), 42u);
+  EXPECT_EQ(hb["interval_ms"].u64(), 1000u);
+
+  const auto bye = parse_json(format_json(record(all[1])));
+  EXPECT_EQ(bye["type"].str(), "goodbye");
+  EXPECT_EQ(bye["seq"].u64(), 43u);
+
+  const auto sub = parse_json(format_json(record(all[2])));
+  EXPECT_EQ(sub["subscriber"].str(), "4d");
+  EXPECT_EQ(sub["services"][1].str(), "_billing-v2");
+  EXPECT_EQ(sub["last_epoch"].str(), "feed");
+  EXPECT_EQ(sub["last_seq"].u64(), 120u);
+  EXPECT_TRUE(sub["multicast_member"].boolean());
+
+  EXPECT_EQ(parse_json(format_json(record(all[3])))["subscriber"].str(), "4d");
+
+  const auto delta = parse_json(format_json(record(all[4])));
+  EXPECT_EQ(delta["from_seq"].u64(), 120u);
+  EXPECT_EQ(delta["to_seq"].u64(), 123u);
+  EXPECT_TRUE(delta["warmup"].boolean());
+  ASSERT_EQ(delta["ops"].size(), 3u);
+  EXPECT_EQ(delta["ops"][0]["op"].str(), "add");
+  EXPECT_EQ(delta["ops"][0]["tags"][1].str(), "zone=a");
+  EXPECT_EQ(delta["ops"][1]["address"].str(), "fd00::2");
+  EXPECT_EQ(delta["ops"][1]["state"].str(), "draining");
+  EXPECT_EQ(delta["ops"][2]["op"].str(), "remove");
+  EXPECT_FALSE(delta["ops"][2].has("address"));
+
+  const auto tick = parse_json(format_json(record(all[5])));
+  EXPECT_EQ(tick["digest"].str(), "deadbeefcafef00d");
+  EXPECT_EQ(tick["route_count"].u64(), 3u);
+  EXPECT_EQ(tick["lease_ms"].u64(), 30000u);
+  EXPECT_FALSE(tick["warmup"].boolean());
+
+  const auto nack = parse_json(format_json(record(all[6])));
+  EXPECT_EQ(nack["first_missing"].u64(), 121u);
+  EXPECT_EQ(nack["last_missing"].u64(), 122u);
+
+  const auto snap = parse_json(format_json(record(all[7])));
+  EXPECT_EQ(snap["type"].str(), "snapshot");
+  EXPECT_EQ(snap["index"].u64(), 1u);
+  EXPECT_EQ(snap["count"].u64(), 3u);
+  EXPECT_EQ(snap["routes"][1]["instance"].str(), "host-5:8080");
+
+  EXPECT_EQ(parse_json(format_json(record(all[8])))["delay_ms"].u64(), 250u);
+}
+
+TEST_F(Format, JsonStringsAreEscaped) {
+  EXPECT_EQ(json_string("a\"b\\c\n\x01\xff"), "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
+  EXPECT_EQ(parse_json(json_string("q\"\\\t")).str(), "q\"\\\t");
+}
+
+Note heartbeat_note(NoteKind kind) {
+  Note n;
+  n.kind = kind;
+  n.stream = StreamKind::heartbeat;
+  n.time = kTime;
+  n.sender = kFrom;
+  n.service = "greeting";
+  n.instance = "i-1";
+  n.epoch = 0x1a2b;
+  return n;
+}
+
+Note delta_note(NoteKind kind) {
+  Note n;
+  n.kind = kind;
+  n.stream = StreamKind::delta;
+  n.time = kTime;
+  n.sender = kTo;
+  n.receiver = Endpoint{wire::IpAddress::v4(127, 0, 0, 1), 5000};
+  n.epoch = 0xfeed;
+  return n;
+}
+
+TEST_F(Format, NoteLines) {
+  Note gap = heartbeat_note(NoteKind::gap);
+  gap.first = 43;
+  gap.last = 44;
+  EXPECT_EQ(format_text(gap),
+            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch=1a2b seq 43..44 missing");
+  Note dgap = delta_note(NoteKind::gap);
+  dgap.first = dgap.last = 121;
+  EXPECT_EQ(format_text(dgap),
+            "!! gap: delta 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed seq 121 missing");
+  Note reorder = heartbeat_note(NoteKind::reorder);
+  reorder.to_seq = reorder.first = reorder.last = 43;
+  reorder.highest = 45;
+  EXPECT_EQ(format_text(reorder),
+            "!! reorder: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch=1a2b seq 43 arrived "
+            "after 45");
+  Note retransmit = delta_note(NoteKind::retransmit);
+  retransmit.from_seq = 120;
+  retransmit.to_seq = 125;
+  retransmit.first = 121;
+  retransmit.last = 122;
+  EXPECT_EQ(format_text(retransmit),
+            "!! retransmit: delta 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed (120,125] fills "
+            "121..122");
+  Note dup = delta_note(NoteKind::duplicate);
+  dup.from_seq = 120;
+  dup.to_seq = 123;
+  dup.highest = 125;
+  dup.answers_nack = true;
+  EXPECT_EQ(format_text(dup),
+            "!! duplicate: delta 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed (120,123] (highest "
+            "125), answers a nack");
+  Note restart = heartbeat_note(NoteKind::restart);
+  restart.old_epoch = 0x99;
+  EXPECT_EQ(format_text(restart),
+            "!! restart: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch 99 -> 1a2b");
+  Note dir = delta_note(NoteKind::restart);
+  dir.stream = StreamKind::directory;
+  dir.receiver.reset();
+  dir.old_epoch = 0xbeef;
+  EXPECT_EQ(format_text(dir), "!! restart: directory 127.0.0.1:7400 epoch beef -> feed");
+  Note snap = delta_note(NoteKind::snapshot_incomplete);
+  snap.stream = StreamKind::snapshot;
+  snap.seq = 123;
+  snap.count = 5;
+  snap.received = 3;
+  snap.missing_chunks = {1, 3};
+  EXPECT_EQ(format_text(snap),
+            "!! snapshot incomplete: 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed seq=123 got 3/5 "
+            "chunks, missing 2,4");
+  Note skipped;
+  skipped.kind = NoteKind::skipped;
+  skipped.stream = StreamKind::frame;
+  skipped.sender = Endpoint{wire::IpAddress::v4(10, 0, 0, 1), 0};
+  skipped.receiver = Endpoint{wire::IpAddress::v4(10, 0, 0, 2), 0};
+  skipped.reason = "ip_fragment";
+  EXPECT_EQ(format_text(skipped), "!! skipped: ip_fragment 10.0.0.1 > 10.0.0.2");
+}
+
+TEST_F(Format, NoteJson) {
+  Note gap = heartbeat_note(NoteKind::gap);
+  gap.first = 43;
+  gap.last = 44;
+  const auto j = parse_json(format_json(gap));
+  EXPECT_EQ(j["note"].str(), "gap");
+  EXPECT_EQ(j["stream"].str(), "heartbeat");
+  EXPECT_EQ(j["sender"].str(), "127.0.0.1:40001");
+  EXPECT_EQ(j["service"].str(), "greeting");
+  EXPECT_EQ(j["instance"].str(), "i-1");
+  EXPECT_EQ(j["epoch"].str(), "1a2b");
+  EXPECT_EQ(j["first_missing"].u64(), 43u);
+  EXPECT_EQ(j["last_missing"].u64(), 44u);
+  EXPECT_EQ(j["time"].str(), "2023-11-14T22:13:20.000042Z");
+
+  Note snap = delta_note(NoteKind::snapshot_incomplete);
+  snap.stream = StreamKind::snapshot;
+  snap.count = 5;
+  snap.received = 3;
+  snap.missing_chunks = {1, 3};
+  const auto s = parse_json(format_json(snap));
+  EXPECT_EQ(s["receiver"].str(), "127.0.0.1:5000");
+  EXPECT_EQ(s["missing_indexes"][1].u64(), 3u);
+  EXPECT_EQ(s["received"].u64(), 3u);
+
+  Note dup = delta_note(NoteKind::duplicate);
+  dup.from_seq = 1;
+  dup.to_seq = 2;
+  const auto d = parse_json(format_json(dup));
+  EXPECT_EQ(d["from_seq"].u64(), 1u);
+  EXPECT_FALSE(d["answers_nack"].boolean());
+}
+
+}  // namespace
+}  // namespace baker::dump
