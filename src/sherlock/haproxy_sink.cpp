@@ -1,34 +1,254 @@
-// Placeholder while the driver grows: registers the flags and builds a sink that only logs.
+#include "sherlock/haproxy_sink.hpp"
+
 #include <spdlog/spdlog.h>
 
-#include "sherlock/route_sink.hpp"
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <regex>
+#include <stdexcept>
+
+#include "common/options.hpp"
 
 namespace baker::sherlock {
 
-namespace {
-class LoggingSink final : public RouteSink {
- public:
-  void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) override {
-    for (const auto& s : changed) {
-      auto it = all.find(s);
-      spdlog::info("haproxy: service {} now has {} route(s)", s,
-                   it == all.end() ? 0 : it->second.size());
-    }
-  }
-};
-}  // namespace
+namespace po = boost::program_options;
 
-void add_haproxy_options(boost::program_options::options_description& flags) {
-  namespace po = boost::program_options;
-  flags.add_options()("haproxy-sock", po::value<std::string>(),
-                      "HAProxy admin socket (path or ADDR:PORT); omit for managed mode");
+void add_haproxy_options(po::options_description& flags) {
+  po::options_description h("HAProxy driver");
+  h.add_options()(
+      "haproxy-sock", po::value<std::string>(),
+      "admin socket of an HAProxy you run (Unix socket path or ADDR:PORT); without it sherlock "
+      "runs haproxy itself (managed mode)")("backend-prefix",
+                                            po::value<std::string>()->default_value(""),
+                                            "HAProxy backend of service S is <prefix>S")(
+      "slot-prefix", po::value<std::string>()->default_value("slot"),
+      "name prefix of the server-template slots Baker fills (<prefix>1..N)")(
+      "slots", po::value<int>()->default_value(16),
+      "managed mode: initial slots per backend (grown by reload when they run out)")(
+      "drain-timeout-ms", po::value<int>()->default_value(10000),
+      "a removed instance drains until its sessions end or this timeout, then goes to maint")(
+      "reconcile-interval-ms", po::value<int>()->default_value(10000),
+      "re-read HAProxy's state this often so drift from any cause heals")(
+      "no-add-server", po::bool_switch(),
+      "with --haproxy-sock: when a backend's slots run out, log instead of falling back to "
+      "'add server' (such servers never reuse backend connections in HAProxy 2.6)")(
+      "add-server-options", po::value<std::string>()->default_value(""),
+      "options written on each 'add server' (default-server is not inherited), e.g. "
+      "\"maxconn 100\"")("haproxy-bin", po::value<std::string>()->default_value("haproxy"),
+                         "managed mode: the haproxy executable")(
+      "run-dir", po::value<std::string>(),
+      "managed mode: directory for haproxy.cfg and sockets (default: a fresh /tmp directory)")(
+      "frontend", po::value<std::string>()->default_value("127.0.0.1:8000"),
+      "managed mode: HTTP frontend ADDR:PORT; /<service>/rest goes to <service> as /rest")(
+      "tcp-port", po::value<std::vector<std::string>>()->composing(),
+      "managed mode: service=port, a TCP listener for the service (repeatable)")(
+      "balance", po::value<std::string>()->default_value("random"),
+      "managed mode: balance algorithm of each backend (random, roundrobin, leastconn, first)");
+  flags.add(h);
 }
 
 std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
-                                             const boost::program_options::variables_map& values) {
-  (void)io;
-  (void)values;
-  return std::make_unique<LoggingSink>();
+                                             const po::variables_map& values) {
+  return std::make_unique<haproxy::HaproxySink>(io, haproxy::sink_settings_from(values));
 }
 
+namespace haproxy {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& flag, const std::string& why) {
+  throw std::runtime_error("--" + flag + ": " + why);
+}
+
+bool valid_service_name(const std::string& s) {
+  static const std::regex re("[a-z_][a-z0-9_-]{0,99}");
+  return std::regex_match(s, re);
+}
+
+}  // namespace
+
+SinkSettings sink_settings_from(const po::variables_map& v) {
+  SinkSettings s;
+  const auto str = [&](const char* name) { return v[name].as<std::string>(); };
+  const auto given = [&](const char* name) { return v.count(name) && !v[name].defaulted(); };
+
+  const auto prefix = str("backend-prefix");
+  if (!prefix.empty() && (!valid_haproxy_name(prefix) || prefix.find('.') != std::string::npos)) {
+    bad("backend-prefix", "'" + prefix + "' must be letters, digits, '-', '_' or ':'");
+  }
+  const auto slot_prefix = str("slot-prefix");
+  if (!valid_haproxy_name(slot_prefix) || slot_prefix.size() > 60) {
+    bad("slot-prefix", "'" + slot_prefix + "' must be 1-60 letters, digits, '-', '_', '.' or ':'");
+  }
+  const int slots = v["slots"].as<int>();
+  if (slots < 1 || slots > 100000) bad("slots", "must be 1..100000");
+  const int drain = v["drain-timeout-ms"].as<int>();
+  if (drain < 0) bad("drain-timeout-ms", "must be >= 0");
+  const int reconcile = v["reconcile-interval-ms"].as<int>();
+  if (reconcile < 100) bad("reconcile-interval-ms", "must be >= 100");
+  const auto add_options = str("add-server-options");
+  if (add_options.find_first_of(";\n\r") != std::string::npos) {
+    bad("add-server-options", "must not contain ';' or line breaks");
+  }
+  if (std::regex_search(add_options, std::regex("(^|\\s)enabled(\\s|$)"))) {
+    bad("add-server-options",
+        "never 'enabled' (HAProxy issue #2497); Baker enables servers itself");
+  }
+
+  s.driver.backend_prefix = prefix;
+  s.driver.plan.naming.prefix = slot_prefix;
+  s.driver.plan.drain_timeout = std::chrono::milliseconds(drain);
+  s.driver.plan.add_server_options = add_options;
+  s.driver.reconcile_interval = std::chrono::milliseconds(reconcile);
+  s.driver.suggested_slots = slots;
+
+  if (v.count("haproxy-sock")) {
+    const auto text = str("haproxy-sock");
+    s.socket = CliEndpoint::parse(text);
+    if (!s.socket) {
+      bad("haproxy-sock", "'" + text +
+                              "' is neither a Unix socket path (starting with / or .) nor "
+                              "IP:PORT");
+    }
+    for (const char* managed_only :
+         {"haproxy-bin", "run-dir", "frontend", "tcp-port", "balance", "slots"}) {
+      if (given(managed_only)) {
+        bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
+      }
+    }
+    s.driver.plan.allow_add_server = !v["no-add-server"].as<bool>();
+    return s;
+  }
+
+  // Managed mode.
+  if (v["no-add-server"].as<bool>() || given("add-server-options")) {
+    bad(v["no-add-server"].as<bool>() ? "no-add-server" : "add-server-options",
+        "applies with --haproxy-sock only (managed mode grows slots by reload)");
+  }
+  s.driver.managed = true;
+  s.driver.plan.allow_add_server = false;
+  auto& m = s.managed;
+  m.haproxy_bin = str("haproxy-bin");
+  if (m.haproxy_bin.empty()) bad("haproxy-bin", "must not be empty");
+  if (v.count("run-dir")) m.run_dir = str("run-dir");
+  const auto frontend = parse_host_port(str("frontend"));
+  boost::system::error_code ec;
+  if (frontend) boost::asio::ip::make_address(frontend->first, ec);
+  if (!frontend || ec) bad("frontend", "'" + str("frontend") + "' is not IP:PORT");
+  m.frontend_host = frontend->first;
+  m.frontend_port = frontend->second;
+  m.slots = slots;
+  m.backend_prefix = prefix;
+  m.naming.prefix = slot_prefix;
+  m.balance = str("balance");
+  static const std::regex balance_re("roundrobin|leastconn|first|random(\\([1-9][0-9]?\\))?");
+  if (!std::regex_match(m.balance, balance_re)) {
+    bad("balance", "'" + m.balance +
+                       "' is not one that takes runtime changes (random, random(N), "
+                       "roundrobin, leastconn, first)");
+  }
+  if (v.count("tcp-port")) {
+    for (const auto& item : v["tcp-port"].as<std::vector<std::string>>()) {
+      const auto eq = item.find('=');
+      const auto service = item.substr(0, eq);
+      if (eq == std::string::npos || !valid_service_name(service)) {
+        bad("tcp-port", "'" + item + "' is not service=port");
+      }
+      const auto port = parse_host_port("x:" + item.substr(eq + 1));
+      if (!port) bad("tcp-port", "'" + item + "': port must be 1..65535");
+      if (port->second == m.frontend_port)
+        bad("tcp-port", "'" + item + "' uses the --frontend port");
+      if (!m.tcp_ports.emplace(service, port->second).second) {
+        bad("tcp-port", "service '" + service + "' given twice");
+      }
+      s.driver.extra_backends[service].push_back(tcp_listener_name(prefix + service));
+    }
+  }
+  return s;
+}
+
+HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
+    : io_(io), settings_(std::move(settings)), driver_(settings_.driver), timer_(io) {
+  CliEndpoint endpoint;
+  if (settings_.socket) {
+    endpoint = *settings_.socket;
+    spdlog::info("haproxy: driving the HAProxy at {} (backend prefix '{}', slots '{}N')",
+                 endpoint.to_string(), settings_.driver.backend_prefix,
+                 settings_.driver.plan.naming.prefix);
+  } else {
+    managed_ = std::make_unique<ManagedHaproxy>(
+        io_, settings_.managed,
+        [this, alive = std::weak_ptr<bool>(alive_)](const std::string& socket) {
+          if (!alive.lock() || stopped_) return;
+          transport_->set_endpoint(CliEndpoint{socket, "", 0});
+          driver_.on_haproxy_restarted(Clock::now());
+          pump();
+        });
+    managed_->start();
+    endpoint.path = managed_->admin_socket();
+  }
+  transport_ = std::make_shared<AsioCliTransport>(io_, endpoint, settings_.session_timeout);
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.lock()) pump();
+  });
+}
+
+HaproxySink::~HaproxySink() {
+  *alive_ = false;
+  stop();
+}
+
+void HaproxySink::routes_changed(const ServiceRoutes& all,
+                                 const std::vector<std::string>& changed) {
+  if (stopped_) return;
+  driver_.set_routes(all, changed, Clock::now());
+  if (managed_) managed_->update(driver_, &all);
+  pump();
+}
+
+void HaproxySink::pump() {
+  if (stopped_) return;
+  if (auto session = driver_.next_session(Clock::now())) {
+    std::vector<std::string> lines;
+    lines.reserve(session->commands.size());
+    for (const auto& c : session->commands) lines.push_back(c.text);
+    transport_->run(std::move(lines), session->fresh_connection,
+                    [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec,
+                                                                std::vector<std::string> replies) {
+                      if (!alive.lock() || stopped_) return;
+                      const auto now = Clock::now();
+                      if (ec) {
+                        driver_.on_failure(transport_->endpoint().to_string() + ": " + ec.message(),
+                                           now);
+                      } else {
+                        driver_.on_replies(replies, now);
+                      }
+                      if (managed_) managed_->update(driver_, nullptr);
+                      pump();
+                    });
+    return;
+  }
+  if (const auto at = driver_.next_wakeup()) {
+    timer_.expires_at(*at);
+    timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+          if (!ec && alive.lock()) pump();
+        });
+  }
+}
+
+void HaproxySink::append_metrics(std::string& out) const {
+  driver_.append_metrics(out);
+  if (managed_) managed_->append_metrics(out);
+}
+
+void HaproxySink::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  if (transport_) transport_->close();
+  if (managed_) managed_->stop();
+}
+
+}  // namespace haproxy
 }  // namespace baker::sherlock

@@ -1,0 +1,200 @@
+#include "sherlock/haproxy_commands.hpp"
+
+#include <algorithm>
+
+namespace baker::sherlock::haproxy {
+
+namespace {
+
+std::string server_ref(const std::string& backend, const std::string& server) {
+  return backend + "/" + server;
+}
+
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  // One line is enough for a log; HAProxy's "Unknown command" lists every command after it.
+  const auto nl = s.find('\n');
+  if (nl != std::string_view::npos) return std::string(s.substr(0, nl)) + " ...";
+  return std::string(s);
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '\n' || c == ' '; });
+}
+
+}  // namespace
+
+bool valid_haproxy_name(std::string_view name) {
+  if (name.empty() || name.size() > 100) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
+  });
+}
+
+std::string server_address(const wire::IpAddress& address, std::uint16_t port) {
+  if (address.family == wire::IpAddress::Family::v6) {
+    return "[" + address.to_string() + "]:" + std::to_string(port);
+  }
+  return address.to_string() + ":" + std::to_string(port);
+}
+
+std::string_view to_string(AdminState s) {
+  switch (s) {
+    case AdminState::ready:
+      return "ready";
+    case AdminState::drain:
+      return "drain";
+    case AdminState::maint:
+      return "maint";
+  }
+  return "?";
+}
+
+std::string_view to_string(CommandKind k) {
+  switch (k) {
+    case CommandKind::show_servers_state:
+      return "show_servers_state";
+    case CommandKind::show_stat:
+      return "show_stat";
+    case CommandKind::show_info:
+      return "show_info";
+    case CommandKind::set_addr:
+      return "set_addr";
+    case CommandKind::set_weight:
+      return "set_weight";
+    case CommandKind::set_state:
+      return "set_state";
+    case CommandKind::add_server:
+      return "add_server";
+    case CommandKind::del_server:
+      return "del_server";
+  }
+  return "?";
+}
+
+Command show_servers_state(const std::string& backend) {
+  Command c;
+  c.kind = CommandKind::show_servers_state;
+  c.backend = backend;
+  c.text = "show servers state " + backend;
+  return c;
+}
+
+Command show_stat(const std::string& backend) {
+  Command c;
+  c.kind = CommandKind::show_stat;
+  c.backend = backend;
+  c.text = "show stat " + backend + " 4 -1";  // type mask 4 = servers only, all server ids
+  return c;
+}
+
+Command show_info() {
+  Command c;
+  c.kind = CommandKind::show_info;
+  c.text = "show info";
+  return c;
+}
+
+Command set_addr(const std::string& backend, const std::string& server,
+                 const wire::IpAddress& address, std::uint16_t port) {
+  Command c;
+  c.kind = CommandKind::set_addr;
+  c.backend = backend;
+  c.server = server;
+  c.address = address;
+  c.port = port;
+  // "addr A port P": HAProxy 2.6 does not take "A:P" here.
+  c.text = "set server " + server_ref(backend, server) + " addr " + address.to_string() + " port " +
+           std::to_string(port);
+  return c;
+}
+
+Command set_weight(const std::string& backend, const std::string& server, std::uint16_t weight) {
+  Command c;
+  c.kind = CommandKind::set_weight;
+  c.backend = backend;
+  c.server = server;
+  c.weight = weight;
+  c.text = "set server " + server_ref(backend, server) + " weight " + std::to_string(weight);
+  return c;
+}
+
+Command set_state(const std::string& backend, const std::string& server, AdminState state) {
+  Command c;
+  c.kind = CommandKind::set_state;
+  c.backend = backend;
+  c.server = server;
+  c.state = state;
+  c.text = "set server " + server_ref(backend, server) + " state " + std::string(to_string(state));
+  return c;
+}
+
+Command add_server(const std::string& backend, const std::string& server,
+                   const wire::IpAddress& address, std::uint16_t port, std::uint16_t weight,
+                   const std::string& extra_options) {
+  Command c;
+  c.kind = CommandKind::add_server;
+  c.backend = backend;
+  c.server = server;
+  c.address = address;
+  c.port = port;
+  c.weight = weight;
+  // default-server is not inherited by dynamic servers: every option is written here.
+  c.text = "add server " + server_ref(backend, server) + " " + server_address(address, port) +
+           " weight " + std::to_string(weight);
+  if (!extra_options.empty()) c.text += " " + extra_options;
+  return c;
+}
+
+Command del_server(const std::string& backend, const std::string& server) {
+  Command c;
+  c.kind = CommandKind::del_server;
+  c.backend = backend;
+  c.server = server;
+  c.text = "del server " + server_ref(backend, server);
+  return c;
+}
+
+std::optional<std::string> reply_error(const Command& command, std::string_view reply) {
+  bool ok = false;
+  switch (command.kind) {
+    case CommandKind::show_servers_state:
+      ok = starts_with(reply, "1\n# be_id ");
+      break;
+    case CommandKind::show_stat:
+      ok = starts_with(reply, "# pxname,");
+      break;
+    case CommandKind::show_info:
+      ok = starts_with(reply, "Name: ") && reply.find("\nPid: ") != std::string_view::npos;
+      break;
+    case CommandKind::set_addr:
+      // 2.6 answers e.g. "IP changed from '127.0.0.1' to '10.0.0.2', port changed from '9' to
+      // '8080' by 'stats socket command'"; errors start "Invalid addr", "No such server." ...
+      ok = starts_with(reply, "IP changed from ") ||
+           starts_with(reply, "no need to change the addr");
+      break;
+    case CommandKind::set_weight:
+    case CommandKind::set_state:
+      ok = blank(reply);
+      break;
+    case CommandKind::add_server:
+      ok = starts_with(reply, "New server registered.");
+      break;
+    case CommandKind::del_server:
+      ok = starts_with(reply, "Server deleted.");
+      break;
+  }
+  if (ok) return std::nullopt;
+  if (blank(reply)) return std::string("empty reply");
+  return trimmed(reply);
+}
+
+}  // namespace baker::sherlock::haproxy

@@ -1,0 +1,571 @@
+#include "sherlock/haproxy_driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace baker::sherlock::haproxy {
+
+namespace {
+
+using std::chrono::duration_cast;
+
+void keep_earliest(std::optional<TimePoint>& slot, std::optional<TimePoint> candidate) {
+  if (candidate && (!slot || *candidate < *slot)) slot = candidate;
+}
+
+bool unspecified(const wire::IpAddress& a) {
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a.bytes[i] != 0) return false;
+  }
+  return true;
+}
+
+double seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+HaproxyDriver::HaproxyDriver(DriverSettings settings)
+    : settings_(std::move(settings)), backoff_(settings_.reconnect_min) {}
+
+std::string HaproxyDriver::backend_for(const std::string& service) const {
+  return settings_.backend_prefix + service;
+}
+
+std::vector<wire::Route> HaproxyDriver::routable(const std::vector<wire::Route>& routes,
+                                                 const std::string& service) {
+  // HAProxy accepts addresses it cannot use: only a concrete IP and a non-zero port go in.
+  std::vector<wire::Route> out;
+  out.reserve(routes.size());
+  for (const auto& r : routes) {
+    if (r.port == 0 || unspecified(r.address) || r.weight > 256) {
+      spdlog::warn("haproxy: not routing {}/{} at {}: not a usable address, port or weight",
+                   service, r.instance, server_address(r.address, r.port));
+      continue;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+void HaproxyDriver::set_routes(const std::map<std::string, std::vector<wire::Route>>& all,
+                               const std::vector<std::string>& changed, TimePoint now) {
+  for (const auto& service : changed) {
+    const auto it = all.find(service);
+    const auto routes =
+        it == all.end() ? std::vector<wire::Route>{} : routable(it->second, service);
+    std::vector<std::string> names{backend_for(service)};
+    if (const auto extra = settings_.extra_backends.find(service);
+        extra != settings_.extra_backends.end()) {
+      names.insert(names.end(), extra->second.begin(), extra->second.end());
+    }
+    for (const auto& name : names) {
+      auto [bit, inserted] = backends_.try_emplace(name);
+      auto& b = bit->second;
+      b.service = service;
+      if (!inserted && b.desired == routes) continue;
+      if (routes.empty() && b.knowledge == Knowledge::missing) {
+        backends_.erase(bit);  // nothing to route and nothing to clean up
+        continue;
+      }
+      b.desired = routes;
+      b.dirty = true;
+      if (!b.dirty_since) b.dirty_since = now;
+    }
+  }
+}
+
+void HaproxyDriver::mark_all_unknown() {
+  for (auto& [name, b] : backends_) {
+    b.knowledge = Knowledge::unknown;
+    b.read_not_before.reset();
+    b.next_load_poll.reset();
+  }
+}
+
+std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
+  if (busy_) return std::nullopt;
+  Session s;
+  if (!link_up_) {
+    if (now < reconnect_at_) return std::nullopt;
+    s.fresh_connection = true;
+    mark_all_unknown();
+    worker_pid_.reset();
+    s.commands.push_back(show_info());  // first: which worker answers
+    next_probe_ = now + settings_.probe_interval;
+    next_reconcile_ = now + settings_.reconcile_interval;
+  } else {
+    if (next_probe_ && now >= *next_probe_) {
+      s.commands.push_back(show_info());
+      next_probe_ = now + settings_.probe_interval;
+    }
+    if (next_reconcile_ && now >= *next_reconcile_) {
+      mark_all_unknown();
+      next_reconcile_ = now + settings_.reconcile_interval;
+    }
+  }
+  for (auto& [name, b] : backends_) {
+    if (b.knowledge == Knowledge::unknown) {
+      if (b.read_not_before && now < *b.read_not_before) continue;
+      s.commands.push_back(show_servers_state(name));
+      if (!b.snapshot.removal_started.empty()) s.commands.push_back(show_stat(name));
+      continue;
+    }
+    if (b.knowledge == Knowledge::missing) continue;
+    if (b.removal_deadline && now >= *b.removal_deadline) {
+      b.removal_deadline.reset();
+      b.dirty = true;
+    }
+    if (b.dirty) {
+      plan_into(b, name, s, now);
+    } else if (b.next_load_poll && now >= *b.next_load_poll) {
+      b.next_load_poll.reset();
+      s.commands.push_back(show_stat(name));
+    }
+  }
+  if (s.commands.empty()) return std::nullopt;
+  busy_ = true;
+  inflight_ = s;
+  return s;
+}
+
+void HaproxyDriver::plan_into(Backend& b, const std::string& name, Session& s, TimePoint now) {
+  auto plan = plan_backend(name, b.snapshot, b.desired, settings_.plan, now);
+  bool new_removal = false;
+  for (const auto& [server, since] : plan.removal_started) {
+    if (!b.snapshot.removal_started.count(server)) new_removal = true;
+  }
+  b.snapshot.removal_started = plan.removal_started;
+  b.assignment = std::move(plan.assignment);
+  b.slots_total = plan.slots_total;
+  b.slots_used = plan.slots_used;
+  b.dynamic_servers = plan.dynamic_servers;
+  b.removal_deadline = plan.next_deadline;
+  b.dirty = false;
+  if (plan.unplaced != b.unplaced && !plan.unplaced.empty()) {
+    if (settings_.managed) {
+      spdlog::info(
+          "haproxy: backend {}: {} instance(s) wait for a free slot (reload with more "
+          "slots follows)",
+          name, plan.unplaced.size());
+    } else {
+      spdlog::error(
+          "haproxy: backend {}: no free slot for {} instance(s) ({}...), all {} slots in use or "
+          "draining; give the backend more slots (server-template {} 1-{} 127.0.0.1:9 disabled) "
+          "or allow the add-server fallback",
+          name, plan.unplaced.size(), plan.unplaced.front(), plan.slots_total,
+          settings_.plan.naming.prefix, std::max(plan.slots_total * 2, settings_.suggested_slots));
+    }
+  }
+  b.unplaced = std::move(plan.unplaced);
+  if (!plan.commands.empty()) {
+    s.commands.insert(s.commands.end(), plan.commands.begin(), plan.commands.end());
+    if (b.dirty_since) {
+      auto& since = inflight_since_[name];
+      since = *b.dirty_since;
+    }
+  }
+  b.dirty_since.reset();
+  if (plan.needs_loads) {
+    const auto& at = b.snapshot.loads_at;
+    if (new_removal || !at || *at + settings_.drain_poll <= now) {
+      s.commands.push_back(show_stat(name));  // after the drain, in the same round trip
+    } else {
+      b.next_load_poll = *at + settings_.drain_poll;
+    }
+  }
+}
+
+void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoint now) {
+  busy_ = false;
+  if (inflight_stale_) {
+    inflight_stale_ = false;
+    inflight_since_.clear();
+    return;
+  }
+  if (replies.size() != inflight_.commands.size()) {
+    on_failure_unlocked("got " + std::to_string(replies.size()) + " replies for " +
+                            std::to_string(inflight_.commands.size()) + " commands",
+                        now);
+    return;
+  }
+  if (inflight_.fresh_connection) {
+    if (ever_connected_) ++counters_.reconnects;
+    if (failure_logged_ || !ever_connected_) spdlog::info("haproxy: connected to the admin socket");
+    ever_connected_ = true;
+  }
+  link_up_ = true;
+  backoff_ = settings_.reconnect_min;
+  failure_logged_ = false;
+  ++counters_.sessions;
+  counters_.commands_sent += inflight_.commands.size();
+
+  std::set<std::string> failed;
+  bool abandon = false;
+  for (std::size_t i = 0; i < replies.size() && !abandon; ++i) {
+    process_reply(inflight_.commands[i], replies[i], now, failed, abandon);
+  }
+  if (abandon) {
+    // Attached to an old worker that is stopping: HAProxy was reloaded. Reconnect now.
+    link_up_ = false;
+    reconnect_at_ = now;
+    worker_pid_.reset();
+    mark_all_unknown();
+    restore_inflight_changes();
+    return;
+  }
+  std::optional<TimePoint> oldest;
+  for (const auto& [name, since] : inflight_since_) {
+    if (failed.count(name)) {
+      auto& b = backends_[name];
+      if (!b.dirty_since || since < *b.dirty_since) b.dirty_since = since;
+      continue;
+    }
+    if (!oldest || since < *oldest) oldest = since;
+  }
+  if (oldest) counters_.last_apply = now - *oldest;
+  inflight_since_.clear();
+}
+
+void HaproxyDriver::restore_inflight_changes() {
+  for (const auto& [name, since] : inflight_since_) {
+    const auto it = backends_.find(name);
+    if (it == backends_.end()) continue;
+    auto& b = it->second;
+    if (!b.dirty_since || since < *b.dirty_since) b.dirty_since = since;
+  }
+  inflight_since_.clear();
+}
+
+void HaproxyDriver::process_reply(const Command& command, const std::string& reply, TimePoint now,
+                                  std::set<std::string>& failed, bool& abandon) {
+  const auto error = reply_error(command, reply);
+  if (command.kind == CommandKind::show_info) {
+    const auto info = error ? std::nullopt : parse_show_info(reply);
+    if (!info) {
+      ++counters_.command_errors;
+      spdlog::warn("haproxy: unexpected reply to 'show info': {}", error.value_or("unparsable"));
+      return;
+    }
+    if (info->stopping) {
+      spdlog::info("haproxy: worker {} is stopping (HAProxy was reloaded); reconnecting",
+                   info->pid);
+      abandon = true;
+      return;
+    }
+    if (worker_pid_ && *worker_pid_ != info->pid) {
+      spdlog::info("haproxy: now talking to worker {} (was {}); reading every backend again",
+                   info->pid, *worker_pid_);
+      mark_all_unknown();
+    }
+    worker_pid_ = info->pid;
+    return;
+  }
+
+  const auto it = backends_.find(command.backend);
+  if (it == backends_.end()) return;
+  auto& b = it->second;
+  const auto retry_later = [&] {
+    b.knowledge = Knowledge::unknown;
+    const auto delay = b.error_streak == 0
+                           ? Duration::zero()
+                           : std::min(settings_.error_retry * (1 << std::min(b.error_streak, 5)),
+                                      settings_.reconnect_max);
+    b.read_not_before = now + delay;
+    ++b.error_streak;
+  };
+
+  switch (command.kind) {
+    case CommandKind::show_servers_state: {
+      if (error) {
+        if (error->find("Can't find backend") != std::string::npos) {
+          b.knowledge = Knowledge::missing;
+          log_missing(b, command.backend);
+          if (b.desired.empty()) backends_.erase(it);
+          return;
+        }
+        ++counters_.command_errors;
+        spdlog::warn("haproxy: '{}' failed: {}", command.text, *error);
+        retry_later();
+        return;
+      }
+      std::string why;
+      auto rows = parse_servers_state(reply, &why);
+      if (!rows) {
+        ++counters_.command_errors;
+        spdlog::warn("haproxy: cannot parse the reply to '{}': {}", command.text, why);
+        retry_later();
+        return;
+      }
+      if (b.knowledge == Knowledge::missing || b.missing_logged) {
+        spdlog::info("haproxy: backend {} is now present", command.backend);
+        b.missing_logged = false;
+      }
+      b.snapshot.rows = std::move(*rows);
+      b.knowledge = Knowledge::known;
+      b.read_not_before.reset();
+      b.dirty = true;
+      return;
+    }
+    case CommandKind::show_stat: {
+      std::string why;
+      auto loads = error ? std::nullopt : parse_stat(reply, &why);
+      if (!loads) {
+        ++counters_.command_errors;
+        spdlog::warn("haproxy: '{}' failed: {}", command.text, error.value_or(why));
+        retry_later();
+        return;
+      }
+      b.snapshot.loads.clear();
+      for (auto& l : *loads) {
+        if (l.backend == command.backend) b.snapshot.loads[l.server] = std::move(l);
+      }
+      b.snapshot.loads_at = now;
+      if (!b.snapshot.removal_started.empty()) b.dirty = true;
+      return;
+    }
+    default:
+      break;
+  }
+  if (error) {
+    ++counters_.command_errors;
+    spdlog::warn("haproxy: '{}' failed: {}; reading backend {} again", command.text, *error,
+                 command.backend);
+    failed.insert(command.backend);
+    retry_later();
+    return;
+  }
+  if (!failed.count(command.backend)) b.error_streak = 0;
+  apply_to_model(b, command);
+}
+
+void HaproxyDriver::apply_to_model(Backend& b, const Command& command) {
+  auto& rows = b.snapshot.rows;
+  const auto row = std::find_if(rows.begin(), rows.end(),
+                                [&](const auto& r) { return r.server == command.server; });
+  switch (command.kind) {
+    case CommandKind::add_server: {
+      ServerStateRow r;
+      r.backend = command.backend;
+      r.backend_id = rows.empty() ? 0 : rows.front().backend_id;
+      for (const auto& other : rows) r.server_id = std::max(r.server_id, other.server_id);
+      ++r.server_id;
+      r.server = command.server;
+      r.address = command.address;
+      r.port = command.port;
+      r.admin_state = kAdminForcedMaint;  // a new server starts in maintenance
+      r.user_weight = r.initial_weight = command.weight;
+      rows.push_back(std::move(r));
+      return;
+    }
+    case CommandKind::del_server:
+      if (row != rows.end()) rows.erase(row);
+      b.snapshot.loads.erase(command.server);
+      b.snapshot.removal_started.erase(command.server);
+      return;
+    default:
+      break;
+  }
+  if (row == rows.end()) return;
+  switch (command.kind) {
+    case CommandKind::set_addr:
+      row->address = command.address;
+      row->port = command.port;
+      break;
+    case CommandKind::set_weight:
+      row->user_weight = command.weight;
+      break;
+    case CommandKind::set_state:
+      // As HAProxy 2.6 does: ready clears forced maint and drain; drain leaves maint for drain;
+      // maint replaces drain.
+      switch (command.state) {
+        case AdminState::ready:
+          row->admin_state &= ~(kAdminForcedMaint | kAdminForcedDrain);
+          break;
+        case AdminState::drain:
+          row->admin_state = (row->admin_state & ~kAdminForcedMaint) | kAdminForcedDrain;
+          break;
+        case AdminState::maint:
+          row->admin_state = (row->admin_state & ~kAdminForcedDrain) | kAdminForcedMaint;
+          break;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void HaproxyDriver::log_missing(Backend& b, const std::string& name) {
+  if (b.missing_logged) return;
+  b.missing_logged = true;
+  if (settings_.managed) {
+    spdlog::debug("haproxy: backend {} not in the running configuration yet", name);
+    return;
+  }
+  spdlog::error(
+      "haproxy: HAProxy has no backend '{}' for service '{}'; its routes are not applied. Add "
+      "this to the HAProxy configuration and reload HAProxy:\n"
+      "backend {}\n"
+      "    balance random\n"
+      "    http-reuse always\n"
+      "    server-template {} 1-{} 127.0.0.1:9 disabled weight 1",
+      name, b.service, name, settings_.plan.naming.prefix, settings_.suggested_slots);
+}
+
+void HaproxyDriver::on_failure(const std::string& why, TimePoint now) {
+  busy_ = false;
+  if (inflight_stale_) {
+    inflight_stale_ = false;
+    inflight_since_.clear();
+    return;
+  }
+  on_failure_unlocked(why, now);
+}
+
+void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
+  ++counters_.session_failures;
+  if (!failure_logged_) {
+    spdlog::warn("haproxy: admin socket: {}; reconnecting (backoff from {} ms)", why,
+                 duration_cast<std::chrono::milliseconds>(backoff_).count());
+    failure_logged_ = true;
+  } else {
+    spdlog::debug("haproxy: admin socket: {}", why);
+  }
+  link_up_ = false;
+  worker_pid_.reset();
+  mark_all_unknown();
+  restore_inflight_changes();
+  reconnect_at_ = now + backoff_;
+  backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
+}
+
+void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
+  if (busy_) inflight_stale_ = true;
+  restore_inflight_changes();
+  link_up_ = false;
+  worker_pid_.reset();
+  reconnect_at_ = now;
+  backoff_ = settings_.reconnect_min;
+  mark_all_unknown();
+}
+
+std::optional<TimePoint> HaproxyDriver::next_wakeup() const {
+  if (busy_) return std::nullopt;
+  std::optional<TimePoint> at;
+  if (!link_up_) {
+    at = reconnect_at_;
+    return at;
+  }
+  keep_earliest(at, next_probe_);
+  keep_earliest(at, next_reconcile_);
+  for (const auto& [name, b] : backends_) {
+    if (b.knowledge == Knowledge::unknown) {
+      keep_earliest(at, b.read_not_before.value_or(TimePoint::min()));
+      continue;
+    }
+    if (b.knowledge != Knowledge::known) continue;
+    if (b.dirty) keep_earliest(at, TimePoint::min());
+    keep_earliest(at, b.next_load_poll);
+    keep_earliest(at, b.removal_deadline);
+  }
+  return at;
+}
+
+std::vector<std::string> HaproxyDriver::missing_backends() const {
+  std::vector<std::string> out;
+  for (const auto& [name, b] : backends_) {
+    if (b.knowledge == Knowledge::missing) out.push_back(name);
+  }
+  return out;
+}
+
+const std::vector<ServerStateRow>* HaproxyDriver::rows_of(const std::string& backend) const {
+  const auto it = backends_.find(backend);
+  if (it == backends_.end() || it->second.knowledge == Knowledge::missing) return nullptr;
+  return &it->second.snapshot.rows;
+}
+
+const std::vector<wire::Route>& HaproxyDriver::desired_of(const std::string& backend) const {
+  static const std::vector<wire::Route> kNone;
+  const auto it = backends_.find(backend);
+  return it == backends_.end() ? kNone : it->second.desired;
+}
+
+std::map<std::string, std::vector<std::string>> HaproxyDriver::unplaced() const {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, b] : backends_) {
+    if (!b.unplaced.empty() && b.knowledge == Knowledge::known) out[name] = b.unplaced;
+  }
+  return out;
+}
+
+bool HaproxyDriver::settled() const {
+  if (!link_up_ || busy_) return false;
+  return std::all_of(backends_.begin(), backends_.end(), [](const auto& kv) {
+    const auto& b = kv.second;
+    if (b.knowledge == Knowledge::missing) return true;
+    return b.knowledge == Knowledge::known && !b.dirty && b.snapshot.removal_started.empty();
+  });
+}
+
+void HaproxyDriver::append_metrics(std::string& out) const {
+  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(value) + "\n";
+  };
+  counter("baker_haproxy_sessions_total", "Admin-socket sessions completed.", counters_.sessions);
+  counter("baker_haproxy_session_failures_total",
+          "Admin-socket sessions that failed (connection lost, timeout).",
+          counters_.session_failures);
+  counter("baker_haproxy_commands_total", "Commands sent to HAProxy's admin socket.",
+          counters_.commands_sent);
+  counter("baker_haproxy_command_errors_total", "Commands HAProxy answered with an error.",
+          counters_.command_errors);
+  counter("baker_haproxy_reconnects_total", "Reconnections to HAProxy's admin socket.",
+          counters_.reconnects);
+  out +=
+      "# HELP baker_haproxy_connected 1 while the admin socket is connected.\n"
+      "# TYPE baker_haproxy_connected gauge\nbaker_haproxy_connected " +
+      std::to_string(link_up_ ? 1 : 0) + "\n";
+  out +=
+      "# HELP baker_haproxy_last_apply_seconds Route change received -> HAProxy confirmed it, "
+      "for the last applied change.\n# TYPE baker_haproxy_last_apply_seconds gauge\n"
+      "baker_haproxy_last_apply_seconds " +
+      (counters_.last_apply ? std::to_string(seconds(*counters_.last_apply)) : "NaN") + "\n";
+  out +=
+      "# HELP baker_haproxy_slots Template slots per backend, by use.\n"
+      "# TYPE baker_haproxy_slots gauge\n";
+  for (const auto& [name, b] : backends_) {
+    if (b.knowledge == Knowledge::missing) continue;
+    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"used\"} " +
+           std::to_string(b.slots_used) + "\n";
+    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"free\"} " +
+           std::to_string(b.slots_total - b.slots_used) + "\n";
+  }
+  out +=
+      "# HELP baker_haproxy_dynamic_servers Servers added with 'add server' (slots ran out).\n"
+      "# TYPE baker_haproxy_dynamic_servers gauge\n";
+  for (const auto& [name, b] : backends_) {
+    if (b.knowledge == Knowledge::missing) continue;
+    out += "baker_haproxy_dynamic_servers{backend=\"" + name + "\"} " +
+           std::to_string(b.dynamic_servers) + "\n";
+  }
+  out +=
+      "# HELP baker_haproxy_unplaced_instances Instances waiting for a free slot.\n"
+      "# TYPE baker_haproxy_unplaced_instances gauge\n";
+  for (const auto& [name, b] : backends_) {
+    out += "baker_haproxy_unplaced_instances{backend=\"" + name + "\"} " +
+           std::to_string(b.unplaced.size()) + "\n";
+  }
+  out +=
+      "# HELP baker_haproxy_backend_missing 1 when HAProxy has no backend for a service.\n"
+      "# TYPE baker_haproxy_backend_missing gauge\n";
+  for (const auto& [name, b] : backends_) {
+    out += "baker_haproxy_backend_missing{backend=\"" + name + "\"} " +
+           std::to_string(b.knowledge == Knowledge::missing ? 1 : 0) + "\n";
+  }
+}
+
+}  // namespace baker::sherlock::haproxy

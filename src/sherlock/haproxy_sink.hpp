@@ -1,0 +1,58 @@
+#pragma once
+// HaproxySink: sherlock's RouteSink for HAProxy. The thin Asio shell around HaproxyDriver: it runs
+// the sessions the driver asks for on an AsioCliTransport, arms one timer for the driver's next
+// deadline, and in managed mode owns the ManagedHaproxy that runs haproxy.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/program_options.hpp>
+#include <memory>
+#include <optional>
+
+#include "sherlock/haproxy_driver.hpp"
+#include "sherlock/haproxy_transport.hpp"
+#include "sherlock/managed_haproxy.hpp"
+#include "sherlock/route_sink.hpp"
+
+namespace baker::sherlock::haproxy {
+
+struct SinkSettings {
+  std::optional<CliEndpoint> socket;  // external HAProxy's admin socket; nullopt = managed mode
+  DriverSettings driver;
+  ManagedSettings managed;
+  Duration session_timeout = std::chrono::seconds(5);
+};
+
+// Reads the flags add_haproxy_options registered; throws std::runtime_error naming a bad flag.
+SinkSettings sink_settings_from(const boost::program_options::variables_map& values);
+
+class HaproxySink final : public RouteSink {
+ public:
+  // Managed mode starts haproxy here (blocking, before the io_context runs); throws
+  // std::runtime_error if it cannot.
+  HaproxySink(boost::asio::io_context& io, SinkSettings settings);
+  ~HaproxySink() override;
+
+  void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) override;
+  void append_metrics(std::string& out) const override;
+  void stop() override;
+
+  const HaproxyDriver& driver() const { return driver_; }
+  ManagedHaproxy* managed() { return managed_.get(); }
+  // The admin socket the driver talks to now (managed mode: this generation's).
+  std::string admin_socket() const { return transport_->endpoint().to_string(); }
+
+ private:
+  void pump();
+  void on_timer(const boost::system::error_code& ec);
+
+  boost::asio::io_context& io_;
+  SinkSettings settings_;
+  HaproxyDriver driver_;
+  std::unique_ptr<ManagedHaproxy> managed_;
+  std::shared_ptr<AsioCliTransport> transport_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace baker::sherlock::haproxy
