@@ -1,0 +1,45 @@
+#include "watson/health_state.hpp"
+
+#include <algorithm>
+
+namespace baker::watson {
+
+std::string_view to_string(Health h) noexcept {
+  switch (h) {
+    case Health::unknown:
+      return "unknown";
+    case Health::healthy:
+      return "healthy";
+    case Health::unhealthy:
+      return "unhealthy";
+  }
+  return "?";
+}
+
+HealthState::HealthState(unsigned healthy_threshold, unsigned unhealthy_threshold)
+    : rise_(std::max(1u, healthy_threshold)), fall_(std::max(1u, unhealthy_threshold)) {}
+
+bool HealthState::on_result(bool passed) {
+  if (passed) {
+    ++passes_;
+    failures_ = 0;
+  } else {
+    ++failures_;
+    passes_ = 0;
+  }
+  const Health before = health_;
+  switch (health_) {
+    case Health::unknown:
+      health_ = passed ? Health::healthy : Health::unhealthy;
+      break;
+    case Health::healthy:
+      if (failures_ >= fall_) health_ = Health::unhealthy;
+      break;
+    case Health::unhealthy:
+      if (passes_ >= rise_) health_ = Health::healthy;
+      break;
+  }
+  return health_ != before;
+}
+
+}  // namespace baker::watson
