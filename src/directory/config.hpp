@@ -1,0 +1,59 @@
+#pragma once
+// Every tunable of the directory core, with the defaults docs/PROTOCOL.md names.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/clock.hpp"
+#include "wire/limits.hpp"
+
+namespace baker::directory {
+
+struct DirectoryConfig {
+  // Expiry: a route goes when no heartbeat arrived for miss_limit x its announced interval.
+  std::uint32_t miss_limit = 3;
+  // Warm-up after start: miss_limit x longest interval heard (at least miss_limit x 1 s), at most
+  // this. Zero disables warm-up (tests, or a directory that is known to start first).
+  Duration warmup_max = std::chrono::seconds(30);
+
+  // Subscriptions.
+  Duration lease = std::chrono::seconds(15);
+  Duration tick_interval = std::chrono::seconds(1);
+  // Ticks after bursts of Deltas are coalesced: at most one per this gap (0 = after every batch).
+  Duration burst_tick_gap = std::chrono::milliseconds(10);
+  std::size_t max_subscribers = 100'000;
+
+  // Sequencing and resync.
+  std::size_t log_size = 65'536;  // retransmit log, changes
+  std::size_t datagram_budget = wire::kDefaultDatagramBudget;
+  double nack_rate_per_s = 20;  // token bucket per subscriber (NACKs and resyncing Subscribes)
+  double nack_burst = 40;
+  Duration nack_merge_window = std::chrono::milliseconds(50);
+  std::size_t max_snapshots_in_flight = 8;                     // resyncs being paced out at once
+  Duration retry_delay_step = std::chrono::milliseconds(200);  // RetryLater: step x waiting
+  Duration retry_delay_max = std::chrono::seconds(5);
+
+  // Pacing of snapshots and large retransmits: this many datagrams per resync per slice.
+  std::size_t resync_datagrams_per_slice = 32;
+  Duration resync_slice = std::chrono::milliseconds(2);
+  // A retransmit of at most this many datagrams goes out at once; larger ones are paced like
+  // snapshots (and count toward max_snapshots_in_flight).
+  std::size_t immediate_retransmit_datagrams = 64;
+
+  // Work bounds per event, so no single event stalls the daemon.
+  std::size_t max_batch_changes = 1024;          // a batch of Deltas is flushed at this size
+  std::size_t max_expiry_work_per_call = 16384;  // expiry heap pops per on_timer call
+
+  // Admission limits (a flood of forged keys must not exhaust memory).
+  std::size_t max_routes = 4'000'000;
+
+  // Deltas and Ticks for multicast members go to the group (the shell knows its address).
+  bool multicast = false;
+
+  // Checks ranges; returns a message naming the bad field, or nullopt.
+  std::optional<std::string> validate() const;
+};
+
+}  // namespace baker::directory

@@ -1,0 +1,607 @@
+#include "directory/directory_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+// Per-route events are frequent: format them only when debug logging is on.
+#define DIRECTORY_DEBUG(...)                                              \
+  do {                                                                    \
+    if (spdlog::default_logger_raw()->should_log(spdlog::level::debug)) { \
+      spdlog::debug(__VA_ARGS__);                                         \
+    }                                                                     \
+  } while (0)
+
+namespace baker::directory {
+
+using wire::OpKind;
+
+std::string_view to_string(Reject r) noexcept {
+  switch (r) {
+    case Reject::unexpected_message:
+      return "unexpected_message";
+    case Reject::table_full:
+      return "table_full";
+    case Reject::subscriber_limit:
+      return "subscriber_limit";
+    case Reject::unknown_subscriber:
+      return "unknown_subscriber";
+    case Reject::wrong_epoch:
+      return "wrong_epoch";
+    case Reject::invalid_range:
+      return "invalid_range";
+  }
+  return "unknown";
+}
+
+namespace {
+std::uint32_t to_ms(Duration d) {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<milliseconds>(d).count());
+}
+}  // namespace
+
+DirectoryCore::DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start)
+    : config_(config),
+      epoch_(epoch),
+      start_(start),
+      log_(config.log_size),
+      warming_(config.warmup_max > Duration::zero()),
+      next_tick_at_(start + config.tick_interval) {}
+
+TimePoint DirectoryCore::warmup_end() const {
+  const std::uint64_t longest = std::max<std::uint32_t>(longest_interval_ms_, 1000);
+  const Duration span = milliseconds(config_.miss_limit * longest);
+  return start_ + std::min(span, config_.warmup_max);
+}
+
+const Subscriber* DirectoryCore::subscriber(std::uint64_t id) const {
+  auto it = subscribers_.find(id);
+  return it == subscribers_.end() ? nullptr : &it->second;
+}
+
+std::size_t DirectoryCore::structure_bytes() const {
+  return table_.structure_bytes() + expiry_.capacity_bytes() +
+         log_.size() * sizeof(wire::SequencedOp);
+}
+
+// ---- datagrams ----
+
+void DirectoryCore::on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now,
+                                Actions& out) {
+  update_warmup(now, out);
+  if (const auto* hb = std::get_if<wire::Heartbeat>(&m)) {
+    on_heartbeat(*hb, now, out);
+  } else if (const auto* g = std::get_if<wire::Goodbye>(&m)) {
+    on_goodbye(*g, now, out);
+  } else if (const auto* s = std::get_if<wire::Subscribe>(&m)) {
+    on_subscribe(*s, from, now, out);
+  } else if (const auto* u = std::get_if<wire::Unsubscribe>(&m)) {
+    on_unsubscribe(*u);
+  } else if (const auto* n = std::get_if<wire::Nack>(&m)) {
+    on_nack(*n, now, out);
+  } else {
+    ++stats_.rejects[static_cast<int>(Reject::unexpected_message)];
+  }
+}
+
+std::int64_t DirectoryCore::expiry_deadline(TimePoint now, std::uint32_t interval_ms) const {
+  const auto span = milliseconds(static_cast<std::int64_t>(config_.miss_limit) * interval_ms);
+  return (now + span).time_since_epoch().count();
+}
+
+void DirectoryCore::schedule(RouteIndex i, std::int64_t deadline) {
+  RouteRecord& rec = table_.at(i);
+  rec.deadline = deadline;
+  // A later deadline leaves the queued entry alone: when it surfaces it is re-queued (lazy).
+  if (deadline < rec.queued) {
+    expiry_.push({deadline, i, rec.generation});
+    rec.queued = deadline;
+  }
+}
+
+void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actions& out) {
+  ++stats_.heartbeats;
+  if (warming_ && hb.interval_ms > longest_interval_ms_) longest_interval_ms_ = hb.interval_ms;
+  const wire::Route& r = hb.route;
+  RouteIndex i = table_.find(r.service, r.instance);
+  if (i == kNoRoute) {
+    if (table_.used_count() >= config_.max_routes) {
+      ++stats_.rejects[static_cast<int>(Reject::table_full)];
+      return;
+    }
+    i = table_.insert(r.service, r.instance);
+  } else {
+    const RouteRecord& rec = table_.at(i);
+    if (rec.sender_epoch == hb.epoch && hb.seq <= rec.sender_seq) {
+      ++stats_.heartbeats_stale;
+      return;
+    }
+    if (rec.sender_epoch != hb.epoch && rec.live) {
+      ++stats_.sender_restarts;
+      DIRECTORY_DEBUG("{}/{}: watson restarted (epoch {:016x})", r.service, r.instance, hb.epoch);
+    }
+  }
+  RouteRecord& rec = table_.at(i);
+  rec.sender_epoch = hb.epoch;
+  rec.sender_seq = hb.seq;
+  rec.interval_ms = hb.interval_ms;
+  schedule(i, expiry_deadline(now, hb.interval_ms));
+  if (!rec.live) {
+    table_.set_route(i, r);
+    ++stats_.routes_added;
+    DIRECTORY_DEBUG("{}/{}: added at {}:{}", r.service, r.instance, r.address.to_string(), r.port);
+    record_change(OpKind::add, i, now, out);
+  } else if (!table_.same_route(i, r)) {
+    before_change(i);
+    table_.set_route(i, r);
+    ++stats_.routes_updated;
+    record_change(OpKind::update, i, now, out);
+  }
+}
+
+void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& out) {
+  ++stats_.goodbyes;
+  const RouteIndex i = table_.find(g.service, g.instance);
+  if (i == kNoRoute) {
+    ++stats_.goodbyes_ignored;
+    return;
+  }
+  RouteRecord& rec = table_.at(i);
+  if (rec.sender_epoch == g.epoch && g.seq <= rec.sender_seq) {
+    ++stats_.goodbyes_ignored;
+    return;
+  }
+  rec.sender_epoch = g.epoch;
+  rec.sender_seq = g.seq;
+  if (!rec.live) {
+    ++stats_.goodbyes_ignored;
+    return;
+  }
+  before_change(i);
+  table_.clear_route(i);
+  ++stats_.routes_removed;
+  DIRECTORY_DEBUG("{}/{}: goodbye", g.service, g.instance);
+  // The key stays as a tombstone for one expiry period, so a reordered older heartbeat of the
+  // same epoch cannot bring the route back.
+  schedule(i, expiry_deadline(now, rec.interval_ms));
+  record_change(OpKind::remove, i, now, out);
+}
+
+void DirectoryCore::before_change(RouteIndex i) {
+  for (auto& job : jobs_) {
+    if (job.snapshot) job.snapshot->before_change(i, table_);
+  }
+}
+
+void DirectoryCore::record_change(OpKind kind, RouteIndex i, TimePoint now, Actions& out) {
+  RouteRecord& rec = table_.at(i);
+  rec.changed_seq = ++seq_;
+  wire::SequencedOp op;
+  op.seq = seq_;
+  op.op.kind = kind;
+  if (kind == OpKind::remove) {
+    op.op.route.service = table_.service_name(i);
+    op.op.route.instance = rec.instance;
+  } else {
+    op.op.route = table_.to_route(i);
+  }
+  pending_.push_back(std::move(op));
+  if (pending_.size() >= config_.max_batch_changes) flush(now, out);
+}
+
+// ---- subscriptions ----
+
+void DirectoryCore::set_filter(Subscriber& s, const std::vector<std::string>& services,
+                               bool member) {
+  std::vector<ServiceId> ids;
+  if (!member) {
+    ids.reserve(services.size());
+    for (const auto& name : services) ids.push_back(table_.services().acquire(name));
+    std::sort(ids.begin(), ids.end());
+    const auto dup = std::unique(ids.begin(), ids.end());
+    for (auto it = dup; it != ids.end(); ++it) table_.services().release(*it);
+    ids.erase(dup, ids.end());
+  }
+  for (ServiceId old : s.filter) table_.services().release(old);
+  s.filter = std::move(ids);
+  if (member != s.member) {
+    members_ = member ? members_ + 1 : members_ - 1;
+    s.member = member;
+  }
+}
+
+void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from, TimePoint now,
+                                 Actions& out) {
+  ++stats_.subscribes;
+  flush(now, out);
+  auto it = subscribers_.find(m.subscriber_id);
+  const bool is_new = it == subscribers_.end();
+  if (is_new) {
+    if (subscribers_.size() >= config_.max_subscribers) {
+      ++stats_.rejects[static_cast<int>(Reject::subscriber_limit)];
+      retry_later(from, 0, now, out);
+      return;
+    }
+    it = subscribers_.emplace(m.subscriber_id, Subscriber{}).first;
+    it->second.id = m.subscriber_id;
+    it->second.nack_budget = TokenBucket(config_.nack_rate_per_s, config_.nack_burst, now);
+  }
+  Subscriber& s = it->second;
+  const bool member = config_.multicast && (m.flags & wire::kFlagMulticastMember);
+  const std::vector<ServiceId> old_filter = s.filter;
+  const bool old_member = s.member;
+  s.endpoint = from;
+  s.lease_deadline = now + config_.lease;
+  set_filter(s, m.services, member);
+  const bool changed = !is_new && (s.filter != old_filter || s.member != old_member);
+  if (is_new || changed) {
+    spdlog::info("subscriber {:016x} at {}: {} ({}{})", s.id, from.to_string(),
+                 is_new ? "subscribed" : "changed its subscription",
+                 s.filter.empty() ? std::string("all services")
+                                  : std::to_string(s.filter.size()) + " services",
+                 s.member ? ", multicast member" : "");
+  }
+  if (changed) cancel_resync(s.id);
+  if (s.resyncing) return;  // its snapshot or retransmit is on the way; this renews the lease
+
+  const bool follows = !is_new && !changed && m.last_epoch == epoch_ && m.last_seq <= seq_ &&
+                       log_.covers(m.last_seq);
+  if (follows && m.last_seq == seq_) {
+    out.push_back({tick_for(&s), {s.endpoint}});
+    ++stats_.ticks_sent;
+    return;
+  }
+  if (!s.nack_budget.take(now)) {
+    ++stats_.nacks_rate_limited;
+    retry_later(s.endpoint, s.id, now, out);
+    return;
+  }
+  if (follows) {
+    answer_with_deltas(s, m.last_seq, now, out);
+  } else {
+    start_snapshot(s, now, out);
+  }
+}
+
+void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m) {
+  ++stats_.unsubscribes;
+  if (subscribers_.count(m.subscriber_id)) drop_subscriber(m.subscriber_id, "unsubscribed");
+}
+
+void DirectoryCore::drop_subscriber(std::uint64_t id, const char* why) {
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return;
+  cancel_resync(id);
+  for (ServiceId s : it->second.filter) table_.services().release(s);
+  if (it->second.member) --members_;
+  spdlog::info("subscriber {:016x} at {}: {}", id, it->second.endpoint.to_string(), why);
+  waiting_.erase(id);
+  subscribers_.erase(it);
+}
+
+void DirectoryCore::on_nack(const wire::Nack& n, TimePoint now, Actions& out) {
+  ++stats_.nacks;
+  auto it = subscribers_.find(n.subscriber_id);
+  if (it == subscribers_.end()) {
+    ++stats_.rejects[static_cast<int>(Reject::unknown_subscriber)];
+    return;
+  }
+  if (n.epoch != epoch_) {
+    ++stats_.rejects[static_cast<int>(Reject::wrong_epoch)];
+    return;
+  }
+  Subscriber& s = it->second;
+  flush(now, out);
+  if (s.resyncing) {  // the answer in flight covers it
+    ++stats_.nacks_merged;
+    return;
+  }
+  const std::uint64_t after = n.first_missing - 1;
+  if (s.answered && now - s.answered_at < config_.nack_merge_window && after >= s.answered_after &&
+      n.last_missing <= s.answered_through) {
+    ++stats_.nacks_merged;
+    return;
+  }
+  const bool in_range = n.last_missing <= seq_;
+  if (!in_range) ++stats_.rejects[static_cast<int>(Reject::invalid_range)];
+  if (!s.nack_budget.take(now)) {
+    ++stats_.nacks_rate_limited;
+    retry_later(s.endpoint, s.id, now, out);
+    return;
+  }
+  if (in_range && log_.covers(after)) {
+    answer_with_deltas(s, after, now, out);
+  } else {
+    start_snapshot(s, now, out);  // a replica that lost track (or asks for the future) starts over
+  }
+}
+
+bool DirectoryCore::wanted(const Subscriber& s, std::string_view service) const {
+  const auto id = table_.services().find(service);
+  return id && std::binary_search(s.filter.begin(), s.filter.end(), *id);
+}
+
+void DirectoryCore::mark_answered(Subscriber& s, std::uint64_t after, TimePoint now) {
+  s.answered = true;
+  s.answered_after = after;
+  s.answered_through = seq_;
+  s.answered_at = now;
+  waiting_.erase(s.id);
+}
+
+void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimePoint now,
+                                       Actions& out) {
+  std::vector<wire::SequencedOp> ops;
+  const bool filtered = s.filtered();
+  log_.for_range(after, seq_, [&](const wire::SequencedOp& op) {
+    if (!filtered || wanted(s, op.op.route.service)) ops.push_back(op);
+  });
+  auto deltas = wire::split_delta(epoch_, after, seq_, flags(), ops, config_.datagram_budget);
+  if (deltas.size() <= config_.immediate_retransmit_datagrams) {
+    stats_.retransmit_deltas_sent += deltas.size();
+    for (auto& d : deltas) out.push_back({std::move(d), {s.endpoint}});
+    out.push_back({tick_for(&s), {s.endpoint}});
+    ++stats_.ticks_sent;
+  } else {
+    if (jobs_.size() >= config_.max_snapshots_in_flight) {
+      ++stats_.resyncs_refused;
+      retry_later(s.endpoint, s.id, now, out);
+      return;
+    }
+    ResyncJob job;
+    job.subscriber_id = s.id;
+    job.to = s.endpoint;
+    job.deltas = std::move(deltas);
+    s.resyncing = true;
+    jobs_.push_back(std::move(job));
+  }
+  if (filtered) s.sent_through = std::max(s.sent_through, seq_);
+  mark_answered(s, after, now);
+  if (!jobs_.empty() && next_slice_at_ == TimePoint::max()) pace_resyncs(now, out);
+}
+
+void DirectoryCore::start_snapshot(Subscriber& s, TimePoint now, Actions& out) {
+  if (jobs_.size() >= config_.max_snapshots_in_flight) {
+    ++stats_.resyncs_refused;
+    retry_later(s.endpoint, s.id, now, out);
+    return;
+  }
+  static const std::vector<ServiceId> kEverything;
+  ResyncJob job;
+  job.subscriber_id = s.id;
+  job.to = s.endpoint;
+  job.snapshot =
+      std::make_unique<SnapshotJob>(epoch_, seq_, flags(), table_,
+                                    s.filtered() ? s.filter : kEverything, config_.datagram_budget);
+  ++stats_.snapshots_started;
+  spdlog::debug("subscriber {:016x}: snapshot at seq {} ({} routes, {} chunks{})", s.id, seq_,
+                job.snapshot->route_count(), job.snapshot->count(), warming_ ? ", warm-up" : "");
+  s.sent_through = seq_;
+  s.resyncing = true;
+  mark_answered(s, 0, now);
+  jobs_.push_back(std::move(job));
+  if (next_slice_at_ == TimePoint::max()) pace_resyncs(now, out);
+}
+
+void DirectoryCore::retry_later(const Endpoint& to, std::uint64_t subscriber_id, TimePoint now,
+                                Actions& out) {
+  std::erase_if(waiting_, [&](const auto& w) { return w.second <= now; });
+  std::size_t waiting = waiting_.size();
+  if (subscriber_id == 0 || !waiting_.count(subscriber_id)) ++waiting;
+  const Duration delay = std::min<Duration>(
+      config_.retry_delay_step * static_cast<std::int64_t>(waiting), config_.retry_delay_max);
+  if (subscriber_id != 0) waiting_[subscriber_id] = now + delay;
+  out.push_back({wire::RetryLater{epoch_, to_ms(delay)}, {to}});
+  ++stats_.retry_later_sent;
+}
+
+void DirectoryCore::pace_resyncs(TimePoint now, Actions& out) {
+  for (auto& job : jobs_) {
+    for (std::size_t n = 0; n < config_.resync_datagrams_per_slice && !job.done(); ++n) {
+      if (job.snapshot) {
+        out.push_back({job.snapshot->next_chunk(table_), {job.to}});
+        ++stats_.snapshot_chunks_sent;
+      } else {
+        out.push_back({std::move(job.deltas[job.next_delta++]), {job.to}});
+        ++stats_.retransmit_deltas_sent;
+      }
+    }
+  }
+  for (std::size_t k = 0; k < jobs_.size();) {
+    if (jobs_[k].done()) {
+      finish_resync(jobs_[k], out);
+      jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(k));
+    } else {
+      ++k;
+    }
+  }
+  next_slice_at_ = jobs_.empty() ? TimePoint::max() : now + config_.resync_slice;
+}
+
+void DirectoryCore::finish_resync(const ResyncJob& job, Actions& out) {
+  if (job.snapshot) ++stats_.snapshots_completed;
+  auto it = subscribers_.find(job.subscriber_id);
+  if (it == subscribers_.end()) return;
+  it->second.resyncing = false;
+  // A Tick right behind the last datagram: the receiver can check what it assembled.
+  out.push_back({tick_for(&it->second), {job.to}});
+  ++stats_.ticks_sent;
+}
+
+void DirectoryCore::cancel_resync(std::uint64_t subscriber_id) {
+  std::erase_if(jobs_, [&](const ResyncJob& j) { return j.subscriber_id == subscriber_id; });
+  if (jobs_.empty()) next_slice_at_ = TimePoint::max();
+  auto it = subscribers_.find(subscriber_id);
+  if (it != subscribers_.end()) it->second.resyncing = false;
+}
+
+// ---- batches, ticks, timers ----
+
+wire::Tick DirectoryCore::tick_for(const Subscriber* s) const {
+  wire::Tick t{epoch_,          seq_,
+               table_.digest(), static_cast<std::uint32_t>(table_.live_count()),
+               flags(),         to_ms(config_.lease)};
+  if (s && s->filtered()) {
+    t.digest = 0;
+    t.route_count = 0;
+    for (ServiceId id : s->filter) {
+      t.digest += table_.service_digest(id);
+      t.route_count += table_.service_count(id);
+    }
+  }
+  return t;
+}
+
+void DirectoryCore::send_ticks(bool everyone, TimePoint now, Actions& out) {
+  std::vector<Endpoint> shared;
+  for (auto& [id, s] : subscribers_) {
+    if (s.member) continue;  // hears the group's Tick
+    if (!everyone && !s.tick_due) continue;
+    s.tick_due = false;
+    if (s.filtered()) {
+      out.push_back({tick_for(&s), {s.endpoint}});
+      ++stats_.ticks_sent;
+    } else {
+      shared.push_back(s.endpoint);
+    }
+  }
+  const bool group = config_.multicast && members_ > 0;
+  if (group || !shared.empty()) {
+    stats_.ticks_sent += shared.size() + (group ? 1 : 0);
+    out.push_back({tick_for(nullptr), std::move(shared), group});
+  }
+  last_burst_tick_ = now;
+  burst_tick_at_ = TimePoint::max();
+}
+
+void DirectoryCore::flush(TimePoint now, Actions& out) {
+  if (pending_.empty()) return;
+  const std::uint8_t f = flags();
+  std::vector<Endpoint> shared;
+  bool any_filtered = false;
+  for (auto& [id, s] : subscribers_) {
+    if (s.member) continue;
+    if (s.filtered()) {
+      any_filtered = true;
+    } else {
+      shared.push_back(s.endpoint);
+      s.tick_due = true;
+    }
+  }
+  const bool group = config_.multicast && members_ > 0;
+  if (group || !shared.empty()) {
+    auto deltas = wire::split_delta(epoch_, published_, seq_, f, pending_, config_.datagram_budget);
+    for (auto& d : deltas) {
+      stats_.deltas_sent += shared.size() + (group ? 1 : 0);
+      out.push_back({std::move(d), shared, group});
+    }
+  }
+  if (any_filtered) {
+    // Service ids as of now (a name no longer interned is wanted by no filter).
+    constexpr ServiceId kNone = std::numeric_limits<ServiceId>::max();
+    std::vector<ServiceId> ids(pending_.size());
+    for (std::size_t k = 0; k < pending_.size(); ++k) {
+      ids[k] = table_.services().find(pending_[k].op.route.service).value_or(kNone);
+    }
+    std::vector<wire::SequencedOp> mine;
+    for (auto& [id, s] : subscribers_) {
+      if (!s.filtered() || s.sent_through >= seq_) continue;
+      mine.clear();
+      for (std::size_t k = 0; k < pending_.size(); ++k) {
+        if (pending_[k].seq > s.sent_through && ids[k] != kNone &&
+            std::binary_search(s.filter.begin(), s.filter.end(), ids[k])) {
+          mine.push_back(pending_[k]);
+        }
+      }
+      if (mine.empty()) continue;  // its next Delta will start at sent_through: still no gap
+      for (auto& d :
+           wire::split_delta(epoch_, s.sent_through, seq_, f, mine, config_.datagram_budget)) {
+        ++stats_.deltas_sent;
+        out.push_back({std::move(d), {s.endpoint}});
+      }
+      s.sent_through = seq_;
+      s.tick_due = true;
+    }
+  }
+  for (auto& op : pending_) log_.append(std::move(op));
+  pending_.clear();
+  published_ = seq_;
+  // A Tick right behind the burst lets receivers notice a lost last Delta; bursts closer than
+  // burst_tick_gap share one.
+  if (burst_tick_at_ == TimePoint::max()) {
+    burst_tick_at_ = std::max(now, last_burst_tick_ + config_.burst_tick_gap);
+  }
+  if (burst_tick_at_ <= now) send_ticks(false, now, out);
+}
+
+void DirectoryCore::update_warmup(TimePoint now, Actions& out) {
+  if (!warming_ || now < warmup_end()) return;
+  flush(now, out);  // what changed during warm-up goes out flagged as such
+  warming_ = false;
+  spdlog::info("warm-up over after {} ms with {} routes: expiry on, snapshots replace",
+               std::chrono::duration_cast<milliseconds>(now - start_).count(), table_.live_count());
+  expire_due(now, out);
+  flush(now, out);
+  send_ticks(true, now, out);  // the Tick without the flag: replicas now compare digests
+}
+
+void DirectoryCore::expire_due(TimePoint now, Actions& out) {
+  if (warming_) return;  // deferred to the end of warm-up
+  const std::int64_t now_ticks = now.time_since_epoch().count();
+  std::size_t work = 0;
+  while (!expiry_.empty() && expiry_.top().deadline <= now_ticks &&
+         work++ < config_.max_expiry_work_per_call) {
+    const ExpiryIndex::Entry e = expiry_.pop();
+    RouteRecord& rec = table_.at(e.index);
+    if (!rec.used || rec.generation != e.generation || rec.queued != e.deadline) continue;
+    rec.queued = kNotQueued;
+    if (rec.deadline > now_ticks) {  // refreshed since it was queued
+      schedule(e.index, rec.deadline);
+      continue;
+    }
+    if (rec.live) {
+      before_change(e.index);
+      ++stats_.routes_expired;
+      DIRECTORY_DEBUG("{}/{}: expired", table_.service_name(e.index), rec.instance);
+      record_change(OpKind::remove, e.index, now, out);
+    } else {
+      ++stats_.tombstones_purged;
+    }
+    table_.erase(e.index);
+  }
+}
+
+void DirectoryCore::on_timer(TimePoint now, Actions& out) {
+  update_warmup(now, out);
+  flush(now, out);
+  expire_due(now, out);
+  flush(now, out);
+  if (now >= next_tick_at_) {
+    std::vector<std::uint64_t> lapsed;
+    for (const auto& [id, s] : subscribers_) {
+      if (s.lease_deadline <= now) lapsed.push_back(id);
+    }
+    for (auto id : lapsed) {
+      ++stats_.subscribers_expired;
+      drop_subscriber(id, "lease expired");
+    }
+    send_ticks(true, now, out);
+    next_tick_at_ += config_.tick_interval;
+    if (next_tick_at_ <= now) next_tick_at_ = now + config_.tick_interval;
+  } else if (burst_tick_at_ <= now) {
+    send_ticks(false, now, out);
+  }
+  if (now >= next_slice_at_) pace_resyncs(now, out);
+}
+
+TimePoint DirectoryCore::next_deadline() const {
+  TimePoint t = std::min({next_tick_at_, burst_tick_at_, next_slice_at_});
+  if (warming_) {
+    t = std::min(t, warmup_end());
+  } else if (!expiry_.empty()) {
+    t = std::min(t, TimePoint(Duration(expiry_.top().deadline)));
+  }
+  return t;
+}
+
+}  // namespace baker::directory

@@ -1,0 +1,190 @@
+#pragma once
+// The directory, without I/O: fed decoded datagrams and timer wake-ups with the current time,
+// it returns the datagrams to send. The Asio shell (directory_server) owns sockets and the clock.
+// docs/PROTOCOL.md ("Rules") is the specification of everything decided here.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "directory/config.hpp"
+#include "directory/delta_log.hpp"
+#include "directory/endpoint.hpp"
+#include "directory/expiry_index.hpp"
+#include "directory/route_table.hpp"
+#include "directory/snapshot_job.hpp"
+#include "directory/subscriber.hpp"
+#include "wire/codec.hpp"
+#include "wire/messages.hpp"
+#include "wire/packing.hpp"
+
+namespace baker::directory {
+
+// One message to send: encoded once, sent to every endpoint in `to` and, if to_group, once to the
+// multicast group.
+struct Outgoing {
+  wire::Message message;
+  std::vector<Endpoint> to;
+  bool to_group = false;
+};
+using Actions = std::vector<Outgoing>;
+
+// Valid datagrams the directory does not act on, by reason (metrics label = to_string()).
+enum class Reject : std::uint8_t {
+  unexpected_message,  // a message only the directory sends (Delta, Tick, snapshot, RetryLater)
+  table_full,          // new route beyond max_routes
+  subscriber_limit,    // new subscriber beyond max_subscribers
+  unknown_subscriber,  // Nack from a subscriber without a lease
+  wrong_epoch,         // Nack for another directory epoch
+  invalid_range,       // Nack for sequences the directory never issued
+};
+inline constexpr int kRejectCount = static_cast<int>(Reject::invalid_range) + 1;
+std::string_view to_string(Reject r) noexcept;
+
+struct DirectoryStats {
+  std::uint64_t heartbeats = 0;
+  std::uint64_t heartbeats_stale = 0;  // duplicate or reordered (seq not newer in its epoch)
+  std::uint64_t sender_restarts = 0;   // heartbeat with a new watson epoch for a known route
+  std::uint64_t goodbyes = 0;
+  std::uint64_t goodbyes_ignored = 0;  // unknown key, stale seq, or already gone
+  std::uint64_t subscribes = 0;
+  std::uint64_t unsubscribes = 0;
+  std::uint64_t nacks = 0;
+  std::uint64_t nacks_merged = 0;
+  std::uint64_t nacks_rate_limited = 0;
+  std::uint64_t routes_added = 0;
+  std::uint64_t routes_updated = 0;
+  std::uint64_t routes_removed = 0;  // by Goodbye
+  std::uint64_t routes_expired = 0;
+  std::uint64_t tombstones_purged = 0;
+  std::uint64_t deltas_sent = 0;  // Delta datagrams, counting each destination (group = 1)
+  std::uint64_t retransmit_deltas_sent = 0;
+  std::uint64_t ticks_sent = 0;
+  std::uint64_t snapshots_started = 0;
+  std::uint64_t snapshots_completed = 0;
+  std::uint64_t snapshot_chunks_sent = 0;
+  std::uint64_t resyncs_refused = 0;  // over max_snapshots_in_flight
+  std::uint64_t retry_later_sent = 0;
+  std::uint64_t subscribers_expired = 0;
+  std::array<std::uint64_t, kRejectCount> rejects{};
+};
+
+class DirectoryCore {
+ public:
+  DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start);
+  DirectoryCore(const DirectoryCore&) = delete;
+  DirectoryCore& operator=(const DirectoryCore&) = delete;
+
+  // A valid datagram from `from`. Changes are collected into a batch; call flush() after a burst
+  // of datagrams (the batch is also flushed by itself when it reaches max_batch_changes).
+  void on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now, Actions& out);
+  // Sends the pending batch of changes as Deltas.
+  void flush(TimePoint now, Actions& out);
+  // Expiry, warm-up end, Ticks, lease expiry, pacing of snapshots: whatever is due at `now`.
+  void on_timer(TimePoint now, Actions& out);
+  // When on_timer has something to do next.
+  TimePoint next_deadline() const;
+
+  // Convenience for tests.
+  Actions on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now) {
+    Actions out;
+    on_datagram(m, from, now, out);
+    return out;
+  }
+  Actions flush(TimePoint now) {
+    Actions out;
+    flush(now, out);
+    return out;
+  }
+  Actions on_timer(TimePoint now) {
+    Actions out;
+    on_timer(now, out);
+    return out;
+  }
+
+  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t seq() const { return seq_; }
+  bool warming_up() const { return warming_; }
+  TimePoint warmup_end() const;
+  const DirectoryConfig& config() const { return config_; }
+  const DirectoryStats& stats() const { return stats_; }
+  const RouteTable& table() const { return table_; }
+  const ExpiryIndex& expiry() const { return expiry_; }
+  const DeltaLog& log() const { return log_; }
+  std::size_t route_count() const { return table_.live_count(); }
+  std::size_t subscriber_count() const { return subscribers_.size(); }
+  std::size_t member_count() const { return members_; }
+  std::size_t resyncs_in_flight() const { return jobs_.size(); }
+  const Subscriber* subscriber(std::uint64_t id) const;
+  // Approximate bytes held by the core's structures (records, index, heap), for /metrics.
+  std::size_t structure_bytes() const;
+
+ private:
+  struct ResyncJob {
+    std::uint64_t subscriber_id = 0;
+    Endpoint to;
+    std::unique_ptr<SnapshotJob> snapshot;  // or else queued retransmit Deltas
+    std::vector<wire::Delta> deltas;
+    std::size_t next_delta = 0;
+    bool done() const { return snapshot ? snapshot->done() : next_delta == deltas.size(); }
+  };
+
+  void on_heartbeat(const wire::Heartbeat& m, TimePoint now, Actions& out);
+  void on_goodbye(const wire::Goodbye& m, TimePoint now, Actions& out);
+  void on_subscribe(const wire::Subscribe& m, const Endpoint& from, TimePoint now, Actions& out);
+  void on_unsubscribe(const wire::Unsubscribe& m);
+  void on_nack(const wire::Nack& m, TimePoint now, Actions& out);
+
+  std::uint8_t flags() const { return warming_ ? wire::kFlagWarmup : 0; }
+  std::int64_t expiry_deadline(TimePoint now, std::uint32_t interval_ms) const;
+  void schedule(RouteIndex i, std::int64_t deadline);
+  void before_change(RouteIndex i);
+  void record_change(wire::OpKind kind, RouteIndex i, TimePoint now, Actions& out);
+  void update_warmup(TimePoint now, Actions& out);
+  void expire_due(TimePoint now, Actions& out);
+
+  wire::Tick tick_for(const Subscriber* s) const;  // nullptr: the whole table
+  void send_ticks(bool everyone, TimePoint now, Actions& out);
+  bool wanted(const Subscriber& s, std::string_view service) const;
+
+  void answer_with_deltas(Subscriber& s, std::uint64_t after, TimePoint now, Actions& out);
+  void start_snapshot(Subscriber& s, TimePoint now, Actions& out);
+  void retry_later(const Endpoint& to, std::uint64_t subscriber_id, TimePoint now, Actions& out);
+  void mark_answered(Subscriber& s, std::uint64_t after, TimePoint now);
+  void pace_resyncs(TimePoint now, Actions& out);
+  void finish_resync(const ResyncJob& job, Actions& out);
+  void cancel_resync(std::uint64_t subscriber_id);
+  void drop_subscriber(std::uint64_t id, const char* why);
+  void set_filter(Subscriber& s, const std::vector<std::string>& services, bool member);
+
+  DirectoryConfig config_;
+  std::uint64_t epoch_;
+  TimePoint start_;
+  std::uint64_t seq_ = 0;        // last change issued
+  std::uint64_t published_ = 0;  // last change sent as a Delta (pending_ holds the rest)
+
+  RouteTable table_;
+  ExpiryIndex expiry_;
+  DeltaLog log_;
+  std::vector<wire::SequencedOp> pending_;
+
+  bool warming_;
+  std::uint32_t longest_interval_ms_ = 0;
+
+  std::unordered_map<std::uint64_t, Subscriber> subscribers_;
+  std::size_t members_ = 0;
+  std::vector<ResyncJob> jobs_;
+  TimePoint next_slice_at_ = TimePoint::max();
+  std::unordered_map<std::uint64_t, TimePoint> waiting_;  // told to retry, until
+
+  TimePoint next_tick_at_;
+  TimePoint burst_tick_at_ = TimePoint::max();
+  TimePoint last_burst_tick_ = TimePoint::min();
+
+  DirectoryStats stats_;
+};
+
+}  // namespace baker::directory

@@ -1,0 +1,83 @@
+#include "directory/snapshot_job.hpp"
+
+#include <algorithm>
+
+#include "wire/limits.hpp"
+
+namespace baker::directory {
+namespace {
+std::size_t uint_size(std::uint64_t v) {
+  return v < 128 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
+}  // namespace
+
+std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes) {
+  // array(5) + version + type + key id (uint32) + body array(6) + flags + array16 header + MAC
+  // field, then epoch, seq, index and count (both at most routes + 1).
+  return 1 + 1 + 1 + 5 + 1 + 1 + 3 + (2 + wire::kMacSize) + uint_size(epoch) + uint_size(seq) +
+         2 * uint_size(routes + 1);
+}
+
+SnapshotJob::SnapshotJob(std::uint64_t epoch, std::uint64_t seq, std::uint8_t flags,
+                         const RouteTable& table, std::span<const ServiceId> filter,
+                         std::size_t budget)
+    : epoch_(epoch), seq_(seq), flags_(flags), filter_(filter.begin(), filter.end()) {
+  std::size_t expected = table.live_count();
+  if (!filter_.empty()) {
+    expected = 0;
+    for (ServiceId s : filter_) expected += table.service_count(s);
+  }
+  slots_.reserve(expected);
+  const RouteIndex limit = table.slot_limit();
+  for (RouteIndex i = 0; i < limit && slots_.size() < expected; ++i) {
+    const RouteRecord& r = table.at(i);
+    if (r.live && wants(r.service)) slots_.push_back(i);
+  }
+  const std::size_t room = std::max(budget, wire::kMinDatagramBudget) -
+                           snapshot_chunk_overhead(epoch, seq, slots_.size());
+  bounds_.push_back(0);
+  std::size_t used = 0;
+  for (std::size_t p = 0; p < slots_.size(); ++p) {
+    const std::size_t n = table.at(slots_[p]).encoded_size;
+    if (used + n > room && used > 0) {
+      bounds_.push_back(static_cast<std::uint32_t>(p));
+      used = 0;
+    }
+    used += n;
+  }
+  bounds_.push_back(static_cast<std::uint32_t>(slots_.size()));
+}
+
+bool SnapshotJob::wants(ServiceId s) const {
+  return filter_.empty() || std::binary_search(filter_.begin(), filter_.end(), s);
+}
+
+void SnapshotJob::before_change(RouteIndex i, const RouteTable& table) {
+  if (done()) return;
+  const RouteRecord& r = table.at(i);
+  // In the snapshot: live with the value it had at seq_, and of a wanted service.
+  if (!r.live || r.changed_seq > seq_ || !wants(r.service)) return;
+  const std::uint32_t first_unsent = bounds_[next_];
+  if (first_unsent >= slots_.size() || i < slots_[first_unsent]) return;  // already sent
+  stash_.try_emplace(i, table.to_route(i));
+}
+
+wire::SnapshotChunk SnapshotJob::next_chunk(const RouteTable& table) {
+  wire::SnapshotChunk c{epoch_, seq_, next_, count(), flags_, {}};
+  const std::uint32_t from = bounds_[next_];
+  const std::uint32_t to = bounds_[next_ + 1];
+  c.routes.reserve(to - from);
+  for (std::uint32_t p = from; p < to; ++p) {
+    const RouteIndex i = slots_[p];
+    if (auto it = stash_.find(i); it != stash_.end()) {
+      c.routes.push_back(std::move(it->second));
+      stash_.erase(it);
+    } else {
+      c.routes.push_back(table.to_route(i));
+    }
+  }
+  ++next_;
+  return c;
+}
+
+}  // namespace baker::directory

@@ -1,0 +1,35 @@
+#pragma once
+// What the directory knows about one sherlock: where it listens, what it asked for, its lease,
+// where its own (filtered) stream has got to, and its NACK budget.
+#include <cstdint>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "directory/endpoint.hpp"
+#include "directory/interner.hpp"
+#include "directory/token_bucket.hpp"
+
+namespace baker::directory {
+
+struct Subscriber {
+  std::uint64_t id = 0;
+  Endpoint endpoint;
+  std::vector<ServiceId> filter;  // sorted; empty = every service (holds ServiceNames refs)
+  bool member = false;            // hears Deltas and Ticks on the multicast group
+  TimePoint lease_deadline{};
+  // Filtered unicast stream: the to_seq of the last Delta (or the seq of the snapshot) sent to
+  // it. Its next Delta starts there, so its own stream has no gaps.
+  std::uint64_t sent_through = 0;
+  bool tick_due = false;   // got Deltas since its last Tick
+  bool resyncing = false;  // a paced snapshot or retransmit for it is in flight
+  TokenBucket nack_budget;
+  // The last resync answer: changes (answered_after, answered_through] at answered_at.
+  std::uint64_t answered_after = 0;
+  std::uint64_t answered_through = 0;
+  TimePoint answered_at{};
+  bool answered = false;
+
+  bool filtered() const { return !member && !filter.empty(); }
+};
+
+}  // namespace baker::directory

@@ -1,0 +1,122 @@
+#pragma once
+// Helpers shared by the directory unit tests: message builders, a replica that applies what the
+// directory sends (as sherlock would), and filters over Actions.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "directory/directory_core.hpp"
+#include "wire/digest.hpp"
+
+namespace baker::directory::testing {
+
+using namespace std::chrono_literals;
+
+inline Endpoint endpoint(std::uint8_t last, std::uint16_t port) {
+  return Endpoint{wire::IpAddress::v4(127, 0, 0, last), port};
+}
+inline const Endpoint kWatson = endpoint(9, 9000);
+
+inline wire::Heartbeat heartbeat(const std::string& service, const std::string& instance,
+                                 std::uint64_t seq, std::uint64_t epoch = 7,
+                                 std::uint32_t interval_ms = 1000, std::uint16_t port = 8080) {
+  wire::Heartbeat h;
+  h.route.service = service;
+  h.route.instance = instance;
+  h.route.address = wire::IpAddress::v4(10, 0, 0, 1);
+  h.route.port = port;
+  h.route.weight = 100;
+  h.epoch = epoch;
+  h.seq = seq;
+  h.interval_ms = interval_ms;
+  return h;
+}
+
+inline wire::Subscribe subscribe(std::uint64_t id, std::vector<std::string> services = {},
+                                 std::uint64_t last_epoch = 0, std::uint64_t last_seq = 0,
+                                 std::uint8_t flags = 0) {
+  return wire::Subscribe{id, std::move(services), last_epoch, last_seq, flags};
+}
+
+template <typename T>
+std::vector<T> messages_of(const Actions& actions, const Endpoint* to = nullptr) {
+  std::vector<T> out;
+  for (const auto& a : actions) {
+    if (const auto* m = std::get_if<T>(&a.message)) {
+      if (to) {
+        bool hit = false;
+        for (const auto& e : a.to) hit = hit || e == *to;
+        if (!hit) continue;
+      }
+      out.push_back(*m);
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> group_messages_of(const Actions& actions) {
+  std::vector<T> out;
+  for (const auto& a : actions) {
+    if (const auto* m = std::get_if<T>(&a.message); m && a.to_group) out.push_back(*m);
+  }
+  return out;
+}
+
+// The receiver side of PROTOCOL.md's sequencing rules, kept minimal: enough to check that what
+// the directory sends reconstructs its table.
+struct Replica {
+  std::uint64_t epoch = 0;
+  std::uint64_t applied = 0;
+  std::map<std::pair<std::string, std::string>, wire::Route> routes;
+  std::vector<wire::SnapshotChunk> chunks;
+  bool gap = false;
+
+  void apply(const wire::Delta& d) {
+    if (d.epoch != epoch || d.to_seq <= applied) return;
+    if (d.from_seq > applied) {
+      gap = true;
+      return;
+    }
+    for (const auto& op : d.ops) {
+      const auto key = std::make_pair(op.route.service, op.route.instance);
+      if (op.kind == wire::OpKind::remove) {
+        routes.erase(key);
+      } else {
+        routes[key] = op.route;
+      }
+    }
+    applied = d.to_seq;
+  }
+  // Returns true when the snapshot is complete (and applied).
+  bool apply(const wire::SnapshotChunk& c) {
+    chunks.push_back(c);
+    if (chunks.size() < c.count) return false;
+    if (!(c.flags & wire::kFlagWarmup)) routes.clear();
+    for (const auto& ch : chunks) {
+      for (const auto& r : ch.routes) routes[{r.service, r.instance}] = r;
+    }
+    epoch = c.epoch;
+    applied = c.seq;
+    chunks.clear();
+    return true;
+  }
+  void apply_all(const Actions& actions, const Endpoint& me, bool member = false) {
+    for (const auto& a : actions) {
+      bool mine = member && a.to_group;
+      for (const auto& e : a.to) mine = mine || e == me;
+      if (!mine) continue;
+      if (const auto* d = std::get_if<wire::Delta>(&a.message)) apply(*d);
+      if (const auto* c = std::get_if<wire::SnapshotChunk>(&a.message)) apply(*c);
+    }
+  }
+  std::uint64_t digest() const {
+    std::uint64_t sum = 0;
+    for (const auto& [k, r] : routes) sum += wire::route_digest(r);
+    return sum;
+  }
+};
+
+}  // namespace baker::directory::testing
