@@ -1,0 +1,10 @@
+# baker-dump: records loopback traffic with the real binary, decodes captures (text, JSON),
+# edited captures (gaps, reorders), corrupt files, permissions, multicast join.
+if(TARGET baker-dump)
+  baker_integration_test(baker_dump_integration_test
+                         ${CMAKE_CURRENT_LIST_DIR}/baker_dump_capture_test.cpp)
+  target_link_libraries(baker_dump_integration_test PRIVATE baker_dump baker_wire
+                                                            PkgConfig::PCAP)
+  target_include_directories(baker_dump_integration_test PRIVATE ${PROJECT_SOURCE_DIR}/test/tools)
+  add_dependencies(baker_dump_integration_test baker-dump)
+endif()
