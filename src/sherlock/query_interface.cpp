@@ -1,0 +1,212 @@
+#include "sherlock/query_interface.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include "wire/validate.hpp"
+
+namespace baker::sherlock {
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void append_route(std::string& out, const wire::Route& r) {
+  out += "{\"instance\":";
+  append_json_string(out, r.instance);
+  out += ",\"address\":";
+  append_json_string(out, r.address.to_string());
+  out += ",\"port\":" + std::to_string(r.port);
+  out += ",\"weight\":" + std::to_string(r.weight);
+  out += ",\"state\":";
+  append_json_string(out, wire::to_string(r.state));
+  out += ",\"tags\":[";
+  for (std::size_t i = 0; i < r.tags.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, r.tags[i]);
+  }
+  out += "]}";
+}
+
+void append_service(std::string& out, const std::string& service,
+                    const std::vector<wire::Route>& routes) {
+  append_json_string(out, service);
+  out += ":[";
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (i) out += ',';
+    append_route(out, routes[i]);
+  }
+  out += ']';
+}
+
+void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, " %.17g\n", value);
+  out += buf;
+}
+
+void counter(std::string& out, const char* name, const char* help, std::uint64_t value) {
+  metric(out, name, "counter", help, static_cast<double>(value));
+}
+
+void gauge(std::string& out, const char* name, const char* help, double value) {
+  metric(out, name, "gauge", help, value);
+}
+
+}  // namespace
+
+std::string routes_json(const ServiceRoutes& routes) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [service, list] : routes) {
+    if (!first) out += ',';
+    first = false;
+    append_service(out, service, list);
+  }
+  out += "}\n";
+  return out;
+}
+
+std::string digest_json(const Replica& replica) {
+  std::string out = "{\"epoch\":" + std::to_string(replica.epoch()) +
+                    ",\"seq\":" + std::to_string(replica.applied()) +
+                    ",\"digest\":" + std::to_string(replica.digest()) +
+                    ",\"routes\":" + std::to_string(replica.table().size());
+  out += std::string(",\"synced\":") + (replica.synced() ? "true" : "false");
+  out += std::string(",\"warmup\":") + (replica.directory_warmup() ? "true" : "false");
+  out += std::string(",\"reachable\":") + (replica.reachable() ? "true" : "false");
+  out += "}\n";
+  return out;
+}
+
+std::string metrics_text(const Replica& replica, const ReceiveStats& stats, TimePoint now,
+                         const RouteSink* sink) {
+  const auto& s = replica.stats();
+  std::string out;
+  out.reserve(6000);
+  gauge(out, "sherlock_routes", "Routes in the replica (every service it holds).",
+        static_cast<double>(replica.table().size()));
+  gauge(out, "sherlock_services", "Services shown (after the --service filter).",
+        static_cast<double>(replica.table().view().size()));
+  gauge(out, "sherlock_applied_seq", "Last directory sequence number applied.",
+        static_cast<double>(replica.applied()));
+  gauge(out, "sherlock_synced", "1 when following an epoch with a snapshot and no known gap.",
+        replica.synced() ? 1 : 0);
+  gauge(out, "sherlock_directory_warmup", "1 while the directory marks its stream as warm-up.",
+        replica.directory_warmup() ? 1 : 0);
+  gauge(out, "sherlock_directory_reachable",
+        "1 when a datagram came from the directory recently; routes are kept either way.",
+        replica.reachable() ? 1 : 0);
+  double since = -1;
+  if (const auto heard = replica.last_heard()) {
+    since = std::chrono::duration<double>(now - *heard).count();
+  }
+  gauge(out, "sherlock_directory_last_datagram_seconds",
+        "Seconds since the last datagram from the directory (-1: never).", since);
+  gauge(out, "sherlock_held_deltas", "Deltas held behind a gap.",
+        static_cast<double>(replica.held_deltas()));
+  gauge(out, "sherlock_lease_seconds", "Subscription lease the directory announced.",
+        std::chrono::duration<double>(replica.lease()).count());
+  counter(out, "sherlock_datagrams_received_total", "Datagrams read from the sockets.",
+          stats.datagrams);
+  counter(out, "sherlock_deltas_received_total", "Deltas received.", s.deltas_received);
+  counter(out, "sherlock_deltas_applied_total", "Deltas applied in sequence.", s.deltas_applied);
+  counter(out, "sherlock_deltas_duplicate_total", "Deltas already applied (ignored).",
+          s.deltas_duplicate);
+  counter(out, "sherlock_ops_applied_total", "Route changes applied from Deltas.", s.ops_applied);
+  counter(out, "sherlock_ticks_received_total", "Ticks received.", s.ticks_received);
+  counter(out, "sherlock_tick_advances_total",
+          "Ticks ahead of the replica whose digest already matched (filtered stream).",
+          s.tick_advances);
+  counter(out, "sherlock_gaps_total", "Sequence gaps found.", s.gaps);
+  counter(out, "sherlock_nacks_sent_total", "NACKs sent.", s.nacks_sent);
+  counter(out, "sherlock_snapshot_chunks_received_total", "Snapshot chunks received.",
+          s.snapshot_chunks);
+  counter(out, "sherlock_snapshots_applied_total", "Snapshots assembled and applied.",
+          s.snapshots_applied);
+  counter(out, "sherlock_snapshot_requests_total", "Subscribes asking for a snapshot.",
+          s.snapshot_requests);
+  counter(out, "sherlock_resyncs_total",
+          "Resyncs started (directory restart, digest mismatch, too many held deltas).", s.resyncs);
+  counter(out, "sherlock_subscribes_sent_total", "Subscribes sent (start, renewals, retries).",
+          s.subscribes_sent);
+  counter(out, "sherlock_retry_later_total", "RetryLater answers received.", s.retry_later);
+  counter(out, "sherlock_stale_epoch_total", "Datagrams of a directory process left behind.",
+          s.stale_epoch);
+  counter(out, "sherlock_unexpected_messages_total",
+          "Valid datagrams of a type a subscriber does not take.", stats.unexpected_type);
+  counter(out, "sherlock_send_errors_total", "Datagrams the socket refused to send.",
+          stats.send_errors);
+  counter(out, "sherlock_route_updates_total", "Calls to the route sink (one per changed batch).",
+          stats.sink_updates);
+  out += "# HELP sherlock_decode_rejects_total Datagrams rejected by the decoder, by reason.\n";
+  out += "# TYPE sherlock_decode_rejects_total counter\n";
+  for (int i = 0; i < wire::kDecodeErrorCount; ++i) {
+    out += "sherlock_decode_rejects_total{reason=\"";
+    out += wire::to_string(static_cast<wire::DecodeError>(i));
+    out += "\"} " + std::to_string(stats.rejects[static_cast<std::size_t>(i)]) + "\n";
+  }
+  if (sink) sink->append_metrics(out);
+  return out;
+}
+
+HttpReply handle_query(const std::string& raw_path, const Replica& replica,
+                       const ReceiveStats& stats, TimePoint now, const RouteSink* sink) {
+  const std::string path = raw_path.substr(0, raw_path.find('?'));
+  if (path == "/routes" || path == "/routes/") {
+    return {200, kJson, routes_json(replica.table().view())};
+  }
+  if (path.rfind("/routes/", 0) == 0) {
+    const std::string service = path.substr(8);
+    const auto& view = replica.table().view();
+    const auto it = view.find(service);
+    if (!wire::is_valid_service_name(service) || it == view.end()) {
+      std::string body = "{\"error\":\"no routes for service\",\"service\":";
+      append_json_string(body, service);
+      return {404, kJson, body + "}\n"};
+    }
+    std::string body = "{";
+    append_service(body, it->first, it->second);
+    return {200, kJson, body + "}\n"};
+  }
+  if (path == "/digest") return {200, kJson, digest_json(replica)};
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4", metrics_text(replica, stats, now, sink)};
+  }
+  return {404, "text/plain", "not found: try /routes, /routes/<service>, /digest, /metrics\n"};
+}
+
+}  // namespace baker::sherlock

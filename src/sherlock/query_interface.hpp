@@ -1,0 +1,39 @@
+#pragma once
+// sherlock's local query interface: GET /routes, /routes/<service>, /digest and /metrics, rendered
+// from the replica's state. Pure: the shell serves it with common/http_status_server.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/http_status_server.hpp"
+#include "sherlock/replica.hpp"
+#include "sherlock/route_sink.hpp"
+#include "wire/decode_error.hpp"
+
+namespace baker::sherlock {
+
+// What the shell counts about datagrams (the core never sees the ones it rejects).
+struct ReceiveStats {
+  std::uint64_t datagrams = 0;
+  std::array<std::uint64_t, wire::kDecodeErrorCount> rejects{};  // by wire::DecodeError
+  std::uint64_t unexpected_type = 0;  // valid datagrams a subscriber has no use for (a Heartbeat)
+  std::uint64_t send_errors = 0;
+  std::uint64_t batches = 0;  // wake-ups that processed datagrams
+  std::uint64_t sink_updates = 0;
+};
+
+// {"<service>": [{"instance": .., "address": .., "port": .., "weight": .., "state": "up",
+//   "tags": [..]}, ..], ..}
+std::string routes_json(const ServiceRoutes& routes);
+// {"epoch": .., "seq": .., "digest": .., "routes": N, "synced": .., "warmup": .., "reachable": ..}
+std::string digest_json(const Replica& replica);
+// Prometheus text format, then the sink's own metrics.
+std::string metrics_text(const Replica& replica, const ReceiveStats& stats, TimePoint now,
+                         const RouteSink* sink);
+
+// The whole interface: 200 with JSON or metrics, 404 for unknown paths and services.
+HttpReply handle_query(const std::string& path, const Replica& replica, const ReceiveStats& stats,
+                       TimePoint now, const RouteSink* sink);
+
+}  // namespace baker::sherlock

@@ -1,0 +1,241 @@
+// sherlock: subscribes to the directory, keeps a replica of the routes, serves them on a local
+// query interface and drives a local HAProxy (unless --no-haproxy).
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "common/options.hpp"
+#include "sherlock/route_sink.hpp"
+#include "sherlock/subscriber.hpp"
+#include "wire/auth.hpp"
+#include "wire/limits.hpp"
+#include "wire/validate.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+namespace po = boost::program_options;
+
+namespace {
+
+struct BadOption : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+po::options_description make_flags() {
+  po::options_description flags("sherlock options");
+  // clang-format off
+  flags.add_options()
+    ("help,h", "show this help and exit")
+    ("config", po::value<std::string>(),
+     "config file: INI lines 'name = value' with the flags' names; flags win")
+    ("directory", po::value<std::string>()->default_value("127.0.0.1:7400"),
+     "the directory's UDP ADDR:PORT (host names are resolved once at start)")
+    ("listen", po::value<std::string>()->default_value("0.0.0.0:0"),
+     "local UDP ADDR:PORT to subscribe from (port 0: any free port)")
+    ("service", po::value<std::vector<std::string>>()->composing(),
+     "subscribe to this service only (repeatable; default: every service)")
+    ("multicast", po::value<std::string>(),
+     "also hear Deltas and Ticks on this multicast GROUP:PORT (sets the member flag)")
+    ("multicast-if", po::value<std::string>(),
+     "local interface address to join --multicast on (default: the kernel's choice)")
+    ("key-file", po::value<std::string>(),
+     "cluster key file ('<id> <64 hex> [primary]' per line); reloaded on SIGHUP")
+    ("http", po::value<std::string>()->default_value("127.0.0.1:7402"),
+     "local query interface ADDR:PORT (/routes, /routes/<service>, /digest, /metrics)")
+    ("log-level", po::value<std::string>()->default_value("info"),
+     "trace, debug, info, warn, error, critical or off; reloaded on SIGHUP")
+    ("receive-buffer", po::value<int>()->default_value(8 << 20),
+     "UDP receive buffer in bytes (a 100k-route snapshot is ~3000 datagrams at once)")
+    ("no-haproxy", po::bool_switch(),
+     "keep the replica and the query interface only; drive no HAProxy");
+  // clang-format on
+#ifdef BAKER_SHERLOCK_HAPROXY
+  baker::sherlock::add_haproxy_options(flags);
+#endif
+  return flags;
+}
+
+std::string get(const po::variables_map& v, const char* name) {
+  return v[name].as<std::string>();
+}
+
+udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const std::string& text,
+                           bool allow_zero, bool resolve) {
+  const auto hp = baker::parse_host_port(text, allow_zero);
+  if (!hp) throw BadOption("--" + flag + " '" + text + "': expected ADDR:PORT");
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(hp->first, ec);
+  if (!ec) return {address, hp->second};
+  if (!resolve) throw BadOption("--" + flag + " '" + text + "': not an IP address");
+  udp::resolver resolver(io);
+  const auto results = resolver.resolve(hp->first, std::to_string(hp->second), ec);
+  if (ec || results.empty()) {
+    throw BadOption("--" + flag + " '" + text + "': cannot resolve '" + hp->first +
+                    "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
+  if (!v.count("key-file")) return std::nullopt;
+  const auto path = get(v, "key-file");
+  std::ifstream in(path);
+  if (!in) throw BadOption("--key-file '" + path + "': cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto keys = baker::wire::Keyring::parse(text.str(), &error);
+  if (!keys) throw BadOption("--key-file '" + path + "': " + error);
+  if (!keys->primary_id()) throw BadOption("--key-file '" + path + "': no primary key");
+  return keys;
+}
+
+baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
+                                                      const po::variables_map& v) {
+  baker::sherlock::SubscriberOptions o;
+  o.directory = udp_endpoint(io, "directory", get(v, "directory"), false, true);
+  o.listen = udp_endpoint(io, "listen", get(v, "listen"), true, false);
+  if (o.listen.protocol() != o.directory.protocol()) {
+    throw BadOption("--listen '" + get(v, "listen") + "' and --directory '" + get(v, "directory") +
+                    "' must both be IPv4 or both IPv6");
+  }
+  if (v.count("service")) {
+    for (const auto& s : v["service"].as<std::vector<std::string>>()) {
+      if (!baker::wire::is_valid_service_name(s)) {
+        throw BadOption("--service '" + s +
+                        "': 1..100 chars of a-z 0-9 _ -, starting with a letter or _");
+      }
+      if (std::find(o.replica.services.begin(), o.replica.services.end(), s) ==
+          o.replica.services.end()) {
+        o.replica.services.push_back(s);
+      }
+    }
+    if (o.replica.services.size() > baker::wire::kMaxServicesPerSubscribe) {
+      throw BadOption("--service: at most " +
+                      std::to_string(baker::wire::kMaxServicesPerSubscribe) + " services");
+    }
+  }
+  if (v.count("multicast")) {
+    const auto group = udp_endpoint(io, "multicast", get(v, "multicast"), false, false);
+    if (!group.address().is_multicast()) {
+      throw BadOption("--multicast '" + get(v, "multicast") + "': not a multicast group");
+    }
+    o.multicast_group = group;
+    o.replica.multicast_member = true;
+  }
+  if (v.count("multicast-if")) {
+    if (!o.multicast_group) throw BadOption("--multicast-if needs --multicast");
+    boost::system::error_code ec;
+    o.multicast_interface = asio::ip::make_address(get(v, "multicast-if"), ec);
+    if (ec) throw BadOption("--multicast-if '" + get(v, "multicast-if") + "': not an address");
+  }
+  const auto http = baker::parse_host_port(get(v, "http"), true);
+  boost::system::error_code ec;
+  const auto http_address = http ? asio::ip::make_address(http->first, ec) : asio::ip::address();
+  if (!http || ec) throw BadOption("--http '" + get(v, "http") + "': expected ADDR:PORT");
+  o.http = tcp::endpoint(http_address, http->second);
+  o.receive_buffer = v["receive-buffer"].as<int>();
+  if (o.receive_buffer < 65536) throw BadOption("--receive-buffer: at least 65536 bytes");
+  o.replica.subscriber_id = baker::random_nonzero_u64();
+  o.replica.random_seed = baker::random_nonzero_u64();
+  return o;
+}
+
+const char* kUsage =
+    "usage: sherlock [--directory ADDR:PORT] [--service NAME]... [--no-haproxy] [options]\n"
+    "Subscribes to Baker's directory, keeps a replica of the routes, serves them on a local\n"
+    "HTTP query interface and drives the local HAProxy through its admin socket.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto flags = make_flags();
+  auto parsed = baker::parse_options(argc, argv, flags, kUsage);
+  if (parsed.exit_code) return *parsed.exit_code;
+  const auto& values = parsed.values;
+
+  baker::init_logging("sherlock");
+  if (!baker::set_log_level(get(values, "log-level"))) {
+    std::cerr << "error: --log-level '" << get(values, "log-level")
+              << "': expected trace, debug, info, warn, error, critical or off\n";
+    return 2;
+  }
+
+  asio::io_context io;
+  std::unique_ptr<baker::sherlock::Subscriber> subscriber;
+  try {
+    auto options = subscriber_options(io, values);
+    auto keys = load_keys(values);
+    std::unique_ptr<baker::sherlock::RouteSink> sink;
+    if (!values["no-haproxy"].as<bool>()) {
+#ifdef BAKER_SHERLOCK_HAPROXY
+      try {
+        sink = baker::sherlock::make_haproxy_sink(io, values);
+      } catch (const std::runtime_error& e) {
+        throw BadOption(e.what());
+      }
+#else
+      throw BadOption("this sherlock was built without the HAProxy driver: use --no-haproxy");
+#endif
+    } else {
+      spdlog::info("--no-haproxy: replica and query interface only");
+    }
+    subscriber = std::make_unique<baker::sherlock::Subscriber>(io, std::move(options),
+                                                               std::move(keys), std::move(sink));
+  } catch (const BadOption& e) {
+    std::cerr << "error: " << e.what() << "\n(see --help)\n";
+    return 2;
+  } catch (const boost::system::system_error& e) {
+    std::cerr << "error: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          // Re-read flags and the config file: new log level and keys, nothing else changes.
+          auto again = baker::parse_options(argc, argv, flags, kUsage);
+          if (again.exit_code) {
+            spdlog::error("SIGHUP: configuration invalid, keeping the current one");
+          } else if (!baker::set_log_level(get(again.values, "log-level"))) {
+            spdlog::error("SIGHUP: --log-level '{}' invalid, keeping the current one",
+                          get(again.values, "log-level"));
+          } else {
+            try {
+              auto keys = load_keys(again.values);
+              spdlog::info("SIGHUP: reloaded log level ({}) and keys ({})",
+                           get(again.values, "log-level"),
+                           keys ? std::to_string(keys->size()) + " key(s)" : std::string("none"));
+              subscriber->set_keys(std::move(keys));
+            } catch (const BadOption& e) {
+              spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
+            }
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: shutting down", sig);
+        subscriber->stop();
+        signals.cancel();  // nothing left to wait for: run() returns
+      };
+  signals.async_wait(on_signal);
+
+  subscriber->start();
+  try {
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
