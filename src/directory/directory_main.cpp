@@ -1,0 +1,28 @@
+// directory: Baker's route table daemon. See --help and docs/PROTOCOL.md.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <exception>
+#include <iostream>
+
+#include "common/logging.hpp"
+#include "directory/directory_server.hpp"
+#include "directory/settings.hpp"
+
+int main(int argc, char** argv) {
+  baker::init_logging("directory");
+  auto loaded = baker::directory::load_settings(argc, argv);
+  if (loaded.exit_code) return *loaded.exit_code;
+  baker::set_log_level(loaded.settings.log_level);
+  try {
+    boost::asio::io_context io(1);
+    baker::directory::DirectoryServer server(io, loaded.settings, argc, argv);
+    server.start();
+    io.run();
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,311 @@
+#include "directory/directory_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/logging.hpp"
+
+namespace baker::directory {
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+constexpr std::size_t kReceiveBatch = 64;
+constexpr std::size_t kReceiveBufferSize = 65536;  // any UDP payload fits
+constexpr int kMaxBatchesPerWakeup = 64;           // then let timers and HTTP run
+
+int socket_buffer(int fd, int option) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  getsockopt(fd, SOL_SOCKET, option, &v, &len);
+  return v;
+}
+
+// Asks for `bytes`; as root the limit of net.core.[rw]mem_max can be passed with *BUFFORCE.
+int grow_buffer(int fd, int option, int force_option, int bytes) {
+  setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes);
+  if (socket_buffer(fd, option) < bytes) {
+    setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof bytes);
+  }
+  return socket_buffer(fd, option);
+}
+
+std::uint64_t random_epoch() {
+  return random_nonzero_u64();
+}
+}  // namespace
+
+wire::Keyring load_key_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read key file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto ring = wire::Keyring::parse(text.str(), &error);
+  if (!ring) throw std::runtime_error("key file '" + path + "': " + error);
+  return std::move(*ring);
+}
+
+DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& settings, int argc,
+                                 char** argv)
+    : io_(io),
+      settings_(settings),
+      argc_(argc),
+      argv_(argv),
+      core_(settings.core, random_epoch(), Clock::now()),
+      socket_(io),
+      timer_(io),
+      rate_timer_(io),
+      signals_(io, SIGINT, SIGTERM, SIGHUP),
+      receiver_(kReceiveBatch, kReceiveBufferSize),
+      sender_(AF_INET) {
+  if (!settings_.key_file.empty()) keys_ = load_key_file(settings_.key_file);
+
+  boost::system::error_code ec;
+  const auto listen_address = asio::ip::make_address(settings_.listen.host, ec);
+  if (ec) throw std::runtime_error("--listen: bad address '" + settings_.listen.host + "'");
+  const udp::endpoint listen(listen_address, settings_.listen.port);
+  socket_.open(listen.protocol());
+  family_ = listen.protocol().family();
+  sender_ = BatchSender(family_);
+  const int fd = socket_.native_handle();
+  stats_.receive_buffer_bytes = static_cast<std::size_t>(
+      grow_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, settings_.receive_buffer));
+  grow_buffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, settings_.send_buffer);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);  // count queue overflow drops
+  socket_.bind(listen, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on UDP " + settings_.listen.host + ":" +
+                             std::to_string(settings_.listen.port) + ": " + ec.message());
+  }
+  socket_.non_blocking(true);
+
+  if (settings_.multicast) {
+    const auto group = asio::ip::make_address(settings_.multicast->host, ec);
+    if (ec || group.is_v4() != listen_address.is_v4()) {
+      throw std::runtime_error("--multicast group " + settings_.multicast->host +
+                               " must be of the same IP version as --listen");
+    }
+    socket_.set_option(asio::ip::multicast::hops(settings_.multicast_ttl), ec);
+    if (!ec) socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);
+    if (!ec && !settings_.multicast_if.empty()) {
+      const auto itf = asio::ip::make_address(settings_.multicast_if, ec);
+      if (!ec && itf.is_v4() && group.is_v4()) {
+        socket_.set_option(asio::ip::multicast::outbound_interface(itf.to_v4()), ec);
+      } else if (!ec) {
+        ec = asio::error::address_family_not_supported;
+      }
+    }
+    if (ec) throw std::runtime_error("cannot set up multicast sending: " + ec.message());
+    Endpoint e;
+    e.address = *wire::IpAddress::parse(settings_.multicast->host);
+    e.port = settings_.multicast->port;
+    group_ = to_sockaddr(e, family_);
+  }
+
+  if (settings_.metrics) {
+    const auto addr = asio::ip::make_address(settings_.metrics->host, ec);
+    if (ec) throw std::runtime_error("--metrics: bad address '" + settings_.metrics->host + "'");
+    try {
+      http_ = std::make_unique<HttpStatusServer>(
+          io_, asio::ip::tcp::endpoint(addr, settings_.metrics->port),
+          [this](const std::string& path) { return status(path); });
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot serve metrics on " + settings_.metrics->host + ":" +
+                               std::to_string(settings_.metrics->port) + ": " + e.code().message());
+    }
+  }
+}
+
+void DirectoryServer::start() {
+  const auto& c = settings_.core;
+  spdlog::info(
+      "listening on UDP {}:{} (receive buffer {} KiB), epoch {:016x}, miss-limit {}, warm-up "
+      "until {} ms at most{}{}{}",
+      settings_.listen.host, udp_port(), stats_.receive_buffer_bytes / 1024, core_.epoch(),
+      c.miss_limit, std::chrono::duration_cast<milliseconds>(c.warmup_max).count(),
+      settings_.multicast ? ", multicast to " + settings_.multicast->host + ":" +
+                                std::to_string(settings_.multicast->port)
+                          : std::string(),
+      keys_ ? ", authenticated (" + std::to_string(keys_->size()) + " keys)"
+            : std::string(", WITHOUT authentication (no --key-file)"),
+      http_ ? ", metrics on http://" + settings_.metrics->host + ":" + std::to_string(http_->port())
+            : std::string());
+  do_receive();
+  do_await_signal();
+  do_rate_timer();
+  arm_timer();
+}
+
+void DirectoryServer::do_receive() {
+  socket_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_readable();
+    do_receive();
+  });
+}
+
+void DirectoryServer::on_readable() {
+  const int fd = socket_.native_handle();
+  TimePoint now = clock_.now();
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    const int n = receiver_.receive(fd);
+    if (n < 0) {
+      spdlog::warn("receive failed: {}", std::strerror(errno));
+      break;
+    }
+    if (n == 0) break;
+    ++stats_.receive_batches;
+    now = clock_.now();
+    for (int i = 0; i < n; ++i) handle(receiver_.datagram(i), now);
+    if (actions_.size() >= 1024) send_actions();
+    if (static_cast<std::size_t>(n) < kReceiveBatch) break;
+  }
+  stats_.kernel_drops = receiver_.kernel_drops();
+  core_.flush(now, actions_);
+  send_actions();
+  arm_timer();
+}
+
+void DirectoryServer::handle(const BatchReceiver::Datagram& d, TimePoint now) {
+  ++stats_.datagrams_received;
+  stats_.bytes_received += d.bytes.size();
+  if (d.truncated) {
+    ++stats_.oversized;
+    return;
+  }
+  auto decoded = wire::decode(d.bytes, wire::DecodeOptions{keys()});
+  if (!decoded) {
+    const auto e = decoded.error();
+    if (++stats_.decode_errors[static_cast<int>(e)] == 1) {  // the first of each kind is logged
+      spdlog::warn("rejected a datagram from {}: {} (counted in /metrics from now on)",
+                   d.from.to_string(), wire::to_string(e));
+    }
+    return;
+  }
+  core_.on_datagram(decoded.value().message, d.from, now, actions_);
+}
+
+void DirectoryServer::send_actions() {
+  if (actions_.empty()) return;
+  if (encoded_.size() < actions_.size()) encoded_.resize(actions_.size());
+  for (std::size_t k = 0; k < actions_.size(); ++k) {
+    const Outgoing& a = actions_[k];
+    wire::Bytes& buf = encoded_[k];
+    wire::encode_into(a.message, keys(), buf);
+    for (const auto& to : a.to) sender_.queue(buf, to);
+    if (a.to_group && group_) sender_.queue(buf, *group_);
+  }
+  sender_.flush(socket_.native_handle());
+  stats_.datagrams_sent = sender_.sent();
+  stats_.send_errors = sender_.errors();
+  actions_.clear();
+  if (encoded_.size() > 4096) encoded_.resize(4096);  // a burst's buffers need not stay
+}
+
+void DirectoryServer::arm_timer() {
+  if (stopping_) return;
+  const TimePoint next = core_.next_deadline();
+  if (next >= armed_) return;  // already armed for an earlier moment
+  armed_ = next;
+  timer_.expires_at(std::min(next, clock_.now() + std::chrono::hours(1)));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;  // re-armed or stopping
+    armed_ = TimePoint::max();
+    on_timer();
+  });
+}
+
+void DirectoryServer::on_timer() {
+  if (stopping_) return;
+  const bool was_warming = core_.warming_up();
+  core_.on_timer(clock_.now(), actions_);
+  send_actions();
+  if (was_warming && !core_.warming_up()) {
+    spdlog::info("routes: {}, subscribers: {}", core_.route_count(), core_.subscriber_count());
+  }
+  arm_timer();
+}
+
+void DirectoryServer::do_rate_timer() {
+  rate_timer_.expires_after(std::chrono::seconds(1));
+  rate_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    const std::uint64_t total = core_.stats().heartbeats;
+    stats_.heartbeats_per_second = static_cast<double>(total - heartbeats_at_last_second_);
+    heartbeats_at_last_second_ = total;
+    do_rate_timer();
+  });
+}
+
+void DirectoryServer::do_await_signal() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload();
+      do_await_signal();
+      return;
+    }
+    spdlog::info("{}: shutting down ({} routes, {} subscribers)",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM", core_.route_count(),
+                 core_.subscriber_count());
+    stop();
+  });
+}
+
+void DirectoryServer::reload() {
+  // Same flags, config file re-read: the key file and the log level may have changed.
+  const LoadedSettings fresh = load_settings(argc_, argv_);
+  if (fresh.exit_code) {
+    spdlog::error("SIGHUP: settings are invalid now (see above); keeping the current ones");
+    set_log_level(settings_.log_level);
+    return;
+  }
+  std::optional<wire::Keyring> keys;
+  if (!fresh.settings.key_file.empty()) {
+    try {
+      keys = load_key_file(fresh.settings.key_file);
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
+      set_log_level(settings_.log_level);
+      return;
+    }
+  }
+  keys_ = std::move(keys);
+  settings_.key_file = fresh.settings.key_file;
+  settings_.log_level = fresh.settings.log_level;
+  set_log_level(settings_.log_level);
+  spdlog::info("SIGHUP: reloaded: {}, log level {}",
+               keys_ ? std::to_string(keys_->size()) + " keys from " + settings_.key_file
+                     : std::string("no key file"),
+               settings_.log_level);
+}
+
+void DirectoryServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  timer_.cancel();
+  rate_timer_.cancel();
+  signals_.cancel(ignored);
+  socket_.close(ignored);
+  if (http_) http_->stop();
+}
+
+HttpReply DirectoryServer::status(const std::string& path) {
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4", render_metrics(core_, stats_)};
+  if (path == "/routes") {
+    return {200, "application/json", render_routes_json(core_, "", clock_.now())};
+  }
+  if (path.rfind("/routes/", 0) == 0 && path.size() > 8) {
+    return {200, "application/json", render_routes_json(core_, path.substr(8), clock_.now())};
+  }
+  return {404, "text/plain", "not found: try /metrics or /routes\n"};
+}
+
+}  // namespace baker::directory
