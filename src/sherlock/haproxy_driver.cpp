@@ -87,6 +87,7 @@ void HaproxyDriver::mark_all_unknown() {
 
 std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
   if (busy_) return std::nullopt;
+  ++session_seq_;
   Session s;
   if (!link_up_) {
     if (now < reconnect_at_) return std::nullopt;
@@ -110,7 +111,7 @@ std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
     if (b.knowledge == Knowledge::unknown) {
       if (b.read_not_before && now < *b.read_not_before) continue;
       s.commands.push_back(show_servers_state(name));
-      if (!b.snapshot.removal_started.empty()) s.commands.push_back(show_stat(name));
+      if (!b.snapshot.removals.empty()) s.commands.push_back(show_stat(name));
       continue;
     }
     if (b.knowledge == Knowledge::missing) continue;
@@ -128,16 +129,17 @@ std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
   if (s.commands.empty()) return std::nullopt;
   busy_ = true;
   inflight_ = s;
+  inflight_seq_ = session_seq_;
   return s;
 }
 
 void HaproxyDriver::plan_into(Backend& b, const std::string& name, Session& s, TimePoint now) {
-  auto plan = plan_backend(name, b.snapshot, b.desired, settings_.plan, now);
+  auto plan = plan_backend(name, b.snapshot, b.desired, settings_.plan, now, session_seq_);
   bool new_removal = false;
-  for (const auto& [server, since] : plan.removal_started) {
-    if (!b.snapshot.removal_started.count(server)) new_removal = true;
+  for (const auto& [server, removal] : plan.removals) {
+    if (!b.snapshot.removals.count(server)) new_removal = true;
   }
-  b.snapshot.removal_started = plan.removal_started;
+  b.snapshot.removals = plan.removals;
   b.assignment = std::move(plan.assignment);
   b.slots_total = plan.slots_total;
   b.slots_used = plan.slots_used;
@@ -197,7 +199,6 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
     ever_connected_ = true;
   }
   link_up_ = true;
-  backoff_ = settings_.reconnect_min;
   failure_logged_ = false;
   ++counters_.sessions;
   counters_.commands_sent += inflight_.commands.size();
@@ -208,14 +209,20 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
     process_reply(inflight_.commands[i], replies[i], now, failed, abandon);
   }
   if (abandon) {
-    // Attached to an old worker that is stopping: HAProxy was reloaded. Reconnect now.
+    // Attached to an old worker that is stopping: HAProxy was reloaded. Reconnect now, unless
+    // even a fresh connection reached a stopping worker (then back off: no busy loop).
     link_up_ = false;
     reconnect_at_ = now;
+    if (inflight_.fresh_connection) {
+      reconnect_at_ = now + backoff_;
+      backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
+    }
     worker_pid_.reset();
     mark_all_unknown();
     restore_inflight_changes();
     return;
   }
+  backoff_ = settings_.reconnect_min;
   std::optional<TimePoint> oldest;
   for (const auto& [name, since] : inflight_since_) {
     if (failed.count(name)) {
@@ -323,7 +330,8 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
         if (l.backend == command.backend) b.snapshot.loads[l.server] = std::move(l);
       }
       b.snapshot.loads_at = now;
-      if (!b.snapshot.removal_started.empty()) b.dirty = true;
+      b.snapshot.loads_session = inflight_seq_;
+      if (!b.snapshot.removals.empty()) b.dirty = true;
       return;
     }
     default:
@@ -339,6 +347,8 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
   }
   if (!failed.count(command.backend)) b.error_streak = 0;
   apply_to_model(b, command);
+  // A slot may have just been freed (maint) for an instance that waits for one.
+  if (!b.unplaced.empty()) b.dirty = true;
 }
 
 void HaproxyDriver::apply_to_model(Backend& b, const Command& command) {
@@ -363,7 +373,7 @@ void HaproxyDriver::apply_to_model(Backend& b, const Command& command) {
     case CommandKind::del_server:
       if (row != rows.end()) rows.erase(row);
       b.snapshot.loads.erase(command.server);
-      b.snapshot.removal_started.erase(command.server);
+      b.snapshot.removals.erase(command.server);
       return;
     default:
       break;
@@ -506,7 +516,7 @@ bool HaproxyDriver::settled() const {
   return std::all_of(backends_.begin(), backends_.end(), [](const auto& kv) {
     const auto& b = kv.second;
     if (b.knowledge == Knowledge::missing) return true;
-    return b.knowledge == Knowledge::known && !b.dirty && b.snapshot.removal_started.empty();
+    return b.knowledge == Knowledge::known && !b.dirty && b.snapshot.removals.empty();
   });
 }
 

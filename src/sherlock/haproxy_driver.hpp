@@ -134,6 +134,8 @@ class HaproxyDriver {
   // backend -> oldest change whose commands are in flight (for baker_haproxy_last_apply_seconds)
   std::map<std::string, TimePoint> inflight_since_;
   bool ever_connected_ = false;
+  std::uint64_t session_seq_ = 0;  // numbers sessions (removal vs `show stat` ordering)
+  std::uint64_t inflight_seq_ = 0;
   TimePoint reconnect_at_{};
   Duration backoff_{};
   bool failure_logged_ = false;

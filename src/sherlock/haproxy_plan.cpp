@@ -66,7 +66,7 @@ std::optional<int> SlotNaming::dynamic_number(std::string_view server) const {
 
 BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& current,
                          const std::vector<wire::Route>& desired, const PlanSettings& settings,
-                         TimePoint now) {
+                         TimePoint now, std::uint64_t session) {
   BackendPlan plan;
   const auto& rows = current.rows;
   const auto& naming = settings.naming;
@@ -152,8 +152,8 @@ BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& curr
   // Removals: drain -> sessions and queue at 0 (read after the drain), or the drain timeout ->
   // maint; a fallback server is then deleted once nothing runs on it (deleting a server with live
   // streams can crash 2.6).
-  const auto zero_load_since = [&](const std::string& server, TimePoint since) {
-    if (!current.loads_at || *current.loads_at <= since) return false;
+  const auto zero_load_since = [&](const std::string& server, const Removal& removal) {
+    if (current.loads_session == 0 || current.loads_session < removal.session) return false;
     const auto it = current.loads.find(server);
     return it != current.loads.end() && it->second.current_sessions == 0 && it->second.queued == 0;
   };
@@ -164,45 +164,45 @@ BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& curr
       if (!dynamic) ++plan.slots_used;
       continue;
     }
-    const auto known = current.removal_started.find(row.server);
-    const TimePoint started = known != current.removal_started.end() ? known->second : now;
+    const auto known = current.removals.find(row.server);
+    const Removal started = known != current.removals.end() ? known->second : Removal{now, session};
     if (row.in_maint()) {
       if (!dynamic) continue;  // a free slot
       if (zero_load_since(row.server, started)) {
         plan.commands.push_back(del_server(backend, row.server));
         --plan.dynamic_servers;
       } else {
-        plan.removal_started[row.server] = started;
+        plan.removals[row.server] = started;
         plan.needs_loads = true;
       }
       continue;
     }
     if (!dynamic) ++plan.slots_used;
-    plan.removal_started[row.server] = started;
+    plan.removals[row.server] = started;
     if (!row.draining()) plan.commands.push_back(set_state(backend, row.server, AdminState::drain));
     const bool idle = zero_load_since(row.server, started);
-    if (idle || now >= started + settings.drain_timeout) {
+    if (idle || now >= started.since + settings.drain_timeout) {
       plan.commands.push_back(set_state(backend, row.server, AdminState::maint));
       if (dynamic && idle) {
         plan.commands.push_back(del_server(backend, row.server));
         --plan.dynamic_servers;
-        plan.removal_started.erase(row.server);
+        plan.removals.erase(row.server);
       } else if (dynamic) {
         plan.needs_loads = true;  // deleted once its last session ends
       } else {
-        plan.removal_started.erase(row.server);
+        plan.removals.erase(row.server);
       }
       continue;
     }
     plan.needs_loads = true;
-    const auto deadline = started + settings.drain_timeout;
+    const auto deadline = started.since + settings.drain_timeout;
     if (!plan.next_deadline || deadline < *plan.next_deadline) plan.next_deadline = deadline;
   }
   // Keep only entries of servers still being removed.
-  for (auto it = plan.removal_started.begin(); it != plan.removal_started.end();) {
+  for (auto it = plan.removals.begin(); it != plan.removals.end();) {
     const bool present = std::any_of(rows.begin(), rows.end(),
                                      [&](const auto& row) { return row.server == it->first; });
-    it = present ? std::next(it) : plan.removal_started.erase(it);
+    it = present ? std::next(it) : plan.removals.erase(it);
   }
   return plan;
 }

@@ -32,13 +32,23 @@ struct SlotNaming {
   std::string dynamic_name(int n) const { return prefix + "-add" + std::to_string(n); }
 };
 
+// A server being removed: put in drain at `since`, in admin-socket session number `session`.
+struct Removal {
+  TimePoint since{};
+  std::uint64_t session = 0;
+  friend bool operator==(const Removal&, const Removal&) = default;
+};
+
 // What is known about one backend in HAProxy.
 struct BackendSnapshot {
   std::vector<ServerStateRow> rows;
   std::map<std::string, ServerLoad> loads;  // server -> latest `show stat` row
-  std::optional<TimePoint> loads_at;        // when `loads` was read
-  // server -> when it was put in drain for removal (kept by the caller between plans).
-  std::map<std::string, TimePoint> removal_started;
+  // Session whose `show stat` gave `loads` (0: none). Loads count for a removal only if read in
+  // the session of its drain (sent after it) or later: sessions are numbered, not timed, so this
+  // holds in simulated time too.
+  std::uint64_t loads_session = 0;
+  std::optional<TimePoint> loads_at;        // when they were read (the caller's poll pacing)
+  std::map<std::string, Removal> removals;  // kept by the caller between plans
 };
 
 struct PlanSettings {
@@ -49,10 +59,10 @@ struct PlanSettings {
 };
 
 struct BackendPlan {
-  std::vector<Command> commands;                     // in the order to send them
-  std::map<std::string, std::string> assignment;     // instance -> server holding it
-  std::vector<std::string> unplaced;                 // instances that found no free server
-  std::map<std::string, TimePoint> removal_started;  // the snapshot's, updated
+  std::vector<Command> commands;                  // in the order to send them
+  std::map<std::string, std::string> assignment;  // instance -> server holding it
+  std::vector<std::string> unplaced;              // instances that found no free server
+  std::map<std::string, Removal> removals;        // the snapshot's, updated
   bool needs_loads = false;  // a removal waits for sessions to end: read `show stat` again
   std::optional<TimePoint> next_deadline;  // earliest drain timeout among waiting removals
   int slots_total = 0;                     // template slots in the backend
@@ -62,9 +72,10 @@ struct BackendPlan {
 
 // `desired` are the service's routes (state up or draining). Commands per server go address ->
 // weight -> state, so a reused slot leaves maintenance only once it points at its new instance.
+// `session` numbers the session the commands will be sent in (increasing).
 BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& current,
                          const std::vector<wire::Route>& desired, const PlanSettings& settings,
-                         TimePoint now);
+                         TimePoint now, std::uint64_t session = 1);
 
 // Managed mode's static configuration: slot n (index n-1) -> the route it holds, keeping every
 // instance in the slot it holds in `rows` (HAProxy's current state, may be empty) so a reload moves

@@ -287,20 +287,23 @@ void Replica::after_progress(TimePoint now, Outgoing& out) {
 
 void Replica::apply_snapshot(Snapshot s, TimePoint now, Outgoing& out) {
   const bool merge = (s.flags & wire::kFlagWarmup) != 0;
-  const std::size_t received = s.routes.size();
+  const std::size_t received = s.route_count();
+  const std::size_t chunk_count = s.chunks.size();
   if (merge) {
-    table_.merge(std::move(s.routes));
+    table_.merge(std::move(s.chunks));
   } else {
-    table_.replace(std::move(s.routes));
+    table_.replace(std::move(s.chunks));
   }
   applied_ = s.seq;
   need_snapshot_ = false;
   snapshot_attempts_ = 0;
   ++stats_.snapshots_applied;
   tick_target_.reset();
-  spdlog::info("snapshot of epoch {:016x} at seq {} {} ({} routes): replica holds {} routes",
-               s.epoch, s.seq, merge ? "merged (directory warming up)" : "applied", received,
-               table_.size());
+  spdlog::info(
+      "snapshot of epoch {:016x} at seq {} {} ({} routes in {} chunks over {} ms): replica holds "
+      "{} routes",
+      s.epoch, s.seq, merge ? "merged (directory warming up)" : "applied", received, chunk_count,
+      as_ms(now - s.first_chunk_at), table_.size());
   drain_held();
   if (latest_tick_ && latest_tick_->seq > applied_) {
     const wire::Tick t = *latest_tick_;

@@ -61,21 +61,34 @@ void RouteTable::apply(const wire::DeltaOp& op) {
 }
 
 void RouteTable::replace(std::vector<wire::Route> routes) {
+  std::vector<std::vector<wire::Route>> chunks;
+  chunks.push_back(std::move(routes));
+  replace(std::move(chunks));
+}
+
+void RouteTable::replace(std::vector<std::vector<wire::Route>> chunks) {
   Services next;
   std::uint64_t digest = 0;
   std::size_t size = 0;
-  for (auto& r : routes) {
-    const auto d = wire::route_digest(r);
-    auto& instances = next[r.service];
-    std::string instance = r.instance;
-    auto [it, inserted] = instances.try_emplace(std::move(instance), Entry{std::move(r), d});
-    if (inserted) {
-      ++size;
-    } else {  // the same route twice in one snapshot: the later one wins
-      digest -= it->second.digest;
-      it->second = Entry{std::move(r), d};
+  Services::iterator service = next.end();  // routes of one service tend to come together
+  for (auto& chunk : chunks) {
+    for (auto& r : chunk) {
+      if (service == next.end() || service->first != r.service) {
+        service = next.try_emplace(r.service).first;
+      }
+      const auto d = wire::route_digest(r);
+      auto& instances = service->second;
+      std::string instance = r.instance;
+      auto [it, inserted] = instances.try_emplace(std::move(instance), Entry{std::move(r), d});
+      if (inserted) {
+        ++size;
+      } else {  // the same route twice in one snapshot: the later one wins
+        digest -= it->second.digest;
+        it->second = Entry{std::move(r), d};
+      }
+      digest += d;
     }
-    digest += d;
+    std::vector<wire::Route>().swap(chunk);  // give memory back as we go
   }
   // Report only services that really differ, so a resync that finds little changed does not make
   // the sink reconfigure everything.
@@ -86,12 +99,12 @@ void RouteTable::replace(std::vector<wire::Route> routes) {
                     x.second.route == y.second.route;
            });
   };
-  for (const auto& [service, instances] : services_) {
-    const auto it = next.find(service);
-    if (it == next.end() || !same(instances, it->second)) mark_changed(service);
+  for (const auto& [name, instances] : services_) {
+    const auto it = next.find(name);
+    if (it == next.end() || !same(instances, it->second)) mark_changed(name);
   }
-  for (const auto& [service, instances] : next) {
-    if (services_.find(service) == services_.end()) mark_changed(service);
+  for (const auto& [name, instances] : next) {
+    if (services_.find(name) == services_.end()) mark_changed(name);
   }
   services_ = std::move(next);
   digest_ = digest;
@@ -100,6 +113,10 @@ void RouteTable::replace(std::vector<wire::Route> routes) {
 
 void RouteTable::merge(std::vector<wire::Route> routes) {
   for (auto& r : routes) upsert(std::move(r));
+}
+
+void RouteTable::merge(std::vector<std::vector<wire::Route>> chunks) {
+  for (auto& chunk : chunks) merge(std::move(chunk));
 }
 
 const wire::Route* RouteTable::find(std::string_view service, std::string_view instance) const {

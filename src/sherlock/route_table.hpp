@@ -28,8 +28,10 @@ class RouteTable {
   void apply(const wire::DeltaOp& op);
   // A full snapshot: afterwards the table holds exactly `routes`. Only services whose routes
   // differ are reported as changed.
+  void replace(std::vector<std::vector<wire::Route>> chunks);
   void replace(std::vector<wire::Route> routes);
   // A warm-up snapshot: add and update every route given, keep every other.
+  void merge(std::vector<std::vector<wire::Route>> chunks);
   void merge(std::vector<wire::Route> routes);
 
   std::uint64_t digest() const { return digest_; }  // wire::table_digest of every route held

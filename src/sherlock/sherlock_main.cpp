@@ -4,6 +4,9 @@
 
 #include <boost/asio.hpp>
 #include <csignal>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -157,6 +160,14 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // A snapshot allocates and frees tens of MB at once; keep that memory for the next one instead
+  // of returning it and taking page faults again (measured: view rebuild of 100k routes 18 -> 10
+  // ms).
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
   const auto flags = make_flags();
   auto parsed = baker::parse_options(argc, argv, flags, kUsage);
   if (parsed.exit_code) return *parsed.exit_code;

@@ -4,6 +4,12 @@
 
 namespace baker::sherlock {
 
+std::size_t Snapshot::route_count() const {
+  std::size_t n = 0;
+  for (const auto& c : chunks) n += c.size();
+  return n;
+}
+
 std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoint now) {
   if (chunk.count == 0 || chunk.index >= chunk.count) return std::nullopt;  // the decoder rejects
   const Key key{chunk.epoch, chunk.seq, chunk.count, chunk.flags};
@@ -17,19 +23,16 @@ std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoi
       pending_.erase(oldest);
     }
     it = pending_.emplace(key, Pending{}).first;
+    it->second.first_chunk_at = now;
   }
   auto& p = it->second;
   p.last_chunk_at = now;
   p.chunks.try_emplace(chunk.index, std::move(chunk.routes));  // a duplicate chunk changes nothing
   if (p.chunks.size() < chunk.count) return std::nullopt;
 
-  Snapshot out{chunk.epoch, chunk.seq, chunk.flags, {}};
-  std::size_t total = 0;
-  for (const auto& [index, routes] : p.chunks) total += routes.size();
-  out.routes.reserve(total);
-  for (auto& [index, routes] : p.chunks) {
-    std::move(routes.begin(), routes.end(), std::back_inserter(out.routes));
-  }
+  Snapshot out{chunk.epoch, chunk.seq, chunk.flags, {}, p.first_chunk_at};
+  out.chunks.reserve(p.chunks.size());
+  for (auto& [index, routes] : p.chunks) out.chunks.push_back(std::move(routes));
   pending_.erase(it);
   drop_older(out.epoch, out.seq + 1);
   return out;

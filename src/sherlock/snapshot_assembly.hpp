@@ -18,7 +18,10 @@ struct Snapshot {
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
   std::uint8_t flags = 0;
-  std::vector<wire::Route> routes;
+  // The chunks' routes in chunk order, left as received (a 100k-route table is not copied again).
+  std::vector<std::vector<wire::Route>> chunks;
+  TimePoint first_chunk_at{};
+  std::size_t route_count() const;
 };
 
 class SnapshotAssembly {
@@ -45,6 +48,7 @@ class SnapshotAssembly {
   using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t, std::uint8_t>;
   struct Pending {
     std::map<std::uint32_t, std::vector<wire::Route>> chunks;  // by index
+    TimePoint first_chunk_at{};
     TimePoint last_chunk_at{};
   };
 
