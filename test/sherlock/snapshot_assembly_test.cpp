@@ -30,8 +30,8 @@ TEST(SnapshotAssemblyTest, CompletesInAnyOrderAndIgnoresDuplicates) {
   const auto done = a.add(chunks.back(), now);
   ASSERT_TRUE(done);
   EXPECT_EQ(done->seq, 10u);
-  EXPECT_EQ(done->routes.size(), 120u);
-  EXPECT_EQ(done->routes.front().instance, "i-0") << "routes in chunk order";
+  EXPECT_EQ(done->route_count(), 120u);
+  EXPECT_EQ(done->chunks.front().front().instance, "i-0") << "routes in chunk order";
   EXPECT_FALSE(a.in_progress());
 }
 

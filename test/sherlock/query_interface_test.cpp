@@ -1,0 +1,97 @@
+#include "sherlock/query_interface.hpp"
+
+#include <gtest/gtest.h>
+
+#include "scripted_directory.hpp"
+#include "wire/codec.hpp"
+
+namespace baker::sherlock {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::make_route;
+using testing::ScriptedDirectory;
+
+class QueryInterfaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ReplicaConfig c;
+    c.subscriber_id = 9;
+    replica = std::make_unique<Replica>(c);
+    dir.set(make_route("api", "b", 2));
+    auto a = make_route("api", "a", 1);
+    a.tags = {"zone=\"x\"", "v\\2"};
+    a.state = wire::InstanceState::draining;
+    dir.set(a);
+    dir.set(make_route("web", "w", 3));
+    const auto sub = replica->start(now);
+    for (const auto& m : dir.answer(sub[0])) replica->on_message(m, now);
+    replica->take_changes();
+  }
+  HttpReply get(const std::string& path) {
+    return handle_query(path, *replica, stats, now + 1500ms, nullptr);
+  }
+
+  ScriptedDirectory dir{0xABC};
+  std::unique_ptr<Replica> replica;
+  ReceiveStats stats;
+  TimePoint now = TimePoint{} + 1h;
+};
+
+TEST_F(QueryInterfaceTest, RoutesListsEveryServiceSortedWithEscapedTags) {
+  const auto r = get("/routes");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body,
+            "{\"api\":[{\"instance\":\"a\",\"address\":\"10.0.0.1\",\"port\":8001,\"weight\":100,"
+            "\"state\":\"draining\",\"tags\":[\"zone=\\\"x\\\"\",\"v\\\\2\"]},"
+            "{\"instance\":\"b\",\"address\":\"10.0.0.2\",\"port\":8002,\"weight\":100,"
+            "\"state\":\"up\",\"tags\":[\"v1\"]}],"
+            "\"web\":[{\"instance\":\"w\",\"address\":\"10.0.0.3\",\"port\":8003,\"weight\":100,"
+            "\"state\":\"up\",\"tags\":[\"v1\"]}]}\n");
+}
+
+TEST_F(QueryInterfaceTest, OneServiceOrNotFound) {
+  const auto r = get("/routes/web");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.rfind("{\"web\":[{\"instance\":\"w\"", 0), 0u) << r.body;
+  EXPECT_EQ(get("/routes/nope").status, 404);
+  EXPECT_EQ(get("/routes/Bad%20Name").status, 404);
+  EXPECT_EQ(get("/elsewhere").status, 404);
+  EXPECT_EQ(get("/routes?pretty=1").status, 200);
+}
+
+TEST_F(QueryInterfaceTest, DigestMatchesTheDirectorys) {
+  const auto r = get("/digest");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"epoch\":2748,\"seq\":3,\"digest\":" + std::to_string(dir.digest()) +
+                        ",\"routes\":3,\"synced\":true,\"warmup\":false,\"reachable\":true}\n");
+}
+
+TEST_F(QueryInterfaceTest, MetricsInPrometheusTextFormat) {
+  stats.rejects[static_cast<std::size_t>(wire::DecodeError::bad_mac)] = 4;
+  const auto r = get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("# TYPE sherlock_routes gauge\nsherlock_routes 3\n"), std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_nacks_sent_total 0\n"), std::string::npos);
+}
+
+class CountingSink : public RouteSink {
+ public:
+  void routes_changed(const ServiceRoutes&, const std::vector<std::string>&) override {}
+  void append_metrics(std::string& out) const override { out += "haproxy_thing 1\n"; }
+};
+
+TEST_F(QueryInterfaceTest, MetricsEndWithTheSinksOwn) {
+  CountingSink sink;
+  const auto r = handle_query("/metrics", *replica, stats, now, &sink);
+  EXPECT_EQ(r.body.substr(r.body.size() - 16), "haproxy_thing 1\n");
+}
+
+}  // namespace
+}  // namespace baker::sherlock
