@@ -151,7 +151,8 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell) {
   return m.take();
 }
 
-std::string render_routes_json(const DirectoryCore& core, std::string_view service, TimePoint now) {
+std::string render_routes_json(const DirectoryCore& core, std::string_view service, TimePoint now,
+                               std::size_t limit) {
   const RouteTable& t = core.table();
   std::string out;
   char buf[64];
@@ -163,12 +164,18 @@ std::string render_routes_json(const DirectoryCore& core, std::string_view servi
   out += core.warming_up() ? "true" : "false";
   out += ",\"routes\":[";
   bool first = true;
+  bool truncated = false;
+  std::size_t shown = 0;
   const std::int64_t now_ticks = now.time_since_epoch().count();
   for (RouteIndex i = 0; i < t.slot_limit(); ++i) {
     const RouteRecord& r = t.at(i);
     if (!r.live) continue;
     const std::string& name = t.services().name(r.service);
     if (!service.empty() && name != service) continue;
+    if (shown++ == limit) {
+      truncated = true;
+      break;
+    }
     if (!first) out += ',';
     first = false;
     out += "{\"service\":";
@@ -193,7 +200,9 @@ std::string render_routes_json(const DirectoryCore& core, std::string_view servi
                   static_cast<unsigned>(r.interval_ms), expires_ms);
     out += buf;
   }
-  out += "]}\n";
+  out += "],\"truncated\":";
+  out += truncated ? "true" : "false";
+  out += "}\n";
   return out;
 }
 

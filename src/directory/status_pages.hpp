@@ -29,6 +29,9 @@ struct ShellStats {
 
 std::string render_metrics(const DirectoryCore& core, const ShellStats& shell);
 // Every route, or those of one service (empty = all), as JSON.
-std::string render_routes_json(const DirectoryCore& core, std::string_view service, TimePoint now);
+// At most `limit` routes (rendering a huge table would hold up the daemon), with
+// "truncated": true when cut.
+std::string render_routes_json(const DirectoryCore& core, std::string_view service, TimePoint now,
+                               std::size_t limit = 100'000);
 
 }  // namespace baker::directory

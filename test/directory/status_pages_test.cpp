@@ -54,6 +54,10 @@ TEST(StatusPages, RoutesAsJsonAllOrOneService) {
   const std::string api = render_routes_json(core, "api", clock.now());
   EXPECT_EQ(api.find("\"service\":\"web\""), std::string::npos);
   EXPECT_NE(api.find("\"service\":\"api\""), std::string::npos);
+  EXPECT_NE(api.find("\"truncated\":false"), std::string::npos);
+  const std::string cut = render_routes_json(core, "", clock.now(), 1);
+  EXPECT_NE(cut.find("\"truncated\":true"), std::string::npos) << cut;
+  EXPECT_EQ(cut.find("\"service\":\"api\""), std::string::npos);
 }
 
 }  // namespace
