@@ -25,15 +25,17 @@ std::string describe_status(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
-// Only async-signal-safe calls between fork and exec.
+// Only async-signal-safe calls between fork and exec. Signals are blocked across fork, so no
+// handler inherited from the parent (Asio's, which writes to a pipe the parent reads) can run
+// here; they are reset to the default before being unblocked.
 [[noreturn]] void exec_child(char* const argv[], int max_fd) {
   setpgid(0, 0);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE}) {
-    signal(sig, SIG_DFL);
-  }
   const int null_fd = open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
     dup2(null_fd, 0);
@@ -68,15 +70,21 @@ class ExecCheck final : public HealthCheck {
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
       max_fd = static_cast<int>(std::min<rlim_t>(lim.rlim_cur, 65536));
     }
+    sigset_t all;
+    sigset_t saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
     const pid_t pid = fork();
+    if (pid == 0) exec_child(argv, max_fd);
+    const int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     if (pid < 0) {
-      const std::string why = std::string("fork: ") + std::strerror(errno);
+      const std::string why = std::string("fork: ") + std::strerror(fork_errno);
       asio::post(io_, [this, alive = std::weak_ptr<int>(alive_), why, gen = generation_] {
         if (alive.lock()) finish(gen, {false, why});
       });
       return;
     }
-    if (pid == 0) exec_child(argv, max_fd);
     setpgid(pid, pid);  // also from the parent, so a timeout kill never misses the group
     pid_ = pid;
     const auto gen = generation_;

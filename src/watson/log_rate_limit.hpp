@@ -2,7 +2,6 @@
 // Lets one log line through per period and counts the ones held back, so a directory that stays
 // unreachable for hours costs a line every 30 s, not one per heartbeat.
 #include <cstdint>
-#include <optional>
 
 #include "common/clock.hpp"
 
@@ -14,10 +13,11 @@ class LogRateLimit {
 
   // True when a line may be logged now. Otherwise counts the event as suppressed.
   bool allow(TimePoint now) {
-    if (last_ && now < *last_ + period_) {
+    if (logged_ && now < last_ + period_) {
       ++suppressed_;
       return false;
     }
+    logged_ = true;
     last_ = now;
     return true;
   }
@@ -30,7 +30,8 @@ class LogRateLimit {
 
  private:
   Duration period_;
-  std::optional<TimePoint> last_;
+  bool logged_ = false;
+  TimePoint last_{};
   std::uint64_t suppressed_ = 0;
 };
 
