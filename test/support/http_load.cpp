@@ -6,9 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace baker::testing {
+namespace {
+// Header names are case-insensitive (HAProxy sends them in lower case): find one in lower case.
+std::size_t find_header(const std::string& head, const std::string& lower_name) {
+  std::string lower(head);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return lower.find(lower_name);
+}
+}  // namespace
 
 HttpLoad::HttpLoad(std::string host, std::uint16_t port, std::string path, int connections)
     : host_(std::move(host)), path_(std::move(path)), port_(port) {
@@ -85,9 +94,9 @@ void HttpLoad::run() {
       if (header_end == std::string::npos) {
         header_end = buf.find("\r\n\r\n");
         if (header_end != std::string::npos) {
-          const auto cl = buf.find("Content-Length: ");
+          const auto cl = find_header(buf.substr(0, header_end), "\r\ncontent-length:");
           need = header_end + 4 +
-                 (cl != std::string::npos && cl < header_end ? std::stoul(buf.substr(cl + 16)) : 0);
+                 (cl != std::string::npos ? std::stoul(buf.substr(cl + 17)) : 0);
         }
       }
       if (header_end != std::string::npos && buf.size() >= need) break;
@@ -108,7 +117,7 @@ void HttpLoad::run() {
     const int status = std::atoi(buf.c_str() + 9);
     const std::string body = buf.substr(header_end + 4, need - header_end - 4);
     const bool server_closes =
-        buf.substr(0, header_end).find("onnection: close") != std::string::npos;
+        find_header(buf.substr(0, header_end), "\r\nconnection: close") != std::string::npos;
     buf.erase(0, need);
     if (status >= 200 && status < 300) {
       ++ok_;

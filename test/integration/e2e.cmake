@@ -1,0 +1,10 @@
+# End to end: every real binary together, the sample service, a real haproxy (issue "end to end").
+if(TARGET directory AND TARGET watson AND TARGET sherlock)
+  baker_integration_test(e2e_test ${CMAKE_CURRENT_LIST_DIR}/e2e_fault_test.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/e2e_loss_test.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/haproxy_test_support.cpp)
+  target_link_libraries(e2e_test PRIVATE baker_wire baker_haproxy)
+  target_compile_definitions(e2e_test PRIVATE BAKER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(e2e_test directory watson sherlock)
+endif()

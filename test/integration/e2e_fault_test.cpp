@@ -1,0 +1,250 @@
+// End to end on real processes: directory, watsons beside real sample services, sherlock and a
+// real HAProxy. Faults: directory SIGKILL + restart, sherlock restart, HAProxy restart, a rolling
+// upgrade under load, hostile datagrams, every start order.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+
+#include "e2e_support.hpp"
+#include "http_load.hpp"
+#include "wire/codec.hpp"
+
+namespace baker::testing {
+namespace {
+
+constexpr auto kConverge = 10000ms;
+
+std::string external_haproxy_config() {
+  return "frontend fe\n"
+         "    bind 127.0.0.1:{FRONTEND}\n"
+         "    default_backend greeting\n"
+         "backend greeting\n"
+         "    balance random\n"
+         "    http-reuse always\n"
+         "    server-template slot 1-8 127.0.0.1:9 disabled weight 1\n";
+}
+
+std::set<std::string> ports_of(const std::set<std::string>& routes) {
+  std::set<std::string> out;
+  for (const auto& r : routes) out.insert(r.substr(r.find('@') + 1, r.find('/') - r.find('@') - 1));
+  return out;
+}
+
+std::set<std::string> ready_set(const std::string& sock) {
+  auto v = ready_servers(sock, "greeting");
+  return {v.begin(), v.end()};
+}
+
+TEST(EndToEnd, DirectoryKilledAndRestartedDropsNoRouteAndAcceptsNewInstances) {
+  Cluster c;
+  c.start_directory();
+  for (int i = 0; i < 3; ++i) c.add_instance("v1");
+  c.start_sherlock_managed();
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 3; }, kConverge))
+      << c.sherlock().log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = http_get("127.0.0.1", c.frontend_port(), "/greeting");
+        return r && r->status == 200;
+      },
+      kConverge));
+  HttpLoad load("127.0.0.1", c.frontend_port(), "/greeting/", 2);
+
+  c.kill_directory();
+  std::size_t fewest = 3;
+  auto watch = [&](std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < end) {
+      fewest = std::min(fewest, c.sherlock_count("greeting"));
+      std::this_thread::sleep_for(50ms);
+    }
+  };
+  watch(1500ms);  // directory down for several heartbeat intervals
+  c.start_directory();
+  watch(2500ms);  // through the restarted directory's warm-up (1 s) and beyond
+  EXPECT_EQ(fewest, 3u) << "a sherlock dropped routes because the directory restarted";
+
+  c.add_instance("v2");  // joining works again after the restart
+  EXPECT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 4; }, kConverge));
+  EXPECT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << (load.failures().empty() ? "" : load.failures().front());
+  EXPECT_GT(load.ok(), 100u);
+}
+
+TEST(EndToEnd, RollingUpgradeUnderLoadFailsNoRequest) {
+  Cluster c;
+  c.start_directory();
+  std::vector<std::size_t> v1;
+  for (int i = 0; i < 3; ++i) v1.push_back(c.add_instance("v1"));
+  c.start_sherlock_managed();
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 3; }, kConverge));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = http_get("127.0.0.1", c.frontend_port(), "/greeting");
+        return r && r->status == 200;
+      },
+      kConverge));
+
+  HttpLoad load("127.0.0.1", c.frontend_port(), "/greeting/", 4);
+  for (std::size_t old : v1) {
+    c.add_instance("v2");
+    ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 4; }, kConverge));
+    Instance& inst = c.instance(old);
+    const std::string me = "127.0.0.1:" + std::to_string(inst.port);
+    inst.watson->signal(SIGUSR1);  // drain: no new requests
+    ASSERT_TRUE(wait_until(
+        [&] {
+          for (const auto& r : c.sherlock_routes("greeting")) {
+            if (r.find(me) != std::string::npos && r.find("/draining") != std::string::npos)
+              return true;
+          }
+          return false;
+        },
+        kConverge));
+    std::this_thread::sleep_for(300ms);  // requests in flight finish
+    inst.watson->stop();                 // goodbye
+    ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 3; }, kConverge));
+    std::this_thread::sleep_for(300ms);  // sherlock moves the slot drain -> maint
+    inst.service->stop();
+  }
+  std::this_thread::sleep_for(500ms);
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << (load.failures().empty() ? "" : load.failures().front());
+  EXPECT_GT(load.ok(), 500u);
+  std::uint64_t v2_answers = 0;
+  for (const auto& [body, n] : load.bodies()) {
+    if (body.find("greeting v2") != std::string::npos) v2_answers += n;
+  }
+  EXPECT_GT(v2_answers, 100u);
+  for (const auto& r : c.sherlock_routes("greeting")) {
+    EXPECT_EQ(r.find("v1"), std::string::npos) << r;
+  }
+}
+
+TEST(EndToEnd, SherlockRestartRebuildsReplicaAndHaproxyKeepsItsServers) {
+  Cluster c;
+  TempDir hdir;
+  TestHaproxy haproxy(hdir, external_haproxy_config());
+  c.start_directory();
+  for (int i = 0; i < 3; ++i) c.add_instance("v1");
+  c.start_sherlock_external(haproxy.admin_socket());
+  ASSERT_TRUE(wait_until([&] { return ready_set(haproxy.admin_socket()).size() == 3; }, kConverge))
+      << c.sherlock().log();
+  const auto before = ready_set(haproxy.admin_socket());
+  EXPECT_EQ(before, ports_of(c.directory_routes("greeting")));
+
+  c.stop_sherlock();
+  EXPECT_EQ(ready_set(haproxy.admin_socket()), before) << "servers must outlive sherlock";
+  c.start_sherlock_external(haproxy.admin_socket());
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  std::this_thread::sleep_for(500ms);  // a reconcile pass
+  EXPECT_EQ(ready_set(haproxy.admin_socket()), before);
+}
+
+TEST(EndToEnd, HaproxyRestartedUnderSherlockGetsItsServersBack) {
+  Cluster c;
+  TempDir hdir;
+  TestHaproxy haproxy(hdir, external_haproxy_config());
+  c.start_directory();
+  for (int i = 0; i < 2; ++i) c.add_instance("v1");
+  c.start_sherlock_external(haproxy.admin_socket());
+  ASSERT_TRUE(wait_until([&] { return ready_set(haproxy.admin_socket()).size() == 2; }, kConverge));
+  const auto before = ready_set(haproxy.admin_socket());
+  haproxy.kill_hard();
+  haproxy.start();  // fresh haproxy: every slot disabled again
+  EXPECT_TRUE(wait_until([&] { return ready_set(haproxy.admin_socket()) == before; }, kConverge))
+      << c.sherlock().log();
+  auto r = http_get("127.0.0.1", haproxy.frontend_port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
+  Cluster c;
+  const std::string key = "1 " + std::string(64, 'a') + "\n";
+  c.dir().write("keys", key);
+  c.dir().write("wrong", "1 " + std::string(64, 'b') + "\n");
+  const auto keyfile = c.dir().file("keys");
+  c.start_directory({"--key-file", keyfile});
+  c.add_instance("v1", {"--key-file", keyfile});
+  c.start_sherlock_replica_only({"--key-file", keyfile});
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 1; }, kConverge));
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  const auto routes = c.directory_routes();
+
+  std::string err;
+  const auto good = *wire::Keyring::parse(key, &err);
+  const auto wrong = *wire::Keyring::parse("1 " + std::string(64, 'b') + "\n", &err);
+  wire::Heartbeat forged;
+  forged.route.service = "greeting";
+  forged.route.instance = "evil:1";
+  forged.route.address = wire::IpAddress::v4(127, 0, 0, 66);
+  forged.route.port = 6666;
+  forged.epoch = 99;
+  forged.seq = 1;
+  UdpSocket attacker;
+  const auto send = [&](const wire::Bytes& b) {
+    attacker.send_to(b, "127.0.0.1", c.directory_port());
+  };
+  send({0x00, 0x01, 0x02});       // garbage
+  send(wire::Bytes(9000, 0xc1));  // oversized garbage
+  auto truncated = wire::encode(forged, &good);
+  truncated.resize(truncated.size() / 2);
+  send(truncated);  // truncated
+  auto v2 = wire::encode(forged);
+  v2[1] = 2;
+  send(v2);                            // wrong version
+  send(wire::encode(forged));          // no MAC
+  send(wire::encode(forged, &wrong));  // forged with a wrong key
+  auto altered = wire::encode(forged, &good);
+  altered[10] ^= 1;
+  send(altered);  // altered after signing
+  // A NACK flood from a fake subscriber (validly signed: an insider's worst case).
+  for (int i = 0; i < 2000; ++i) send(wire::encode(wire::Nack{1234, 1, 1, 1000}, &good));
+
+  const auto reason = [&](const std::string& r) {
+    return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}");
+  };
+  ASSERT_TRUE(wait_until([&] { return reason("bad_mac") >= 2; }, 3000ms)) << c.directory_metrics();
+  EXPECT_GE(reason("missing_mac"), 1);
+  EXPECT_GE(reason("unknown_version"), 1);
+  EXPECT_GE(reason("truncated") + reason("malformed") + reason("wrong_type"), 2);
+  EXPECT_TRUE(c.directory().running());
+  EXPECT_TRUE(c.sherlock().running());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(c.directory_routes(), routes) << "a forged datagram changed the table";
+  EXPECT_EQ(c.sherlock_routes(), routes);
+  // Still serving: a new, properly signed instance joins.
+  c.add_instance("v2", {"--key-file", keyfile});
+  EXPECT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 2; }, kConverge));
+}
+
+TEST(EndToEnd, EveryStartOrderReachesTheSameRoutes) {
+  std::array<int, 3> order = {0, 1, 2};  // 0 directory, 1 watson, 2 sherlock
+  do {
+    Cluster c;
+    std::size_t inst = 0;
+    for (int step : order) {
+      if (step == 0) c.start_directory();
+      if (step == 1) inst = c.add_instance("v1");
+      if (step == 2) c.start_sherlock_replica_only();
+      std::this_thread::sleep_for(300ms);
+    }
+    (void)inst;
+    const std::string name =
+        std::to_string(order[0]) + std::to_string(order[1]) + std::to_string(order[2]);
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto d = c.directory_routes();
+          return d.size() == 1 && c.sherlock_routes() == d;
+        },
+        kConverge))
+        << "start order " << name << " (0 directory, 1 watson, 2 sherlock): " << c.sherlock().log();
+  } while (std::next_permutation(order.begin(), order.end()));
+}
+
+}  // namespace
+}  // namespace baker::testing
