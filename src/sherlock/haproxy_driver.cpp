@@ -443,10 +443,17 @@ void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
   } else {
     spdlog::debug("haproxy: admin socket: {}", why);
   }
+  // A kept connection that broke (HAProxy restarted, reloaded, idle timeout) is retried at once;
+  // failures to connect back off.
+  const bool kept_connection_broke = link_up_ && !inflight_.fresh_connection;
   link_up_ = false;
   worker_pid_.reset();
   mark_all_unknown();
   restore_inflight_changes();
+  if (kept_connection_broke) {
+    reconnect_at_ = now;
+    return;
+  }
   reconnect_at_ = now + backoff_;
   backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
 }

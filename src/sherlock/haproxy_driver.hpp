@@ -28,7 +28,7 @@ struct DriverSettings {
   std::string backend_prefix;  // backend of service S is backend_prefix + S
   PlanSettings plan;
   Duration drain_poll = std::chrono::milliseconds(100);  // `show stat` period while removals wait
-  Duration probe_interval = std::chrono::seconds(1);     // `show info`: still the current worker?
+  Duration probe_interval = std::chrono::milliseconds(500);  // `show info`: current worker?
   Duration reconcile_interval = std::chrono::seconds(10);
   Duration reconnect_min = std::chrono::milliseconds(50);
   Duration reconnect_max = std::chrono::seconds(5);

@@ -58,7 +58,6 @@ void AsioCliTransport::run(std::vector<std::string> lines, bool fresh_connection
   ++run_id_;
   lines_ = std::move(lines);
   done_ = std::move(done);
-  retried_ = false;
   if (fresh_connection) {
     error_code ignored;
     socket_.close(ignored);
@@ -78,7 +77,6 @@ void AsioCliTransport::connect_and_start() {
   in_.clear();
   in_consumed_ = 0;
   write_done_ = false;
-  reused_connection_ = socket_.is_open();
   prompt_pending_ = !socket_.is_open();
   expected_ = lines_.size() + (prompt_pending_ ? 1 : 0);
   out_.clear();
@@ -153,24 +151,8 @@ void AsioCliTransport::do_read() {
 }
 
 void AsioCliTransport::fail_or_retry(const error_code& error) {
-  // A kept connection may have been closed by HAProxy while idle (stats timeout, old worker gone):
-  // if nothing came back on it, run the session once more on a fresh connection. The commands are
-  // absolute (set to a value), so a repeat is harmless.
-  if (reused_connection_ && !retried_ && in_.empty()) {
-    retried_ = true;
-    ++run_id_;
-    error_code ignored;
-    socket_.close(ignored);
-    timer_.expires_after(timeout_);
-    timer_.async_wait([self = shared_from_this(), id = run_id_](const error_code& ec) {
-      if (ec || id != self->run_id_ || !self->done_) return;
-      error_code ignored;
-      self->socket_.close(ignored);
-      self->finish(asio::error::timed_out);
-    });
-    connect_and_start();
-    return;
-  }
+  // No silent retry on a new connection: it may reach another HAProxy process (restart, reload)
+  // whose state differs; the driver reconnects and reads the state first.
   error_code ignored;
   socket_.close(ignored);
   finish(error);

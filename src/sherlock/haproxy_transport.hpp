@@ -72,8 +72,6 @@ class AsioCliTransport final : public HaproxyTransport,
   std::size_t expected_ = 0;  // replies to read, including the one to `prompt`
   bool prompt_pending_ = false;
   bool write_done_ = false;
-  bool retried_ = false;
-  bool reused_connection_ = false;
   Done done_;
 };
 

@@ -204,7 +204,9 @@ void ManagedHaproxy::start() {
   tcp_ = plan.tcp;
   start_master();
   const auto deadline = Clock::now() + settings_.start_timeout;
-  while (!unix_socket_answers(admin_socket())) {
+  // Ready when both the worker's admin socket and the master CLI answer (the master's socket
+  // comes up a little after the worker's; a reload sent before that would be lost).
+  while (!unix_socket_answers(admin_socket()) || !unix_socket_answers(master_socket())) {
     if (!master_->running()) {
       throw std::runtime_error(
           "haproxy exited during start-up with status " +

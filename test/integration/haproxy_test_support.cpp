@@ -1,0 +1,403 @@
+#include "haproxy_test_support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+
+namespace baker::testing {
+
+// --- TestBackend ---
+
+TestBackend::TestBackend(std::string id) : id_(std::move(id)) {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      listen(listen_fd_, 128) != 0) {
+    throw std::runtime_error("TestBackend: bind/listen failed");
+  }
+  socklen_t len = sizeof a;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+TestBackend::~TestBackend() {
+  stop_ = true;
+  acceptor_.join();
+  close(listen_fd_);
+  std::lock_guard lock(mu_);
+  for (auto& t : workers_) t.join();
+}
+
+wire::Route TestBackend::route(const std::string& service, std::uint16_t weight,
+                               wire::InstanceState state) const {
+  wire::Route r;
+  r.service = service;
+  r.instance = id_;
+  r.address = wire::IpAddress::v4(127, 0, 0, 1);
+  r.port = port_;
+  r.weight = weight;
+  r.state = state;
+  return r;
+}
+
+void TestBackend::accept_loop() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    ++accepted_;
+    std::lock_guard lock(mu_);
+    workers_.emplace_back([this, fd] { serve(fd); });
+  }
+}
+
+void TestBackend::serve(int fd) {
+  std::string buf;
+  while (!stop_) {
+    const auto end = buf.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      const auto sp1 = buf.find(' ');
+      const auto sp2 = buf.find(' ', sp1 + 1);
+      const auto path = buf.substr(sp1 + 1, sp2 - sp1 - 1);
+      const bool close_after = buf.substr(0, end).find("onnection: close") != std::string::npos;
+      buf.erase(0, end + 4);
+      ++requests_;
+      const std::string body = id_ + " " + path;
+      const std::string response =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      if (send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0 || close_after) break;
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(fd);
+}
+
+// --- TestHaproxy ---
+
+TestHaproxy::TestHaproxy(const TempDir& dir, const std::string& body) : dir_(dir.path()) {
+  frontend_port_ = free_tcp_port();
+  std::string text =
+      "global\n"
+      "    stats socket " +
+      admin_socket() +
+      " mode 600 level admin expose-fd listeners\n"
+      "    stats timeout 1h\n"
+      "defaults\n"
+      "    mode http\n"
+      "    timeout connect 1s\n"
+      "    timeout client 20s\n"
+      "    timeout server 20s\n"
+      "    retries 2\n"
+      "    option redispatch 1\n";
+  auto rest = body;
+  const std::string marker = "{FRONTEND}";
+  for (auto p = rest.find(marker); p != std::string::npos; p = rest.find(marker)) {
+    rest.replace(p, marker.size(), std::to_string(frontend_port_));
+  }
+  dir.write("haproxy.cfg", text + rest);
+  start();
+}
+
+TestHaproxy::~TestHaproxy() {
+  if (process_) process_->stop();
+}
+
+void TestHaproxy::start() {
+  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+      "haproxy", "-W", "-S", master_socket(), "-f", dir_ + "/haproxy.cfg"});
+  if (!wait_until(
+          [&] {
+            return !cli(admin_socket(), "show info").empty() &&
+                   !cli(master_socket(), "show proc").empty();
+          },
+          5000ms)) {
+    throw std::runtime_error("haproxy did not start: " + process_->log());
+  }
+}
+
+void TestHaproxy::kill_hard() {
+  kill(-process_->pid(), SIGKILL);
+  process_->wait_exit(2000ms);
+  process_.reset();
+}
+
+// --- admin socket ---
+
+std::string cli(const std::string& socket_path, const std::string& command) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  const auto line = command + "\n";
+  send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string cli_session(const std::string& socket_path, const std::vector<std::string>& commands) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string out = "prompt\n";
+  for (const auto& c : commands) out += c + "\n";
+  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  std::string in;
+  std::size_t prompts = 0;
+  char buf[8192];
+  while (prompts < commands.size() + 1) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    in.append(buf, static_cast<std::size_t>(n));
+    prompts = 0;
+    for (auto p = in.find("\n> "); p != std::string::npos; p = in.find("\n> ", p + 1)) ++prompts;
+  }
+  close(fd);
+  return in;
+}
+
+std::vector<sherlock::haproxy::ServerStateRow> servers_state(const std::string& socket_path,
+                                                             const std::string& backend) {
+  auto rows =
+      sherlock::haproxy::parse_servers_state(cli(socket_path, "show servers state " + backend));
+  return rows ? *rows : std::vector<sherlock::haproxy::ServerStateRow>{};
+}
+
+std::vector<std::string> ready_servers(const std::string& socket_path, const std::string& backend) {
+  std::vector<std::string> out;
+  for (const auto& r : servers_state(socket_path, backend)) {
+    if (r.ready() && r.address)
+      out.push_back(r.address->to_string() + ":" + std::to_string(r.port));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> ids_answering(std::uint16_t port, const std::string& path, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    const auto r = http_get("127.0.0.1", port, path, 2000ms);
+    if (!r || r->status != 200) {
+      out.push_back("");
+      continue;
+    }
+    out.push_back(r->body.substr(0, r->body.find(' ')));
+  }
+  return out;
+}
+
+std::vector<std::string> distinct_ids(std::uint16_t port, const std::string& path, int n) {
+  const auto ids = ids_answering(port, path, n);
+  std::set<std::string> s(ids.begin(), ids.end());
+  return {s.begin(), s.end()};
+}
+
+// --- KeepAliveLoad ---
+
+KeepAliveLoad::KeepAliveLoad(std::uint16_t port, std::string path, int connections)
+    : port_(port), path_(std::move(path)) {
+  for (int i = 0; i < connections; ++i) threads_.emplace_back([this] { run(); });
+}
+
+KeepAliveLoad::~KeepAliveLoad() {
+  stop();
+}
+
+void KeepAliveLoad::stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+std::map<std::string, std::uint64_t> KeepAliveLoad::ids() const {
+  std::lock_guard lock(mu_);
+  return ids_;
+}
+
+std::string KeepAliveLoad::first_failure() const {
+  std::lock_guard lock(mu_);
+  return first_failure_;
+}
+
+void KeepAliveLoad::fail(const std::string& why) {
+  ++failed_;
+  std::lock_guard lock(mu_);
+  if (first_failure_.empty()) first_failure_ = why;
+}
+
+void KeepAliveLoad::run() {
+  const std::string request =
+      "GET " + path_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+  int fd = -1;
+  std::string buf;
+  const auto close_fd = [&] {
+    if (fd >= 0) close(fd);
+    fd = -1;
+    buf.clear();
+  };
+  while (!stop_) {
+    if (fd < 0) {
+      fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      timeval tv{2, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(port_);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        fail(std::string("connect: ") + std::strerror(errno));
+        close_fd();
+        std::this_thread::sleep_for(10ms);
+        continue;
+      }
+      ++connects_;
+    }
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      fail(std::string("send: ") + std::strerror(errno));
+      close_fd();
+      continue;
+    }
+    std::size_t header_end = std::string::npos;
+    std::size_t need = 0;
+    std::string head;
+    bool broken = false;
+    while (true) {
+      if (header_end == std::string::npos) {
+        header_end = buf.find("\r\n\r\n");
+        if (header_end != std::string::npos) {
+          head = buf.substr(0, header_end);
+          std::transform(head.begin(), head.end(), head.begin(),
+                         [](unsigned char c) { return std::tolower(c); });
+          const auto cl = head.find("content-length:");
+          need = header_end + 4 + (cl != std::string::npos ? std::stoul(head.substr(cl + 15)) : 0);
+        }
+      }
+      if (header_end != std::string::npos && buf.size() >= need) break;
+      char chunk[4096];
+      const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        fail(n == 0 ? "connection closed before the answer"
+                    : std::string("recv: ") + std::strerror(errno));
+        broken = true;
+        break;
+      }
+      buf.append(chunk, static_cast<std::size_t>(n));
+    }
+    if (broken) {
+      close_fd();
+      continue;
+    }
+    const int status = std::atoi(buf.c_str() + 9);
+    const auto body = buf.substr(header_end + 4, need - header_end - 4);
+    buf.erase(0, need);
+    if (status >= 200 && status < 300) {
+      ++ok_;
+      std::lock_guard lock(mu_);
+      ++ids_[body.substr(0, body.find(' '))];
+    } else {
+      fail("status " + std::to_string(status) + ": " + body.substr(0, 80));
+    }
+    if (head.find("connection: close") != std::string::npos) close_fd();
+  }
+  close_fd();
+}
+
+// --- SinkRunner ---
+
+SinkRunner::SinkRunner(sherlock::haproxy::SinkSettings settings) {
+  sink_ = std::make_unique<sherlock::haproxy::HaproxySink>(io_, std::move(settings));
+  thread_ = std::thread([this] {
+    auto guard = boost::asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+SinkRunner::~SinkRunner() {
+  call([](auto& sink) {
+    sink.stop();
+    return 0;
+  });
+  io_.stop();
+  thread_.join();
+  sink_.reset();
+}
+
+void SinkRunner::post(std::function<void()> f) {
+  boost::asio::post(io_, std::move(f));
+}
+
+void SinkRunner::set_routes(const sherlock::ServiceRoutes& all,
+                            const std::vector<std::string>& changed) {
+  post([this, all, changed] { sink_->routes_changed(all, changed); });
+}
+
+bool SinkRunner::settled() {
+  return call([](auto& sink) { return sink.driver().settled(); });
+}
+
+std::string SinkRunner::metrics() {
+  return call([](auto& sink) {
+    std::string out;
+    sink.append_metrics(out);
+    return out;
+  });
+}
+
+void Replica::set(const std::string& service, std::vector<wire::Route> routes) {
+  if (routes.empty()) {
+    all_.erase(service);
+  } else {
+    std::sort(routes.begin(), routes.end(),
+              [](const auto& a, const auto& b) { return a.instance < b.instance; });
+    all_[service] = std::move(routes);
+  }
+  sink_.set_routes(all_, {service});
+}
+
+}  // namespace baker::testing
