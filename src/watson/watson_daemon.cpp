@@ -31,16 +31,17 @@ WatsonDaemon::WatsonDaemon(asio::io_context& io, DaemonSetup setup)
 
 void WatsonDaemon::start() {
   const auto& route = core_.settings().route;
+  const bool v6 = route.address.family == wire::IpAddress::Family::v6;
   std::string dirs;
   for (const auto& l : links_) dirs += (dirs.empty() ? "" : ", ") + l->name();
   spdlog::info(
-      "watson for service '{}' instance '{}' at {}:{} (weight {}, {} tag(s)), epoch {:016x}: "
+      "watson for service '{}' instance '{}' at {}{}{}:{} (weight {}, {} tag(s)), epoch {:016x}: "
       "checking by {} every {} ms (timeout {} ms, rise {}, fall {}); heartbeats every {} ms to {}"
       "{}",
-      route.service, route.instance, route.address.to_string(), route.port, route.weight,
-      route.tags.size(), core_.epoch(), check_->describe(), config_.interval.count(),
-      config_.check_timeout.count(), config_.rise, config_.fall, config_.interval.count(), dirs,
-      keys_ ? ", authenticated" : "");
+      route.service, route.instance, v6 ? "[" : "", route.address.to_string(), v6 ? "]" : "",
+      route.port, route.weight, route.tags.size(), core_.epoch(), check_->describe(),
+      config_.interval.count(), config_.check_timeout.count(), config_.rise, config_.fall,
+      config_.interval.count(), dirs, keys_ ? ", authenticated" : "");
   if (core_.draining()) spdlog::info("draining from the start (--draining)");
   do_await_signal();
   poll_drain_file();  // not announced yet: nothing to send

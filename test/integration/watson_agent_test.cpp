@@ -247,22 +247,19 @@ TEST(WatsonAgent, HttpCheckedInstanceHeartbeatsItsRoute) {
   EXPECT_NE(watson.log().find("instance healthy"), std::string::npos) << watson.log();
 }
 
-TEST(WatsonAgent, HeartbeatGapsStayWithinTheAnnouncedInterval) {
+TEST(WatsonAgent, HeartbeatGapsStayWithinTheJitterBand) {
   LocalServer http(true);
   FakeDirectory dir;
   ChildProcess watson(http_watson(dir, http, {"--jitter", "0.5"}));
   ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(1, 3s)) << watson.log();
-  std::vector<std::chrono::steady_clock::time_point> arrivals;
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(1, 1s));
-    arrivals.push_back(std::chrono::steady_clock::now());
-  }
-  for (std::size_t i = 1; i < arrivals.size(); ++i) {
-    const auto gap = arrivals[i] - arrivals[i - 1];
-    // Sent 50..100 ms apart; allow generous scheduling slack on a busy 2-core machine.
-    EXPECT_GT(gap, 20ms);
-    EXPECT_LT(gap, 180ms);
-  }
+  const auto first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(10, 3s)) << watson.log();
+  const auto took = std::chrono::steady_clock::now() - first;
+  // Ten gaps of 50..100 ms each (jitter 0.5 of 100 ms). Measured at the receiver, so only the
+  // two ends carry scheduling noise; the upper bound leaves room for a busy 2-core machine.
+  EXPECT_GT(took, 450ms);
+  EXPECT_LT(took, 1500ms);
+  expect_one_epoch_and_consecutive_seqs(dir.messages);
 }
 
 TEST(WatsonAgent, UnhealthySaysGoodbyeStopsAndRecoveryResumesInTheSameEpoch) {
