@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 namespace baker::watson {
@@ -25,7 +26,7 @@ using tcp = asio::ip::tcp;
 class LocalServer {
  public:
   explicit LocalServer(bool serve) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
@@ -47,7 +48,10 @@ class LocalServer {
   tcp::endpoint endpoint() const { return {asio::ip::make_address("127.0.0.1"), port_}; }
   std::atomic<int> status{200};
   std::atomic<int> requests{0};
-  std::string last_request;  // written by the server thread before `requests` is bumped
+  std::string last_request() {
+    std::lock_guard lock(mutex_);
+    return last_request_;
+  }
 
  private:
   void loop() {
@@ -63,17 +67,23 @@ class LocalServer {
         if (n <= 0) break;
         req.append(buf, static_cast<std::size_t>(n));
       }
+      {
+        // Recorded before answering: the check's callback can only run after the answer.
+        std::lock_guard lock(mutex_);
+        last_request_ = req;
+      }
       const std::string resp = "HTTP/1.1 " + std::to_string(status.load()) +
                                " X\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
       send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
       close(c);
-      last_request = req;
       ++requests;
     }
   }
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string last_request_;
   std::thread thread_;
 };
 
@@ -109,9 +119,9 @@ TEST(HttpCheck, PassesOnExpectedStatusAndFailsOnOthers) {
   ASSERT_TRUE(out.result);
   EXPECT_TRUE(out.result->passed);
   EXPECT_EQ(out.result->detail, "HTTP 200");
-  EXPECT_EQ(server.last_request.rfind("GET /health?x=1 HTTP/1.1\r\n", 0), 0u)
-      << server.last_request;
-  EXPECT_NE(server.last_request.find("Host: localhost:"), std::string::npos);
+  const auto request = server.last_request();
+  EXPECT_EQ(request.rfind("GET /health?x=1 HTTP/1.1\r\n", 0), 0u) << request;
+  EXPECT_NE(request.find("Host: localhost:"), std::string::npos) << request;
 
   server.status = 503;
   out = run_check(io, *check);
