@@ -24,7 +24,8 @@ void add_haproxy_options(po::options_description& flags) {
       "slot-prefix", po::value<std::string>()->default_value("slot"),
       "name prefix of the server-template slots Baker fills (<prefix>1..N)")(
       "slots", po::value<int>()->default_value(16),
-      "managed mode: initial slots per backend (grown by reload when they run out)")(
+      "initial slots per backend in managed mode (grown by reload when they run out); with "
+      "--haproxy-sock, the count suggested for a missing backend")(
       "drain-timeout-ms", po::value<int>()->default_value(10000),
       "a removed instance drains until its sessions end or this timeout, then goes to maint")(
       "reconcile-interval-ms", po::value<int>()->default_value(10000),
@@ -110,8 +111,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
                               "' is neither a Unix socket path (starting with / or .) nor "
                               "IP:PORT");
     }
-    for (const char* managed_only :
-         {"haproxy-bin", "run-dir", "frontend", "tcp-port", "balance", "slots"}) {
+    for (const char* managed_only : {"haproxy-bin", "run-dir", "frontend", "tcp-port", "balance"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
