@@ -101,10 +101,15 @@ std::string routes_json(const ServiceRoutes& routes) {
 }
 
 std::string digest_json(const Replica& replica) {
-  std::string out = "{\"epoch\":" + std::to_string(replica.epoch()) +
-                    ",\"seq\":" + std::to_string(replica.applied()) +
-                    ",\"digest\":" + std::to_string(replica.digest()) +
-                    ",\"routes\":" + std::to_string(replica.table().size());
+  // Epoch and digest as 16 hex digits in strings, as the directory shows its epoch: JSON numbers
+  // above 2^53 do not survive every reader (jq, JavaScript).
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "{\"epoch\":\"%016llx\",\"seq\":%llu,\"digest\":\"%016llx\",",
+                static_cast<unsigned long long>(replica.epoch()),
+                static_cast<unsigned long long>(replica.applied()),
+                static_cast<unsigned long long>(replica.digest()));
+  std::string out = buf;
+  out += "\"routes\":" + std::to_string(replica.table().size());
   out += std::string(",\"synced\":") + (replica.synced() ? "true" : "false");
   out += std::string(",\"warmup\":") + (replica.directory_warmup() ? "true" : "false");
   out += std::string(",\"reachable\":") + (replica.reachable() ? "true" : "false");

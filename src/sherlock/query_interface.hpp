@@ -26,7 +26,8 @@ struct ReceiveStats {
 // {"<service>": [{"instance": .., "address": .., "port": .., "weight": .., "state": "up",
 //   "tags": [..]}, ..], ..}
 std::string routes_json(const ServiceRoutes& routes);
-// {"epoch": .., "seq": .., "digest": .., "routes": N, "synced": .., "warmup": .., "reachable": ..}
+// {"epoch": "<16 hex>", "seq": N, "digest": "<16 hex>", "routes": N, "synced": bool,
+//  "warmup": bool, "reachable": bool}
 std::string digest_json(const Replica& replica);
 // Prometheus text format, then the sink's own metrics.
 std::string metrics_text(const Replica& replica, const ReceiveStats& stats, TimePoint now,

@@ -2,3 +2,10 @@
 baker_integration_test(sherlock_integration_test sherlock_scripted_test.cpp)
 target_link_libraries(sherlock_integration_test PRIVATE baker_wire)
 add_dependencies(sherlock_integration_test sherlock)
+
+# sherlock (--no-haproxy) with the real directory, directly and through a lossy relay.
+if(TARGET directory)
+  baker_integration_test(sherlock_directory_test sherlock_directory_test.cpp)
+  target_link_libraries(sherlock_directory_test PRIVATE baker_wire Threads::Threads)
+  add_dependencies(sherlock_directory_test sherlock directory)
+endif()

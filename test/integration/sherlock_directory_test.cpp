@@ -1,0 +1,447 @@
+// The real directory and the real sherlock (--no-haproxy), fed heartbeats and goodbyes scripted by
+// the test: sherlock's replica must end equal to the directory's table (same routes, same digest),
+// directly and through a relay that drops a fifth of the datagrams in both directions.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "process.hpp"
+#include "wire/codec.hpp"
+#include "wire/digest.hpp"
+
+namespace baker::sherlock {
+namespace {
+
+using namespace std::chrono_literals;
+using baker::testing::bin;
+using baker::testing::ChildProcess;
+using baker::testing::free_tcp_port;
+using baker::testing::free_udp_port;
+using baker::testing::http_get;
+using baker::testing::UdpSocket;
+using baker::testing::wait_until;
+
+// ---- a small JSON reader, enough for both daemons' /routes and /digest ------------------------
+
+struct Json {
+  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
+               std::map<std::string, Json>>
+      v;
+  const Json* at(const std::string& key) const {
+    const auto* o = std::get_if<std::map<std::string, Json>>(&v);
+    if (!o) return nullptr;
+    const auto it = o->find(key);
+    return it == o->end() ? nullptr : &it->second;
+  }
+  std::string str() const {
+    const auto* s = std::get_if<std::string>(&v);
+    return s ? *s : std::string();
+  }
+  double num() const {
+    const auto* d = std::get_if<double>(&v);
+    return d ? *d : -1;
+  }
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(const std::string& text) : s_(text) {}
+  std::optional<Json> parse() {
+    auto v = value();
+    skip();
+    if (!v || i_ != s_.size()) return std::nullopt;
+    return v;
+  }
+
+ private:
+  void skip() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool eat(char c) {
+    skip();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  std::optional<std::string> string() {
+    if (!eat('"')) return std::nullopt;
+    std::string out;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      char c = s_[i_++];
+      if (c == '\\') {
+        if (i_ >= s_.size()) return std::nullopt;
+        c = s_[i_++];
+        if (c == 'u') {
+          if (i_ + 4 > s_.size()) return std::nullopt;
+          out += static_cast<char>(std::stoi(s_.substr(i_, 4), nullptr, 16));
+          i_ += 4;
+          continue;
+        }
+        if (c == 'n') c = '\n';
+      }
+      out += c;
+    }
+    if (!eat('"')) return std::nullopt;
+    return out;
+  }
+  std::optional<Json> value() {
+    skip();
+    if (i_ >= s_.size()) return std::nullopt;
+    const char c = s_[i_];
+    if (c == '{') {
+      ++i_;
+      std::map<std::string, Json> o;
+      if (eat('}')) return Json{o};
+      do {
+        auto k = string();
+        if (!k || !eat(':')) return std::nullopt;
+        auto v = value();
+        if (!v) return std::nullopt;
+        o[*k] = std::move(*v);
+      } while (eat(','));
+      if (!eat('}')) return std::nullopt;
+      return Json{o};
+    }
+    if (c == '[') {
+      ++i_;
+      std::vector<Json> a;
+      if (eat(']')) return Json{a};
+      do {
+        auto v = value();
+        if (!v) return std::nullopt;
+        a.push_back(std::move(*v));
+      } while (eat(','));
+      if (!eat(']')) return std::nullopt;
+      return Json{a};
+    }
+    if (c == '"') {
+      auto s = string();
+      if (!s) return std::nullopt;
+      return Json{*s};
+    }
+    for (const auto& [word, j] : {std::pair{"true", Json{true}}, std::pair{"false", Json{false}},
+                                  std::pair{"null", Json{nullptr}}}) {
+      if (s_.compare(i_, std::strlen(word), word) == 0) {
+        i_ += std::strlen(word);
+        return j;
+      }
+    }
+    std::size_t used = 0;
+    try {
+      const double d = std::stod(s_.substr(i_, 32), &used);
+      i_ += used;
+      return Json{d};
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
+  const std::string& s_;
+  std::size_t i_ = 0;
+};
+
+wire::Route route_of(const std::string& service, const Json& j) {
+  wire::Route r;
+  r.service = service;
+  r.instance = j.at("instance")->str();
+  r.address = wire::IpAddress::parse(j.at("address")->str()).value_or(wire::IpAddress{});
+  r.port = static_cast<std::uint16_t>(j.at("port")->num());
+  r.weight = static_cast<std::uint16_t>(j.at("weight")->num());
+  r.state = j.at("state")->str() == "up" ? wire::InstanceState::up : wire::InstanceState::draining;
+  for (const auto& t : std::get<std::vector<Json>>(j.at("tags")->v)) r.tags.push_back(t.str());
+  return r;
+}
+
+struct TableView {
+  std::string epoch;  // 16 hex digits
+  std::uint64_t seq = 0;
+  std::vector<wire::Route> routes;  // sorted by (service, instance)
+  std::uint64_t digest() const { return wire::table_digest(routes); }
+};
+
+void sort_routes(std::vector<wire::Route>& routes) {
+  std::sort(routes.begin(), routes.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.service, a.instance) < std::tie(b.service, b.instance);
+  });
+}
+
+// The directory's GET /routes: {"epoch":"..","seq":N,"warmup":..,"routes":[{"service":..}],..}
+std::optional<TableView> directory_table(std::uint16_t port) {
+  const auto r = http_get("127.0.0.1", port, "/routes");
+  if (!r || r->status != 200) return std::nullopt;
+  const auto j = JsonReader(r->body).parse();
+  if (!j || !j->at("routes") || !j->at("epoch")) return std::nullopt;
+  TableView t{j->at("epoch")->str(), static_cast<std::uint64_t>(j->at("seq")->num()), {}};
+  for (const auto& x : std::get<std::vector<Json>>(j->at("routes")->v)) {
+    t.routes.push_back(route_of(x.at("service")->str(), x));
+  }
+  sort_routes(t.routes);
+  return t;
+}
+
+// sherlock's GET /routes ({"service":[route..]}) and GET /digest.
+std::optional<TableView> sherlock_table(std::uint16_t port, std::uint64_t* digest = nullptr) {
+  const auto d = http_get("127.0.0.1", port, "/digest");
+  const auto r = http_get("127.0.0.1", port, "/routes");
+  if (!d || !r) return std::nullopt;
+  const auto dj = JsonReader(d->body).parse();
+  const auto rj = JsonReader(r->body).parse();
+  if (!dj || !rj || !dj->at("epoch")) return std::nullopt;
+  TableView t{dj->at("epoch")->str(), static_cast<std::uint64_t>(dj->at("seq")->num()), {}};
+  if (digest) *digest = std::stoull(dj->at("digest")->str(), nullptr, 16);
+  for (const auto& [service, list] : std::get<std::map<std::string, Json>>(rj->v)) {
+    for (const auto& x : std::get<std::vector<Json>>(list.v))
+      t.routes.push_back(route_of(service, x));
+  }
+  sort_routes(t.routes);
+  return t;
+}
+
+// ---- a lossy UDP relay between sherlock and the directory -------------------------------------
+
+class LossyRelay {
+ public:
+  explicit LossyRelay(std::uint16_t directory_port) : directory_port_(directory_port) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~LossyRelay() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::uint16_t port() const { return front_.port(); }  // where sherlock sends
+  void set_loss(double p) { loss_percent_ = static_cast<int>(p * 100); }
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t forwarded() const { return forwarded_; }
+
+ private:
+  void run() {
+    std::mt19937 rng(12345);
+    std::vector<std::uint8_t> buf(65536);
+    sockaddr_in sherlock{};
+    bool know_sherlock = false;
+    sockaddr_in directory{};
+    directory.sin_family = AF_INET;
+    directory.sin_port = htons(directory_port_);
+    directory.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    while (!stop_) {
+      pollfd fds[2] = {{front_.fd(), POLLIN, 0}, {back_.fd(), POLLIN, 0}};
+      if (poll(fds, 2, 20) <= 0) continue;
+      for (int k = 0; k < 2; ++k) {
+        if (!(fds[k].revents & POLLIN)) continue;
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        const auto n = recvfrom(fds[k].fd, buf.data(), buf.size(), MSG_DONTWAIT,
+                                reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) continue;
+        if (k == 0) {
+          sherlock = from;
+          know_sherlock = true;
+        }
+        if (static_cast<int>(rng() % 100) < loss_percent_.load()) {
+          ++dropped_;
+          continue;
+        }
+        if (k == 1 && !know_sherlock) continue;
+        // sherlock -> front -> back -> directory; directory -> back -> front -> sherlock
+        const int out_fd = k == 0 ? back_.fd() : front_.fd();
+        const sockaddr_in& to = k == 0 ? directory : sherlock;
+        sendto(out_fd, buf.data(), static_cast<std::size_t>(n), 0,
+               reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        ++forwarded_;
+      }
+    }
+  }
+
+  std::uint16_t directory_port_;
+  UdpSocket front_;
+  UdpSocket back_;
+  std::atomic<int> loss_percent_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> forwarded_{0};
+  std::thread thread_;
+};
+
+// ---- scripted watsons ---------------------------------------------------------------------------
+
+class Watsons {
+ public:
+  explicit Watsons(std::uint16_t directory_port) : directory_port_(directory_port) {}
+
+  // Sends a heartbeat: adds the instance, or updates it if anything differs.
+  void beat(const std::string& service, int i, std::uint16_t weight = 100,
+            wire::InstanceState state = wire::InstanceState::up) {
+    wire::Heartbeat h;
+    h.route.service = service;
+    h.route.instance = "i-" + std::to_string(i);
+    h.route.address =
+        wire::IpAddress::v4(10, 1, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
+    h.route.port = static_cast<std::uint16_t>(9000 + i);
+    h.route.weight = weight;
+    h.route.state = state;
+    h.route.tags = {"zone=a"};
+    h.epoch = epoch_;
+    h.seq = ++seq_[h.route.service + "/" + h.route.instance];
+    h.interval_ms = 60000;  // nothing expires during a test
+    socket_.send_to(wire::encode(h), "127.0.0.1", directory_port_);
+  }
+  void goodbye(const std::string& service, int i) {
+    wire::Goodbye g{service, "i-" + std::to_string(i), epoch_, 0};
+    g.seq = ++seq_[service + "/" + g.instance];
+    socket_.send_to(wire::encode(g), "127.0.0.1", directory_port_);
+  }
+
+ private:
+  std::uint16_t directory_port_;
+  UdpSocket socket_;
+  std::uint64_t epoch_ = 0x77;
+  std::map<std::string, std::uint64_t> seq_;
+};
+
+class SherlockWithDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        bin("directory"), "--listen", "127.0.0.1:" + std::to_string(directory_port_), "--metrics",
+        "127.0.0.1:" + std::to_string(directory_http_), "--warmup-max", "0"});
+    ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))
+        << directory_->log();
+  }
+  void start_sherlock(std::uint16_t directory_port) {
+    sherlock_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        bin("sherlock"), "--no-haproxy", "--directory",
+        "127.0.0.1:" + std::to_string(directory_port), "--listen", "127.0.0.1:0", "--http",
+        "127.0.0.1:" + std::to_string(sherlock_http_)});
+  }
+  // Both sides hold the same table: routes, sequence, epoch and digest.
+  bool converged(std::string* why = nullptr) {
+    std::uint64_t digest = 0;
+    const auto d = directory_table(directory_http_);
+    const auto s = sherlock_table(sherlock_http_, &digest);
+    if (!d || !s) {
+      if (why) *why = "a /routes or /digest did not answer or parse";
+      return false;
+    }
+    const bool same =
+        d->routes == s->routes && d->seq == s->seq && d->epoch == s->epoch && digest == d->digest();
+    if (why) {
+      *why = "directory: " + std::to_string(d->routes.size()) + " routes, seq " +
+             std::to_string(d->seq) + ", epoch " + d->epoch +
+             "; sherlock: " + std::to_string(s->routes.size()) + " routes, seq " +
+             std::to_string(s->seq) + ", epoch " + s->epoch + ", digest " +
+             (digest == d->digest() ? "equal" : "differs");
+    }
+    return same;
+  }
+  std::string sherlock_metrics() {
+    const auto r = http_get("127.0.0.1", sherlock_http_, "/metrics");
+    return r ? r->body : "";
+  }
+  static double metric(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+  }
+
+  std::uint16_t directory_port_ = free_udp_port();
+  std::uint16_t directory_http_ = free_tcp_port();
+  std::uint16_t sherlock_http_ = free_tcp_port();
+  std::unique_ptr<ChildProcess> directory_;
+  std::unique_ptr<ChildProcess> sherlock_;
+};
+
+TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualToTheDirectorysTable) {
+  Watsons w(directory_port_);
+  for (int i = 0; i < 30; ++i) w.beat(i % 3 == 0 ? "api" : i % 3 == 1 ? "web" : "db", i);
+  start_sherlock(directory_port_);
+  std::string why;
+  ASSERT_TRUE(wait_until([&] { return converged(); }, 5000ms)) << (converged(&why), why) << "\n"
+                                                               << sherlock_->log();
+  ASSERT_EQ(sherlock_table(sherlock_http_)->routes.size(), 30u);
+
+  // Changes while subscribed: goodbyes, updates (weight, draining), new instances.
+  for (int i = 0; i < 5; ++i) w.goodbye(i % 3 == 0 ? "api" : i % 3 == 1 ? "web" : "db", i);
+  for (int i = 5; i < 10; ++i) {
+    w.beat(i % 3 == 0 ? "api" : i % 3 == 1 ? "web" : "db", i, 7, wire::InstanceState::draining);
+  }
+  for (int i = 30; i < 40; ++i) w.beat("cache", i);
+  ASSERT_TRUE(wait_until(
+      [&] { return converged() && sherlock_table(sherlock_http_)->routes.size() == 35; }, 5000ms))
+      << (converged(&why), why) << "\n"
+      << sherlock_->log();
+  const auto metrics = sherlock_metrics();
+  EXPECT_GE(metric(metrics, "sherlock_deltas_applied_total"), 1) << metrics;
+  EXPECT_EQ(metric(metrics, "sherlock_synced"), 1) << metrics;
+}
+
+TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualAfterALossyPath) {
+  LossyRelay relay(directory_port_);
+  Watsons w(directory_port_);  // heartbeats go straight to the directory
+  for (int i = 0; i < 60; ++i) w.beat("svc-" + std::to_string(i % 4), i);
+  relay.set_loss(0.2);
+  start_sherlock(relay.port());
+
+  // Three seconds of churn at 20% loss both ways between sherlock and the directory.
+  std::mt19937 rng(7);
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  int next = 60;
+  while (std::chrono::steady_clock::now() < until) {
+    for (int k = 0; k < 5; ++k) {
+      const int i = static_cast<int>(rng() % static_cast<unsigned>(next));
+      const auto service = "svc-" + std::to_string(i % 4);
+      switch (rng() % 3) {
+        case 0:
+          w.goodbye(service, i);
+          break;
+        case 1:
+          w.beat(service, i, static_cast<std::uint16_t>(rng() % 257));
+          break;
+        default:
+          w.beat("svc-" + std::to_string(next % 4), next);
+          ++next;
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GT(relay.dropped(), 0u);
+
+  relay.set_loss(0);
+  std::string why;
+  ASSERT_TRUE(wait_until([&] { return converged(); }, 15000ms)) << (converged(&why), why) << "\n"
+                                                                << sherlock_->log();
+  const auto metrics = sherlock_metrics();
+  EXPECT_GT(metric(metrics, "sherlock_nacks_sent_total") +
+                metric(metrics, "sherlock_snapshot_requests_total"),
+            1)
+      << metrics;
+  EXPECT_EQ(metric(metrics, "sherlock_synced"), 1) << metrics;
+  std::printf(
+      "relay dropped %llu of %llu datagrams; sherlock sent %g NACKs, %g snapshot requests, "
+      "%g resyncs\n",
+      static_cast<unsigned long long>(relay.dropped()),
+      static_cast<unsigned long long>(relay.dropped() + relay.forwarded()),
+      metric(metrics, "sherlock_nacks_sent_total"),
+      metric(metrics, "sherlock_snapshot_requests_total"),
+      metric(metrics, "sherlock_resyncs_total"));
+}
+
+}  // namespace
+}  // namespace baker::sherlock
