@@ -6,5 +6,7 @@ if(TARGET baker-dump)
   target_link_libraries(baker_dump_integration_test PRIVATE baker_dump baker_wire
                                                             PkgConfig::PCAP)
   target_include_directories(baker_dump_integration_test PRIVATE ${PROJECT_SOURCE_DIR}/test/tools)
+  target_compile_definitions(baker_dump_integration_test
+                             PRIVATE BAKER_DUMP_CAPTURES="${PROJECT_SOURCE_DIR}/test/tools/captures")
   add_dependencies(baker_dump_integration_test baker-dump)
 endif()

@@ -541,6 +541,49 @@ TEST_F(BakerDumpFiles, AuthenticationFailuresWithKeyFile) {
   EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing.err;
 }
 
+// A committed capture made with `baker-dump -i any -w` (Linux cooked headers, IPv4 and IPv6):
+// test/tools/captures/make_fixtures.sh re-records it.
+TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
+  const std::string path = std::string(BAKER_DUMP_CAPTURES) + "/any_v4_v6.pcap";
+  int linktype = 0;
+  testing::read_capture(path, &linktype);
+  EXPECT_EQ(linktype, DLT_LINUX_SLL);
+  const auto r = dump({"-r", path});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> expected = {
+      "10:23:55.306477 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
+      "seq=1 up w=100 10.0.0.1:8080",
+      "10:23:55.306662 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
+      "seq=2 up w=100 10.0.0.1:8080",
+      "10:23:55.306676 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
+      "seq=4 up w=100 10.0.0.1:8080",
+      "!! gap: heartbeat greeting/i-1 from 127.0.0.1:47401 epoch=1a2b3c4d seq 3 missing",
+      "10:23:55.306689 127.0.0.1:47401 > 127.0.0.1:47400 goodbye greeting/i-1 epoch=1a2b3c4d "
+      "seq=5",
+      "10:23:55.306780 [::1]:47400 > [::1]:47402 delta epoch=d1 (0,1] ops=1 [add greeting/i-2]",
+      "10:23:55.306805 [::1]:47400 > [::1]:47402 delta epoch=d1 (2,3] ops=1 [remove "
+      "greeting/i-2]",
+      "!! gap: delta [::1]:47400 > [::1]:47402 epoch=d1 seq 2 missing",
+      "10:23:55.306820 [::1]:47400 > [::1]:47402 snapshot epoch=d1 seq=3 chunk 1/2 routes=1 "
+      "warmup",
+      "10:23:55.306835 [::1]:47400 > [::1]:47402 tick epoch=d1 seq=3 routes=1 digest=abc "
+      "lease=15000ms warmup",
+      "10:23:55.306847 127.0.0.1:47401 > 127.0.0.1:47400 invalid malformed len=2",
+      "!! snapshot incomplete: [::1]:47400 > [::1]:47402 epoch=d1 seq=3 got 1/2 chunks, missing 2",
+  };
+  EXPECT_EQ(r.lines(), expected);
+  EXPECT_NE(r.err.find("sequence: 2 gaps (2 missing, 1 never filled)"), std::string::npos) << r.err;
+  const auto v = dump({"-r", path, "-v"});
+  EXPECT_NE(v.out.find("\n    add greeting/i-2 [::2]:9090 w=100 up tags=-\n"), std::string::npos)
+      << v.out;
+  const auto j = dump({"-r", path, "--json"});
+  const auto delta = parse_json(j.lines()[5]);
+  EXPECT_EQ(delta["src"].str(), "[::1]:47400");
+  EXPECT_EQ(delta["ops"][0]["address"].str(), "::2");
+  EXPECT_EQ(delta["ops"][0]["port"].u64(), 9090u);
+  EXPECT_EQ(delta["time"].str(), "2026-11-23T10:23:55.306780Z");
+}
+
 TEST_F(BakerDumpFiles, IpFragmentsAreCountedAndNoted) {
   Packet frag = raw(wire::encode(heartbeat(1)), 40001, 1);
   frag.data[6] = 0x20;  // more fragments
@@ -590,6 +633,41 @@ TEST_F(BakerDumpFiles, BadFlagsAndInterfaces) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("usage: baker-dump"), std::string::npos);
   EXPECT_NE(r.out.find("--key-file"), std::string::npos);
+}
+
+// A burst as a directory sends after a restart (thousands of Deltas and snapshot chunks at
+// once) must be captured whole: the kernel ring must not overflow.
+TEST_F(BakerDumpFiles, CapturesABurstWithoutDrops) {
+  if (!is_root()) GTEST_SKIP() << "capturing on lo needs root";
+  constexpr int kBurst = 3000;
+  UdpSocket sender;
+  UdpSocket receiver;
+  ChildProcess capture({bin("baker-dump"), "-i", "lo", "--port", std::to_string(receiver.port()),
+                        "-c", std::to_string(kBurst), "--type", "delta", "--json"},
+                       dir_.file("burst.log"));
+  ASSERT_TRUE(
+      wait_until([&] { return capture.log().find("listening on lo") != std::string::npos; }, 5s))
+      << capture.log();
+  wire::Delta d{0xd1, 0, 0, 0, {}};
+  const auto r = route("10.0.0.1:8080", 1);
+  for (int i = 0; i < 20; ++i) d.ops.push_back({wire::OpKind::update, r});  // ~1.1 KB
+  for (int i = 0; i < kBurst; ++i) {
+    d.from_seq = static_cast<std::uint64_t>(i) * 20;
+    d.to_seq = d.from_seq + 20;
+    sender.send_to(wire::encode(d), "127.0.0.1", receiver.port());
+  }
+  const auto status = capture.wait_exit(20s);
+  ASSERT_TRUE(status) << capture.log().substr(capture.log().size() - 2000);
+  EXPECT_EQ(*status, 0);
+  const std::string log = capture.log();
+  EXPECT_NE(log.find("baker-dump: " + std::to_string(kBurst) +
+                     " packets captured, 0 dropped by the kernel"),
+            std::string::npos)
+      << log.substr(log.size() - 2000);
+  EXPECT_NE(log.find("\"summary\":{\"frames\":" + std::to_string(kBurst) + ",\"datagrams\":" +
+                     std::to_string(kBurst) + ",\"valid\":" + std::to_string(kBurst)),
+            std::string::npos);
+  EXPECT_NE(log.find("\"gaps\":0,"), std::string::npos);  // every range tiles the previous one
 }
 
 // Runs baker-dump as user nobody without capabilities: capturing must fail with a clear message.

@@ -10,10 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -157,10 +157,15 @@ inline void write_pcapng(const std::string& path, std::uint16_t linktype,
   write_bytes(path, out);
 }
 
-// The time stamp tcpdump-style lines start with.
+// The time stamp tcpdump-style lines start with: "HH:MM:SS.uuuuuu ".
 inline bool starts_with_time(const std::string& line) {
-  static const std::regex time(R"(^\d\d:\d\d:\d\d\.\d{6} )");
-  return std::regex_search(line, time);
+  static constexpr std::string_view shape = "dd:dd:dd.dddddd ";
+  if (line.size() < shape.size()) return false;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const bool digit = line[i] >= '0' && line[i] <= '9';
+    if (shape[i] == 'd' ? !digit : line[i] != shape[i]) return false;
+  }
+  return true;
 }
 
 // The line without its time stamp.

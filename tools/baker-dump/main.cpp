@@ -35,8 +35,13 @@ using namespace baker::dump;
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;  // capture or file failure at run time
 constexpr int kExitUsage = 2;    // bad flags
-constexpr int kSnapLength = 262144;
+// The largest IP packet (65,535) plus the largest link header we parse: every UDP datagram whole.
+// Not libpcap's 262,144 default: on Linux each ring slot is snaplen-sized, so a smaller snaplen
+// means many more packets fit in the ring before the kernel drops any.
+constexpr int kSnapLength = 65535 + 64;
+constexpr int kBufferBytes = 8 << 20;  // capture ring; bursts of snapshots fit
 constexpr int kPollMs = 200;
+constexpr int kBlockTimeoutMs = 20;
 
 volatile sig_atomic_t g_stop = 0;
 extern "C" void on_stop_signal(int) {
@@ -478,9 +483,13 @@ int capture_live(Settings& s, Inspector& inspector) {
   pcap_t* handle = pcap_create(s.interface.c_str(), errbuf);
   if (!handle) return fail(describe_capture_error(PCAP_ERROR, s.interface, errbuf));
   pcap_set_snaplen(handle, kSnapLength);
+  pcap_set_buffer_size(handle, kBufferBytes);
   pcap_set_promisc(handle, s.promiscuous ? 1 : 0);
-  pcap_set_immediate_mode(handle, 1);
-  pcap_set_timeout(handle, kPollMs);
+  // Not immediate mode: on Linux that means TPACKET_V3, which packs packets tightly into ring
+  // blocks (thousands of small datagrams fit), where immediate mode's one-slot-per-packet ring
+  // overflows under a burst. The price is up to kBlockTimeoutMs of display latency.
+  pcap_set_immediate_mode(handle, 0);
+  pcap_set_timeout(handle, kBlockTimeoutMs);
   const int status = pcap_activate(handle);
   if (status < 0) {
     const std::string detail = status == PCAP_ERROR || status == PCAP_ERROR_PERM_DENIED ||
