@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 #include "sample_messages.hpp"
 
 namespace baker::dump {
@@ -311,6 +314,45 @@ TEST_F(Analysis, AuthFailuresAndInvalidDatagramsAreNotAnalysed) {
   EXPECT_TRUE(feed(hb, kWatson, kDirectory, &keys, &keys).empty());
   const std::vector<std::uint8_t> junk{0x01};
   EXPECT_TRUE(analyzer_.observe(make_record(clock_, kWatson, kDirectory, junk, nullptr)).empty());
+}
+
+}  // namespace
+}  // namespace baker::dump
+
+namespace baker::dump {
+namespace {
+
+// point() against a plain model: the set of numbers seen since the first.
+TEST(SequenceTracker, PointsMatchASimpleModel) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 200; ++trial) {
+    SequenceTracker t;
+    std::set<std::uint64_t> seen;
+    const std::uint64_t start = 1 + rng() % 50;
+    std::uint64_t highest = 0;
+    using K = SequenceTracker::Result::Kind;
+    for (int i = 0; i < 100; ++i) {
+      const std::uint64_t seq = start + rng() % 60;
+      const auto r = t.point(seq);
+      if (seen.empty()) {
+        EXPECT_EQ(r.kind, K::first);
+      } else if (seen.count(seq) || seq < *seen.begin()) {
+        // Before the first number seen, nothing is known to be missing: a duplicate of nothing.
+        EXPECT_EQ(r.kind, K::duplicate) << seq;
+      } else if (seq == highest + 1) {
+        EXPECT_EQ(r.kind, K::in_order);
+      } else if (seq > highest) {
+        EXPECT_EQ(r.kind, K::gap);
+        EXPECT_EQ(r.first, highest + 1);
+        EXPECT_EQ(r.last, seq - 1);
+      } else {
+        EXPECT_EQ(r.kind, K::filled) << seq;
+      }
+      if (seen.empty() || seq >= *seen.begin()) seen.insert(seq);
+      highest = *seen.rbegin();
+      EXPECT_EQ(t.missing_count(), highest - *seen.begin() + 1 - seen.size());
+    }
+  }
 }
 
 }  // namespace
