@@ -520,6 +520,127 @@ TEST(WatsonAgent, BakerStreetConfigFileWorksAndFlagsWin) {
   EXPECT_EQ(hb.route.weight, 7) << "a flag wins over the file";
 }
 
+// The real directory, fed by the real watson: what a client would see in its route table.
+class RealDirectory {
+ public:
+  explicit RealDirectory(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {bin("directory"),
+                                     "--listen",
+                                     address(),
+                                     "--metrics",
+                                     "127.0.0.1:" + std::to_string(metrics_port_),
+                                     "--warmup-max",
+                                     "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<ChildProcess>(argv);
+    up_ = wait_until([&] { return http_get("127.0.0.1", metrics_port_, "/metrics").has_value(); },
+                     5s);
+  }
+  bool up() const { return up_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string routes() const {
+    const auto r = http_get("127.0.0.1", metrics_port_, "/routes");
+    return r ? r->body : "";
+  }
+  // The value of a sample such as route_changes_total{kind="goodbye"}; -1 if absent.
+  double metric(const std::string& sample) const {
+    const auto r = http_get("127.0.0.1", metrics_port_, "/metrics");
+    if (!r) return -1;
+    const std::string key = "\nbaker_directory_" + sample + " ";
+    const auto at = r->body.find(key);
+    return at == std::string::npos ? -1 : std::stod(r->body.substr(at + key.size()));
+  }
+  std::string log() const { return process_->log(); }
+
+ private:
+  std::uint16_t port_ = free_udp_port();
+  std::uint16_t metrics_port_ = free_tcp_port();
+  std::unique_ptr<ChildProcess> process_;
+  bool up_ = false;
+};
+
+bool have_directory() {
+  return std::filesystem::exists(bin("directory"));
+}
+
+TEST(WatsonWithDirectory, RouteFollowsHealthDrainingAndShutdown) {
+  if (!have_directory()) GTEST_SKIP() << "directory binary not built";
+  RealDirectory directory;
+  ASSERT_TRUE(directory.up()) << directory.log();
+  LocalServer http(true);
+  const std::string instance = "\"instance\":\"127.0.0.1:" + std::to_string(http.port()) + "\"";
+  std::vector<std::string> args = {bin("watson"),
+                                   "--service-name",
+                                   "greeting",
+                                   "--service-url",
+                                   "http://127.0.0.1:" + std::to_string(http.port()),
+                                   "--health-check-url",
+                                   "http://127.0.0.1:" + std::to_string(http.port()) + "/health",
+                                   "--directory",
+                                   directory.address(),
+                                   "--interval-ms",
+                                   "100",
+                                   "--fall",
+                                   "2",
+                                   "--weight",
+                                   "30",
+                                   "--tags",
+                                   "v2"};
+  ChildProcess watson(args);
+  auto has = [&](const std::string& what) {
+    return [&directory, what] { return directory.routes().find(what) != std::string::npos; };
+  };
+  ASSERT_TRUE(wait_until(has(instance), 3s)) << directory.routes() << watson.log();
+  const auto routes = directory.routes();
+  EXPECT_NE(routes.find("\"service\":\"greeting\""), std::string::npos) << routes;
+  EXPECT_NE(routes.find("\"weight\":30"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("\"tags\":[\"v2\"]"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("\"state\":\"up\""), std::string::npos) << routes;
+  EXPECT_NE(routes.find("\"interval_ms\":100"), std::string::npos) << routes;
+
+  watson.signal(SIGUSR1);
+  ASSERT_TRUE(wait_until(has("\"state\":\"draining\""), 2s)) << directory.routes();
+  watson.signal(SIGUSR2);
+  ASSERT_TRUE(wait_until(has("\"state\":\"up\""), 2s)) << directory.routes();
+
+  // Unhealthy: the Goodbye removes the route at once (not an expiry).
+  http.status = 503;
+  ASSERT_TRUE(wait_until([&] { return !has(instance)(); }, 3s)) << directory.routes();
+  EXPECT_EQ(directory.metric("route_changes_total{kind=\"goodbye\"}"), 1) << directory.log();
+  EXPECT_EQ(directory.metric("route_changes_total{kind=\"expiry\"}"), 0);
+
+  http.status = 200;
+  ASSERT_TRUE(wait_until(has(instance), 3s)) << directory.routes() << watson.log();
+
+  ASSERT_EQ(watson.stop(), 0);
+  ASSERT_TRUE(wait_until([&] { return !has(instance)(); }, 2s)) << directory.routes();
+  EXPECT_EQ(directory.metric("route_changes_total{kind=\"goodbye\"}"), 2);
+  EXPECT_EQ(directory.metric("route_changes_total{kind=\"expiry\"}"), 0);
+}
+
+TEST(WatsonWithDirectory, SharedKeyIsAcceptedAndAWrongKeyRejected) {
+  if (!have_directory()) GTEST_SKIP() << "directory binary not built";
+  TempDir tmp;
+  tmp.write("cluster.keys", "3 " + std::string(64, 'c') + "\n");
+  tmp.write("other.keys", "3 " + std::string(64, 'd') + "\n");
+  RealDirectory directory({"--key-file", tmp.file("cluster.keys")});
+  ASSERT_TRUE(directory.up()) << directory.log();
+  auto start = [&](const std::string& instance, const std::string& keys) {
+    return std::make_unique<ChildProcess>(std::vector<std::string>{
+        bin("watson"), "--service-name", "greeting", "--service-url", "http://127.0.0.1:8080",
+        "--instance-id", instance, "--check", "none", "--directory", directory.address(),
+        "--interval-ms", "100", "--key-file", tmp.file(keys)});
+  };
+  auto good = start("good", "cluster.keys");
+  auto bad = start("bad", "other.keys");
+  ASSERT_TRUE(wait_until(
+      [&] { return directory.routes().find("\"instance\":\"good\"") != std::string::npos; }, 3s))
+      << directory.routes() << good->log();
+  std::this_thread::sleep_for(300ms);  // three of the wrong watson's heartbeats
+  EXPECT_EQ(directory.routes().find("\"instance\":\"bad\""), std::string::npos)
+      << directory.routes();
+}
+
 struct BadConfig {
   std::vector<std::string> args;
   std::string config_file;  // written to watson.conf and passed with --config if not empty
