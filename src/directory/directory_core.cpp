@@ -331,6 +331,15 @@ void DirectoryCore::mark_answered(Subscriber& s, std::uint64_t after, TimePoint 
 
 void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimePoint now,
                                        Actions& out) {
+  // Every datagram holds at least one op, so a range this short always goes out at once; a longer
+  // one may need pacing, and when nothing more may be paced it is refused before it is copied
+  // from the log (a storm of large NACKs must not cost a log copy each).
+  if (seq_ - after > config_.immediate_retransmit_datagrams &&
+      jobs_.size() >= config_.max_snapshots_in_flight) {
+    ++stats_.resyncs_refused;
+    retry_later(s.endpoint, s.id, now, out);
+    return;
+  }
   std::vector<wire::SequencedOp> ops;
   const bool filtered = s.filtered();
   log_.for_range(after, seq_, [&](const wire::SequencedOp& op) {

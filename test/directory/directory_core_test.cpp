@@ -434,6 +434,26 @@ TEST_F(DirectoryCoreTest, SnapshotsInFlightAreCappedAndTheRestAreToldToRetry) {
   EXPECT_FALSE(messages_of<wire::SnapshotChunk>(send(subscribe(9), ninth), &ninth).empty());
 }
 
+TEST_F(DirectoryCoreTest, LargeNackWhileResyncsAreFullIsToldToRetryWithoutWork) {
+  auto c = base_config();
+  c.resync_datagrams_per_slice = 1;
+  make(c);
+  subscribed(100, kSherlock);
+  for (int i = 0; i < 2000; ++i) send(heartbeat("web", "instance-" + std::to_string(i), 1));
+  for (std::uint64_t id = 1; id <= 8; ++id) {
+    send(subscribe(id), endpoint(1, static_cast<std::uint16_t>(6000 + id)));
+  }
+  ASSERT_EQ(core->resyncs_in_flight(), 8u);
+  clock.advance(60ms);
+  Actions out = send(wire::Nack{100, kEpoch, 1, 2000}, kSherlock);
+  EXPECT_TRUE(messages_of<wire::Delta>(out).empty());
+  EXPECT_EQ(messages_of<wire::RetryLater>(out, &kSherlock).size(), 1u);
+  // A short range is still answered at once, in flight or not.
+  clock.advance(60ms);
+  out = send(wire::Nack{100, kEpoch, 1990, 2000}, kSherlock);
+  EXPECT_EQ(messages_of<wire::Delta>(out, &kSherlock).size(), 1u);
+}
+
 TEST_F(DirectoryCoreTest, SnapshotIsPacedInSlices) {
   auto c = base_config();
   c.resync_datagrams_per_slice = 4;
