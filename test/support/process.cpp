@@ -49,6 +49,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
       close(fd);
     }
     setpgid(0, 0);  // its own group, so stop() also reaches anything it forks
+    // The test's own sockets must not live on in the child (a "closed" listener would stay open).
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
