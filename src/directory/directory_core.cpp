@@ -405,8 +405,14 @@ void DirectoryCore::retry_later(const Endpoint& to, std::uint64_t subscriber_id,
 }
 
 void DirectoryCore::pace_resyncs(TimePoint now, Actions& out) {
-  for (auto& job : jobs_) {
-    for (std::size_t n = 0; n < config_.resync_datagrams_per_slice && !job.done(); ++n) {
+  // One budget per slice for all resyncs, dealt round-robin a datagram at a time: however many
+  // are in flight, resync traffic (and the CPU to build it) stays bounded and ingest keeps going.
+  std::size_t budget = config_.resync_datagrams_per_slice;
+  bool progress = true;
+  while (budget > 0 && progress) {
+    progress = false;
+    for (auto& job : jobs_) {
+      if (budget == 0 || job.done()) continue;
       if (job.snapshot) {
         out.push_back({job.snapshot->next_chunk(table_), {job.to}});
         ++stats_.snapshot_chunks_sent;
@@ -414,6 +420,8 @@ void DirectoryCore::pace_resyncs(TimePoint now, Actions& out) {
         out.push_back({std::move(job.deltas[job.next_delta++]), {job.to}});
         ++stats_.retransmit_deltas_sent;
       }
+      --budget;
+      progress = true;
     }
   }
   for (std::size_t k = 0; k < jobs_.size();) {

@@ -426,8 +426,12 @@ TEST_F(DirectoryCoreTest, SnapshotsInFlightAreCappedAndTheRestAreToldToRetry) {
   EXPECT_EQ(delays[1], 400u);
   EXPECT_EQ(delays.back(), 5000u);
   EXPECT_EQ(core->stats().resyncs_refused, 32u);
-  // The in-flight ones finish; then a waiting subscriber that asks again is served.
-  run_for(1s);
+  // They share one datagram per slice; once they finish, a waiting subscriber that asks again is
+  // served.
+  const auto before = core->stats().snapshot_chunks_sent;
+  run_for(c.resync_slice);
+  EXPECT_EQ(core->stats().snapshot_chunks_sent - before, 1u);
+  run_for(2s);
   EXPECT_EQ(core->resyncs_in_flight(), 0u);
   EXPECT_EQ(core->stats().snapshots_completed, 8u);
   const Endpoint ninth = endpoint(1, 6009);
