@@ -10,3 +10,13 @@ if(TARGET baker-dump)
                              PRIVATE BAKER_DUMP_CAPTURES="${PROJECT_SOURCE_DIR}/test/tools/captures")
   add_dependencies(baker_dump_integration_test baker-dump)
 endif()
+
+# The same on real daemons: watson heartbeating to directory, recorded and decoded.
+if(TARGET baker-dump AND TARGET directory AND TARGET watson)
+  baker_integration_test(baker_dump_daemons_test
+                         ${CMAKE_CURRENT_LIST_DIR}/baker_dump_daemons_test.cpp)
+  target_link_libraries(baker_dump_daemons_test PRIVATE baker_wire PkgConfig::PCAP)
+  target_include_directories(baker_dump_daemons_test PRIVATE ${PROJECT_SOURCE_DIR}/test/tools
+                                                             ${PROJECT_SOURCE_DIR}/tools)
+  add_dependencies(baker_dump_daemons_test baker-dump directory watson)
+endif()
