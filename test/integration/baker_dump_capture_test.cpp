@@ -618,6 +618,9 @@ TEST_F(BakerDumpFiles, BadFlagsAndInterfaces) {
   r = dump({"--port", "70000"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("--port '70000'"), std::string::npos);
+  r = dump({"-B", "0"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--buffer-mb"), std::string::npos);
   r = dump({"--join", "10.0.0.1:7410"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("not a multicast address"), std::string::npos);

@@ -39,7 +39,7 @@ constexpr int kExitUsage = 2;    // bad flags
 // Not libpcap's 262,144 default: on Linux each ring slot is snaplen-sized, so a smaller snaplen
 // means many more packets fit in the ring before the kernel drops any.
 constexpr int kSnapLength = 65535 + 64;
-constexpr int kBufferBytes = 8 << 20;  // capture ring; bursts of snapshots fit
+constexpr unsigned kDefaultBufferMb = 8;  // capture ring; bursts of snapshots fit
 constexpr int kPollMs = 200;
 constexpr int kBlockTimeoutMs = 20;
 
@@ -87,6 +87,7 @@ struct Settings {
   bool bpf_given = false;  // --filter or --port: applied to -r files as well
   std::optional<JoinSpec> join;
   bool promiscuous = true;
+  unsigned buffer_mb = kDefaultBufferMb;
   bool summary = true;
   bool json = false;
   InspectorOptions inspect;
@@ -129,6 +130,8 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
     ("join-if", po::value<std::string>(),
      "IPv4 address of the interface to join the group on (default: chosen by route)")
     ("no-promisc,p", po::bool_switch(), "do not put the interface in promiscuous mode")
+    ("buffer-mb,B", po::value<unsigned>()->default_value(kDefaultBufferMb),
+     "kernel capture buffer in MiB, 1..1024; raise it if the summary reports drops")
     ("json", po::bool_switch(), "one JSON object per datagram and per note")
     ("verbose,v", po::bool_switch(), "every field; Delta ops and snapshot routes one per line")
     ("type", po::value<std::string>(),
@@ -169,6 +172,10 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
     return fail("-r and -i: read a file or capture on an interface, not both", kExitUsage);
   }
   s.promiscuous = !vm["no-promisc"].as<bool>();
+  s.buffer_mb = vm["buffer-mb"].as<unsigned>();
+  if (s.buffer_mb < 1 || s.buffer_mb > 1024) {
+    return fail("--buffer-mb: must be 1..1024 (MiB)", kExitUsage);
+  }
   s.summary = !vm["no-summary"].as<bool>();
   s.json = vm["json"].as<bool>();
   s.inspect.json = s.json;
@@ -483,7 +490,7 @@ int capture_live(Settings& s, Inspector& inspector) {
   pcap_t* handle = pcap_create(s.interface.c_str(), errbuf);
   if (!handle) return fail(describe_capture_error(PCAP_ERROR, s.interface, errbuf));
   pcap_set_snaplen(handle, kSnapLength);
-  pcap_set_buffer_size(handle, kBufferBytes);
+  pcap_set_buffer_size(handle, static_cast<int>(s.buffer_mb << 20));
   pcap_set_promisc(handle, s.promiscuous ? 1 : 0);
   // Not immediate mode: on Linux that means TPACKET_V3, which packs packets tightly into ring
   // blocks (thousands of small datagrams fit), where immediate mode's one-slot-per-packet ring
@@ -509,6 +516,10 @@ int capture_live(Settings& s, Inspector& inspector) {
     pcap_close(handle);
     return fail(error, kExitUsage);
   }
+  // On loopback the kernel hands every packet to the capture twice (sent, received) and libpcap
+  // drops the sent copy only after it took ring space; asking for received packets only halves
+  // the ring load and loses nothing there (elsewhere it would lose this host's own sends).
+  if (s.interface == "lo") pcap_setdirection(handle, PCAP_D_IN);
   if (s.join && !membership.open(*s.join, /*bind_to_group=*/false, &error)) {
     pcap_close(handle);
     return fail(error);
