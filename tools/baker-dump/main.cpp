@@ -148,7 +148,8 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
     ("no-summary", po::bool_switch(), "do not print the summary on exit");
   // clang-format on
   const std::string usage =
-      "usage: baker-dump [-i IFACE | -r FILE] [-w FILE] [-c COUNT] [--port P] [--filter BPF]\n"
+      "usage: baker-dump [-i IFACE | -r FILE] [-w FILE] [-c COUNT] [-B MIB] [--port P] [--filter "
+      "BPF]\n"
       "                  [--join GROUP:PORT [--join-if ADDR]] [--json] [-v] [--type T,...]\n"
       "                  [--service NAME] [--src ADDR[:PORT]] [--dst ADDR[:PORT]]\n"
       "                  [--key-file FILE]\n"
