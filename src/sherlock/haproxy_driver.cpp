@@ -232,7 +232,10 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
     }
     if (!oldest || since < *oldest) oldest = since;
   }
-  if (oldest) counters_.last_apply = now - *oldest;
+  if (oldest) {
+    counters_.last_apply = now - *oldest;
+    ++counters_.applies;
+  }
   inflight_since_.clear();
 }
 

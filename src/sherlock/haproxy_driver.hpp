@@ -54,6 +54,7 @@ struct DriverCounters {
   std::uint64_t commands_sent = 0;
   std::uint64_t command_errors = 0;
   std::uint64_t reconnects = 0;
+  std::uint64_t applies = 0;           // sessions that carried route changes, confirmed
   std::optional<Duration> last_apply;  // change received -> HAProxy confirmed it
 };
 

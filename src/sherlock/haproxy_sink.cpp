@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
-#include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "common/options.hpp"
@@ -61,9 +62,30 @@ namespace {
   throw std::runtime_error("--" + flag + ": " + why);
 }
 
+// Baker's service names (docs/PROTOCOL.md): 1..100 of a-z 0-9 _ -, first a-z or _.
 bool valid_service_name(const std::string& s) {
-  static const std::regex re("[a-z_][a-z0-9_-]{0,99}");
-  return std::regex_match(s, re);
+  if (s.empty() || s.size() > 100 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+bool has_word(const std::string& text, const std::string& word) {
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    if (w == word) return true;
+  }
+  return false;
+}
+
+// Dynamic algorithms only: they take runtime weights and servers (static-rr and source do not).
+bool dynamic_balance(const std::string& b) {
+  if (b == "roundrobin" || b == "leastconn" || b == "first" || b == "random") return true;
+  if (b.size() < 9 || b.compare(0, 7, "random(") != 0 || b.back() != ')') return false;
+  const auto n = b.substr(7, b.size() - 8);
+  return !n.empty() && n.size() <= 2 && n[0] != '0' &&
+         std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -91,7 +113,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   if (add_options.find_first_of(";\n\r") != std::string::npos) {
     bad("add-server-options", "must not contain ';' or line breaks");
   }
-  if (std::regex_search(add_options, std::regex("(^|\\s)enabled(\\s|$)"))) {
+  if (has_word(add_options, "enabled")) {
     bad("add-server-options",
         "never 'enabled' (HAProxy issue #2497); Baker enables servers itself");
   }
@@ -141,8 +163,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   m.backend_prefix = prefix;
   m.naming.prefix = slot_prefix;
   m.balance = str("balance");
-  static const std::regex balance_re("roundrobin|leastconn|first|random(\\([1-9][0-9]?\\))?");
-  if (!std::regex_match(m.balance, balance_re)) {
+  if (!dynamic_balance(m.balance)) {
     bad("balance", "'" + m.balance +
                        "' is not one that takes runtime changes (random, random(N), "
                        "roundrobin, leastconn, first)");

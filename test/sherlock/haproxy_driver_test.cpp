@@ -120,6 +120,7 @@ TEST(HaproxyDriver, AppliesAtOnceWithoutAWindow) {
   EXPECT_TRUE(h.driver.settled());
   ASSERT_TRUE(h.driver.counters().last_apply);
   EXPECT_EQ(*h.driver.counters().last_apply, Duration::zero());
+  EXPECT_EQ(h.driver.counters().applies, 1u);
 }
 
 TEST(HaproxyDriver, BatchesWhatArrivesDuringASession) {

@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     while (!settled()) std::this_thread::sleep_for(200us);  // previous removal finished
     const Backend* next = current == &a ? &b : &a;
     const char want = next == &a ? 'A' : 'B';
-    const auto before = on_io([&] { return sink->driver().counters().sessions; });
+    const auto before = on_io([&] { return sink->driver().counters().applies; });
     const auto t0 = Clock::now();
     set(*next);
     while (true) {
@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
     }
     landing.push_back(ms(Clock::now() - t0));
     // Wait for HAProxy's confirmation; after it, no answer may come from the old instance.
-    while (on_io([&] { return sink->driver().counters().sessions; }) == before) {
+    while (on_io([&] { return sink->driver().counters().applies; }) == before) {
       std::this_thread::sleep_for(50us);
     }
     for (int k = 0; k < 5; ++k) {
