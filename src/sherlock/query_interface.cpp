@@ -147,6 +147,8 @@ std::string metrics_text(const Replica& replica, const ReceiveStats& stats, Time
         std::chrono::duration<double>(replica.lease()).count());
   counter(out, "sherlock_datagrams_received_total", "Datagrams read from the sockets.",
           stats.datagrams);
+  counter(out, "sherlock_multicast_datagrams_received_total",
+          "Datagrams read from the multicast group's socket.", stats.group_datagrams);
   counter(out, "sherlock_deltas_received_total", "Deltas received.", s.deltas_received);
   counter(out, "sherlock_deltas_applied_total", "Deltas applied in sequence.", s.deltas_applied);
   counter(out, "sherlock_deltas_duplicate_total", "Deltas already applied (ignored).",

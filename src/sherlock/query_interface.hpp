@@ -16,6 +16,7 @@ namespace baker::sherlock {
 // What the shell counts about datagrams (the core never sees the ones it rejects).
 struct ReceiveStats {
   std::uint64_t datagrams = 0;
+  std::uint64_t group_datagrams = 0;  // of which on the multicast group's socket
   std::array<std::uint64_t, wire::kDecodeErrorCount> rejects{};  // by wire::DecodeError
   std::uint64_t unexpected_type = 0;  // valid datagrams a subscriber has no use for (a Heartbeat)
   std::uint64_t send_errors = 0;

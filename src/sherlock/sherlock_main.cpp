@@ -106,6 +106,9 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
   baker::sherlock::SubscriberOptions o;
   o.directory = udp_endpoint(io, "directory", get(v, "directory"), false, true);
   o.listen = udp_endpoint(io, "listen", get(v, "listen"), true, false);
+  if (v["listen"].defaulted() && o.directory.address().is_v6()) {
+    o.listen = udp::endpoint(udp::v6(), 0);  // the default follows the directory's family
+  }
   if (o.listen.protocol() != o.directory.protocol()) {
     throw BadOption("--listen '" + get(v, "listen") + "' and --directory '" + get(v, "directory") +
                     "' must both be IPv4 or both IPv6");

@@ -139,6 +139,7 @@ void Subscriber::drain(udp::socket& socket, Replica::Source source) {
 
 void Subscriber::handle_datagram(std::size_t size, TimePoint now, Replica::Source source) {
   ++stats_.datagrams;
+  if (source == Replica::Source::multicast) ++stats_.group_datagrams;
   wire::DecodeOptions decode_options;
   decode_options.keys = keys_ ? &*keys_ : nullptr;
   auto decoded = wire::decode({receive_buffer_.data(), size}, decode_options);

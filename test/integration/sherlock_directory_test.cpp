@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -319,18 +320,27 @@ class Watsons {
 
 class SherlockWithDirectoryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    directory_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        bin("directory"), "--listen", "127.0.0.1:" + std::to_string(directory_port_), "--metrics",
-        "127.0.0.1:" + std::to_string(directory_http_), "--warmup-max", "0"});
+  void SetUp() override { start_directory(); }
+  void start_directory(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{bin("directory"),
+                                  "--listen",
+                                  "127.0.0.1:" + std::to_string(directory_port_),
+                                  "--metrics",
+                                  "127.0.0.1:" + std::to_string(directory_http_),
+                                  "--warmup-max",
+                                  "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    directory_ = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))
         << directory_->log();
   }
-  void start_sherlock(std::uint16_t directory_port) {
-    sherlock_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        bin("sherlock"), "--no-haproxy", "--directory",
-        "127.0.0.1:" + std::to_string(directory_port), "--listen", "127.0.0.1:0", "--http",
-        "127.0.0.1:" + std::to_string(sherlock_http_)});
+  void start_sherlock(std::uint16_t directory_port, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{bin("sherlock"), "--no-haproxy",
+                                  "--directory",   "127.0.0.1:" + std::to_string(directory_port),
+                                  "--listen",      "127.0.0.1:0",
+                                  "--http",        "127.0.0.1:" + std::to_string(sherlock_http_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    sherlock_ = std::make_unique<ChildProcess>(argv);
   }
   // Both sides hold the same table: routes, sequence, epoch and digest.
   bool converged(std::string* why = nullptr) {
@@ -441,6 +451,50 @@ TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualAfterALossyPath) {
       metric(metrics, "sherlock_nacks_sent_total"),
       metric(metrics, "sherlock_snapshot_requests_total"),
       metric(metrics, "sherlock_resyncs_total"));
+}
+
+// Multicast members hold the whole table (the digest covers it) and show only their services.
+class SherlockMulticastTest : public SherlockWithDirectoryTest {
+ protected:
+  void SetUp() override {}
+};
+
+TEST_F(SherlockMulticastTest, MemberHearsTheGroupAndShowsItsServices) {
+  const std::string group =
+      "239.255.75." + std::to_string(10 + getpid() % 200) + ":" + std::to_string(free_udp_port());
+  start_directory({"--multicast", group, "--multicast-if", "127.0.0.1", "--multicast-ttl", "0"});
+  Watsons w(directory_port_);
+  for (int i = 0; i < 12; ++i) w.beat(i % 2 ? "api" : "web", i);
+  start_sherlock(directory_port_,
+                 {"--multicast", group, "--multicast-if", "127.0.0.1", "--service", "api"});
+  if (!wait_until([&] { return http_get("127.0.0.1", sherlock_http_, "/digest").has_value(); },
+                  3000ms)) {
+    if (sherlock_->log().find("join") != std::string::npos || !sherlock_->running()) {
+      GTEST_SKIP() << "cannot join a multicast group on 127.0.0.1 here: " << sherlock_->log();
+    }
+    FAIL() << sherlock_->log();
+  }
+  const auto same_digest = [&] {
+    std::uint64_t digest = 0;
+    const auto d = directory_table(directory_http_);
+    const auto s = sherlock_table(sherlock_http_, &digest);
+    return d && s && d->seq == s->seq && digest == d->digest();
+  };
+  ASSERT_TRUE(wait_until(same_digest, 5000ms)) << sherlock_->log();
+  for (int i = 12; i < 20; ++i) w.beat(i % 2 ? "api" : "web", i);  // Deltas go to the group
+  // Well before a lease renewal (5 s) could bring them by unicast.
+  ASSERT_TRUE(wait_until(
+      [&] { return same_digest() && directory_table(directory_http_)->routes.size() == 20; },
+      2000ms))
+      << sherlock_->log();
+  const auto metrics = sherlock_metrics();
+  EXPECT_GT(metric(metrics, "sherlock_multicast_datagrams_received_total"), 0) << metrics;
+  const auto shown = sherlock_table(sherlock_http_)->routes;
+  EXPECT_EQ(shown.size(), 10u);
+  for (const auto& r : shown) EXPECT_EQ(r.service, "api");
+  const auto dm = http_get("127.0.0.1", directory_http_, "/metrics")->body;
+  EXPECT_NE(dm.find("baker_directory_subscribers{delivery=\"multicast\"} 1"), std::string::npos)
+      << dm;
 }
 
 }  // namespace

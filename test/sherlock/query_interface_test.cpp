@@ -81,8 +81,8 @@ TEST_F(QueryInterfaceTest, MetricsInPrometheusTextFormat) {
   EXPECT_NE(r.body.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
   EXPECT_NE(r.body.find("sherlock_directory_reachable 1\n"), std::string::npos);
   EXPECT_NE(r.body.find("sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"),
-            std::string::npos);
+  EXPECT_NE(r.body.find("sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"), std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find("sherlock_nacks_sent_total 0\n"), std::string::npos);
 }
 
