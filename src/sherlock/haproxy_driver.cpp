@@ -130,6 +130,7 @@ std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
   busy_ = true;
   inflight_ = s;
   inflight_seq_ = session_seq_;
+  inflight_started_ = now;
   return s;
 }
 
@@ -202,6 +203,7 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
   failure_logged_ = false;
   ++counters_.sessions;
   counters_.commands_sent += inflight_.commands.size();
+  counters_.last_session = now - inflight_started_;
 
   std::set<std::string> failed;
   bool abandon = false;

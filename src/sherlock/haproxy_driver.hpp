@@ -54,8 +54,9 @@ struct DriverCounters {
   std::uint64_t commands_sent = 0;
   std::uint64_t command_errors = 0;
   std::uint64_t reconnects = 0;
-  std::uint64_t applies = 0;           // sessions that carried route changes, confirmed
-  std::optional<Duration> last_apply;  // change received -> HAProxy confirmed it
+  std::uint64_t applies = 0;             // sessions that carried route changes, confirmed
+  std::optional<Duration> last_apply;    // change received -> HAProxy confirmed it
+  std::optional<Duration> last_session;  // last session: sent -> every reply read
 };
 
 class HaproxyDriver {
@@ -137,6 +138,7 @@ class HaproxyDriver {
   bool ever_connected_ = false;
   std::uint64_t session_seq_ = 0;  // numbers sessions (removal vs `show stat` ordering)
   std::uint64_t inflight_seq_ = 0;
+  TimePoint inflight_started_{};
   TimePoint reconnect_at_{};
   Duration backoff_{};
   bool failure_logged_ = false;

@@ -52,24 +52,18 @@ std::uint16_t free_port() {
   return port;
 }
 
-// Keep-alive HTTP server answering every request with its one-letter id.
+// Keep-alive HTTP server answering every request with its one-letter id: one thread polling the
+// listening socket and every connection, so a new connection costs no thread start (what is
+// measured is Baker and haproxy, not this server).
 class Backend {
  public:
   explicit Backend(char id) : id_(id) {
     fd_ = listen_loopback(port_);
-    acceptor_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0) continue;
-        const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) workers_.emplace_back([this, c] { serve(c); });
-      }
-    });
+    thread_ = std::thread([this] { loop(); });
   }
   ~Backend() {
     stop_ = true;
-    acceptor_.join();
-    for (auto& w : workers_) w.join();
+    thread_.join();
     close(fd_);
   }
   std::uint16_t port() const { return port_; }
@@ -83,31 +77,47 @@ class Backend {
   }
 
  private:
-  void serve(int c) {
+  void loop() {
     const std::string response = std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n") + id_;
-    std::string buf;
+    std::vector<pollfd> fds{{fd_, POLLIN, 0}};
+    std::vector<std::string> bufs{""};
     char chunk[4096];
     while (!stop_) {
-      const auto end = buf.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        buf.erase(0, end + 4);
-        if (send(c, response.data(), response.size(), MSG_NOSIGNAL) < 0) break;
-        continue;
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      for (std::size_t i = fds.size(); i-- > 0;) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (i == 0) {
+          const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (c >= 0) {
+            fds.push_back({c, POLLIN, 0});
+            bufs.emplace_back();
+          }
+          continue;
+        }
+        const ssize_t n = recv(fds[i].fd, chunk, sizeof chunk, 0);
+        bool keep = n > 0;
+        if (keep) {
+          bufs[i].append(chunk, static_cast<std::size_t>(n));
+          for (auto end = bufs[i].find("\r\n\r\n"); end != std::string::npos;
+               end = bufs[i].find("\r\n\r\n")) {
+            bufs[i].erase(0, end + 4);
+            if (send(fds[i].fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) keep = false;
+          }
+        }
+        if (!keep) {
+          close(fds[i].fd);
+          fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+          bufs.erase(bufs.begin() + static_cast<std::ptrdiff_t>(i));
+        }
       }
-      pollfd p{c, POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      const ssize_t n = recv(c, chunk, sizeof chunk, 0);
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
     }
-    close(c);
+    for (std::size_t i = 1; i < fds.size(); ++i) close(fds[i].fd);
   }
   char id_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::vector<std::thread> workers_;
+  std::thread thread_;
 };
 
 // One keep-alive connection through the frontend; returns the answering id, or 0 on failure.
@@ -165,6 +175,7 @@ double ms(Clock::duration d) {
 }
 
 void report(const char* name, std::vector<double> v) {
+  if (v.empty()) return;
   std::sort(v.begin(), v.end());
   const auto at = [&](double q) { return v[static_cast<std::size_t>(q * (v.size() - 1))]; };
   std::printf("%-8s n=%zu  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n", name, v.size(),
@@ -212,7 +223,17 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(1ms);
   }
 
-  std::vector<double> apply, landing;
+  // Baseline: one request's round trip through haproxy, nothing changing.
+  std::vector<double> request;
+  for (int i = 0; i < 2000; ++i) {
+    const auto t = Clock::now();
+    client.get();
+    request.push_back(ms(Clock::now() - t));
+  }
+
+  std::vector<double> apply, landing, session;
+  std::vector<double> requests_until_landing;
+  std::vector<double> last_request;  // the request that landed: its own round trip
   int stale_after_confirm = 0, failures = 0;
   const Backend* current = &a;
   for (int i = 0; i < rounds; ++i) {
@@ -222,11 +243,18 @@ int main(int argc, char** argv) {
     const auto before = on_io([&] { return sink->driver().counters().applies; });
     const auto t0 = Clock::now();
     set(*next);
+    int sent = 0;
     while (true) {
+      const auto tr = Clock::now();
       const char id = client.get();
+      ++sent;
       if (id == 0) ++failures;
-      if (id == want) break;
+      if (id == want) {
+        last_request.push_back(ms(Clock::now() - tr));
+        break;
+      }
     }
+    requests_until_landing.push_back(sent);
     landing.push_back(ms(Clock::now() - t0));
     // Wait for HAProxy's confirmation; after it, no answer may come from the old instance.
     while (on_io([&] { return sink->driver().counters().applies; }) == before) {
@@ -237,12 +265,20 @@ int main(int argc, char** argv) {
       if (id != want) ++stale_after_confirm;
     }
     apply.push_back(ms(*on_io([&] { return sink->driver().counters().last_apply; })));
+    session.push_back(ms(*on_io([&] { return sink->driver().counters().last_session; })));
     current = next;
   }
   std::printf("haproxy_route_bench: %d rounds, replace the only instance of a service (A <-> B)\n",
               rounds);
+  report("request", request);
   report("apply", apply);
+  report("session", session);
   report("landing", landing);
+  report("landed", last_request);
+  std::sort(requests_until_landing.begin(), requests_until_landing.end());
+  std::printf("requests sent until one landed on the new instance: median %.0f, max %.0f\n",
+              requests_until_landing[requests_until_landing.size() / 2],
+              requests_until_landing.back());
   std::printf("answers from the old instance after HAProxy confirmed: %d; failed requests: %d\n",
               stale_after_confirm, failures);
   on_io([&] {
