@@ -287,12 +287,12 @@ void Replica::after_progress(TimePoint now, Outgoing& out) {
 
 void Replica::apply_snapshot(Snapshot s, TimePoint now, Outgoing& out) {
   const bool merge = (s.flags & wire::kFlagWarmup) != 0;
-  const std::size_t received = s.route_count();
-  const std::size_t chunk_count = s.chunks.size();
+  const std::size_t received = s.routes.size();
+  const std::uint32_t chunk_count = s.chunks;
   if (merge) {
-    table_.merge(std::move(s.chunks));
+    table_.merge(std::move(s.routes));
   } else {
-    table_.replace(std::move(s.chunks));
+    table_.replace(std::move(s.routes));
   }
   applied_ = s.seq;
   need_snapshot_ = false;

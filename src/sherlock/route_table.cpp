@@ -60,36 +60,32 @@ void RouteTable::apply(const wire::DeltaOp& op) {
   }
 }
 
-void RouteTable::replace(std::vector<wire::Route> routes) {
-  std::vector<std::vector<wire::Route>> chunks;
-  chunks.push_back(std::move(routes));
-  replace(std::move(chunks));
+void RouteTable::Staged::add(std::vector<wire::Route> routes) {
+  auto service = services_.end();  // routes of one service tend to come together
+  for (auto& r : routes) {
+    if (service == services_.end() || service->first != r.service) {
+      service = services_.try_emplace(r.service).first;
+    }
+    const auto d = wire::route_digest(r);
+    std::string instance = r.instance;
+    auto [it, inserted] = service->second.try_emplace(std::move(instance), Entry{std::move(r), d});
+    if (inserted) {
+      ++size_;
+    } else {  // the same route twice in one snapshot: the later one wins
+      digest_ -= it->second.digest;
+      it->second = Entry{std::move(r), d};
+    }
+    digest_ += d;
+  }
 }
 
-void RouteTable::replace(std::vector<std::vector<wire::Route>> chunks) {
-  Services next;
-  std::uint64_t digest = 0;
-  std::size_t size = 0;
-  Services::iterator service = next.end();  // routes of one service tend to come together
-  for (auto& chunk : chunks) {
-    for (auto& r : chunk) {
-      if (service == next.end() || service->first != r.service) {
-        service = next.try_emplace(r.service).first;
-      }
-      const auto d = wire::route_digest(r);
-      auto& instances = service->second;
-      std::string instance = r.instance;
-      auto [it, inserted] = instances.try_emplace(std::move(instance), Entry{std::move(r), d});
-      if (inserted) {
-        ++size;
-      } else {  // the same route twice in one snapshot: the later one wins
-        digest -= it->second.digest;
-        it->second = Entry{std::move(r), d};
-      }
-      digest += d;
-    }
-    std::vector<wire::Route>().swap(chunk);  // give memory back as we go
-  }
+void RouteTable::replace(std::vector<wire::Route> routes) {
+  Staged staged;
+  staged.add(std::move(routes));
+  replace(std::move(staged));
+}
+
+void RouteTable::replace(Staged staged) {
   // Report only services that really differ, so a resync that finds little changed does not make
   // the sink reconfigure everything.
   const auto same = [](const Instances& a, const Instances& b) {
@@ -100,23 +96,25 @@ void RouteTable::replace(std::vector<std::vector<wire::Route>> chunks) {
            });
   };
   for (const auto& [name, instances] : services_) {
-    const auto it = next.find(name);
-    if (it == next.end() || !same(instances, it->second)) mark_changed(name);
+    const auto it = staged.services_.find(name);
+    if (it == staged.services_.end() || !same(instances, it->second)) mark_changed(name);
   }
-  for (const auto& [name, instances] : next) {
+  for (const auto& [name, instances] : staged.services_) {
     if (services_.find(name) == services_.end()) mark_changed(name);
   }
-  services_ = std::move(next);
-  digest_ = digest;
-  size_ = size;
+  services_ = std::move(staged.services_);
+  digest_ = staged.digest_;
+  size_ = staged.size_;
 }
 
 void RouteTable::merge(std::vector<wire::Route> routes) {
   for (auto& r : routes) upsert(std::move(r));
 }
 
-void RouteTable::merge(std::vector<std::vector<wire::Route>> chunks) {
-  for (auto& chunk : chunks) merge(std::move(chunk));
+void RouteTable::merge(Staged staged) {
+  for (auto& [name, instances] : staged.services_) {
+    for (auto& [instance, entry] : instances) upsert(std::move(entry.route));
+  }
 }
 
 const wire::Route* RouteTable::find(std::string_view service, std::string_view instance) const {

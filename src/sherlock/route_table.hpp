@@ -16,6 +16,11 @@
 namespace baker::sherlock {
 
 class RouteTable {
+  struct Entry {
+    wire::Route route;
+    std::uint64_t digest = 0;  // route_digest(route), so removal does not re-encode
+  };
+
  public:
   // view_filter: the services view() shows (empty = all). The table itself holds every route it
   // is given: a multicast member holds the whole table but only shows (and routes to) its own.
@@ -26,12 +31,26 @@ class RouteTable {
   // Returns false if there was no such route.
   bool remove(std::string_view service, std::string_view instance);
   void apply(const wire::DeltaOp& op);
-  // A full snapshot: afterwards the table holds exactly `routes`. Only services whose routes
-  // differ are reported as changed.
-  void replace(std::vector<std::vector<wire::Route>> chunks);
+  // A snapshot's routes, put in the table's own form chunk by chunk as they arrive, so most of the
+  // work of a 100k-route snapshot is done while the directory is still pacing it out.
+  class Staged {
+   public:
+    void add(std::vector<wire::Route> routes);
+    std::size_t size() const { return size_; }
+
+   private:
+    friend class RouteTable;
+    std::map<std::string, std::map<std::string, Entry, std::less<>>, std::less<>> services_;
+    std::uint64_t digest_ = 0;
+    std::size_t size_ = 0;
+  };
+
+  // A full snapshot: afterwards the table holds exactly the staged routes. Only services whose
+  // routes differ are reported as changed.
+  void replace(Staged staged);
   void replace(std::vector<wire::Route> routes);
   // A warm-up snapshot: add and update every route given, keep every other.
-  void merge(std::vector<std::vector<wire::Route>> chunks);
+  void merge(Staged staged);
   void merge(std::vector<wire::Route> routes);
 
   std::uint64_t digest() const { return digest_; }  // wire::table_digest of every route held
@@ -47,10 +66,6 @@ class RouteTable {
   const ServiceRoutes& view() const { return view_; }
 
  private:
-  struct Entry {
-    wire::Route route;
-    std::uint64_t digest = 0;  // route_digest(route), so removal does not re-encode
-  };
   using Instances = std::map<std::string, Entry, std::less<>>;
   using Services = std::map<std::string, Instances, std::less<>>;
 

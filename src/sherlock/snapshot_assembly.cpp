@@ -4,12 +4,6 @@
 
 namespace baker::sherlock {
 
-std::size_t Snapshot::route_count() const {
-  std::size_t n = 0;
-  for (const auto& c : chunks) n += c.size();
-  return n;
-}
-
 std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoint now) {
   if (chunk.count == 0 || chunk.index >= chunk.count) return std::nullopt;  // the decoder rejects
   const Key key{chunk.epoch, chunk.seq, chunk.count, chunk.flags};
@@ -27,12 +21,12 @@ std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoi
   }
   auto& p = it->second;
   p.last_chunk_at = now;
-  p.chunks.try_emplace(chunk.index, std::move(chunk.routes));  // a duplicate chunk changes nothing
-  if (p.chunks.size() < chunk.count) return std::nullopt;
+  if (!p.received.insert(chunk.index).second) return std::nullopt;  // a duplicate changes nothing
+  p.routes.add(std::move(chunk.routes));
+  if (p.received.size() < chunk.count) return std::nullopt;
 
-  Snapshot out{chunk.epoch, chunk.seq, chunk.flags, {}, p.first_chunk_at};
-  out.chunks.reserve(p.chunks.size());
-  for (auto& [index, routes] : p.chunks) out.chunks.push_back(std::move(routes));
+  Snapshot out{chunk.epoch,         chunk.seq,   chunk.flags,
+               std::move(p.routes), chunk.count, p.first_chunk_at};
   pending_.erase(it);
   drop_older(out.epoch, out.seq + 1);
   return out;
@@ -65,7 +59,7 @@ std::pair<std::size_t, std::size_t> SnapshotAssembly::progress() const {
       count = std::get<2>(key);
     }
   }
-  return latest ? std::make_pair(latest->chunks.size(), count)
+  return latest ? std::make_pair(latest->received.size(), count)
                 : std::make_pair(std::size_t{0}, count);
 }
 

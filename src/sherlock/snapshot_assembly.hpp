@@ -1,15 +1,18 @@
 #pragma once
 // Collects SnapshotChunks until a snapshot is complete (docs/PROTOCOL.md, "Subscriptions, leases,
 // NACKs, snapshots"). Chunks are keyed by (epoch, seq, count, flags); a snapshot asked for again
-// at the same sequence fills in the chunks the first attempt lost.
+// at the same sequence fills in the chunks the first attempt lost. Each chunk's routes go into a
+// RouteTable::Staged at once, so completing a large snapshot costs little.
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "sherlock/route_table.hpp"
 #include "wire/messages.hpp"
 
 namespace baker::sherlock {
@@ -18,10 +21,9 @@ struct Snapshot {
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
   std::uint8_t flags = 0;
-  // The chunks' routes in chunk order, left as received (a 100k-route table is not copied again).
-  std::vector<std::vector<wire::Route>> chunks;
+  RouteTable::Staged routes;
+  std::uint32_t chunks = 0;
   TimePoint first_chunk_at{};
-  std::size_t route_count() const;
 };
 
 class SnapshotAssembly {
@@ -47,7 +49,8 @@ class SnapshotAssembly {
  private:
   using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t, std::uint8_t>;
   struct Pending {
-    std::map<std::uint32_t, std::vector<wire::Route>> chunks;  // by index
+    std::set<std::uint32_t> received;  // chunk indexes
+    RouteTable::Staged routes;
     TimePoint first_chunk_at{};
     TimePoint last_chunk_at{};
   };
