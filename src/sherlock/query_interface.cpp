@@ -171,6 +171,8 @@ std::string metrics_text(const Replica& replica, const ReceiveStats& stats, Time
   counter(out, "sherlock_subscribes_sent_total", "Subscribes sent (start, renewals, retries).",
           s.subscribes_sent);
   counter(out, "sherlock_retry_later_total", "RetryLater answers received.", s.retry_later);
+  counter(out, "sherlock_directory_silences_total",
+          "Times the directory went silent and did not answer a Subscribe.", s.silences);
   counter(out, "sherlock_stale_epoch_total", "Datagrams of a directory process left behind.",
           s.stale_epoch);
   counter(out, "sherlock_unexpected_messages_total",

@@ -69,9 +69,19 @@ Replica::Outgoing Replica::on_message(wire::Message m, TimePoint now, Source sou
 Replica::Outgoing Replica::on_timer(TimePoint now) {
   Outgoing out;
   if (reachable_ && last_heard_ && now >= *last_heard_ + config_.silence_limit) {
-    reachable_ = false;
-    spdlog::warn("directory silent for {} ms: keeping the {} routes held until it is back",
-                 as_ms(now - *last_heard_), table_.size());
+    // Silence alone may be a directory with a long tick interval: ask, and call it unreachable
+    // only if that goes unanswered too.
+    if (!awaiting_answer_) {
+      spdlog::debug("directory silent for {} ms: renewing now", as_ms(now - *last_heard_));
+      send_subscribe(now, out);
+    } else if (probe_unanswered(now)) {
+      reachable_ = false;
+      ++stats_.silences;
+      spdlog::warn(
+          "directory silent for {} ms and not answering: keeping the {} routes held "
+          "until it is back",
+          as_ms(now - *last_heard_), table_.size());
+    }
   }
   if (started_ && now >= subscribe_due_) send_subscribe(now, out);
   if (nack_due_ && now >= *nack_due_ && !hold_until_) {
@@ -93,7 +103,14 @@ std::optional<TimePoint> Replica::next_deadline() const {
   };
   if (started_) consider(subscribe_due_);
   if (nack_due_ && !hold_until_) consider(*nack_due_);
-  if (reachable_ && last_heard_) consider(*last_heard_ + config_.silence_limit);
+  if (reachable_ && last_heard_) {
+    const TimePoint silent_at = *last_heard_ + config_.silence_limit;
+    if (!awaiting_answer_) {
+      consider(silent_at);
+    } else if (last_subscribe_at_ && *last_subscribe_at_ >= *last_heard_) {
+      consider(std::max(silent_at, *last_subscribe_at_ + config_.subscribe_retry_initial));
+    }
+  }
   return next;
 }
 
@@ -153,6 +170,12 @@ void Replica::on_retry_later(const wire::RetryLater& r, TimePoint now) {
 }
 
 // ---- sequencing ---------------------------------------------------------------------------------
+
+bool Replica::probe_unanswered(TimePoint now) const {
+  return awaiting_answer_ && last_subscribe_at_ && last_heard_ &&
+         *last_subscribe_at_ >= *last_heard_ &&
+         now >= *last_subscribe_at_ + config_.subscribe_retry_initial;
+}
 
 bool Replica::is_retired(std::uint64_t epoch) const {
   return std::find(retired_epochs_.begin(), retired_epochs_.end(), epoch) != retired_epochs_.end();

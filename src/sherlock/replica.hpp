@@ -41,7 +41,8 @@ struct ReplicaConfig {
   // with backoff up to snapshot_retry_max.
   Duration snapshot_timeout = 1s;
   Duration snapshot_retry_max = 8s;
-  // No datagram from the directory for this long: logged and reported as unreachable (routes kept).
+  // No datagram from the directory for this long: a Subscribe is sent at once, and if that goes
+  // unanswered too the directory is logged and reported as unreachable (routes are kept).
   Duration silence_limit = 3s;
   std::size_t max_held_deltas = 65536;  // more out-of-order deltas than this: resync
 };
@@ -62,6 +63,7 @@ struct ReplicaStats {
   std::uint64_t resyncs = 0;            // new epoch, digest mismatch or held-delta overflow
   std::uint64_t retry_later = 0;
   std::uint64_t stale_epoch = 0;  // datagrams of a directory process this replica left behind
+  std::uint64_t silences = 0;     // times the directory became unreachable
 };
 
 class Replica {
@@ -129,6 +131,7 @@ class Replica {
   void send_nack(TimePoint now, Outgoing& out);
   void reschedule_subscribe();
   bool is_retired(std::uint64_t epoch) const;
+  bool probe_unanswered(TimePoint now) const;
   static Duration backoff(Duration initial, Duration max, unsigned attempts);
   Duration uniform(Duration lo, Duration hi);
 

@@ -430,6 +430,34 @@ TEST_F(ReplicaTest, SilentDirectoryKeepsRoutesAndIsAskedForEver) {
   EXPECT_TRUE(r.synced());
 }
 
+TEST_F(ReplicaTest, SlowTickingDirectoryIsNotCalledUnreachable) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  bootstrap(r, dir);
+  for (int i = 0; i < 6; ++i) {  // a Tick every 10 s, every Subscribe answered
+    run(r, 10s, [&](auto& m) { return dir.answer(m); });
+    feed(r, dir.tick());
+  }
+  EXPECT_TRUE(r.reachable());
+  EXPECT_EQ(r.stats().silences, 0u);
+}
+
+TEST_F(ReplicaTest, SilenceIsCalledUnreachableOnlyWhenASubscribeGoesUnanswered) {
+  ScriptedDirectory dir(0xE1);
+  Replica r(config());
+  bootstrap(r, dir);
+  const TimePoint heard = now;
+  const auto sent = run(r, 3100ms);
+  const auto subs = of_type<wire::Subscribe>(sent);
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].at, heard + 3s) << "silence makes the replica ask at once";
+  EXPECT_TRUE(r.reachable());
+  run(r, 500ms);
+  EXPECT_FALSE(r.reachable());
+  EXPECT_EQ(r.stats().silences, 1u);
+}
+
 TEST_F(ReplicaTest, RetriesSubscribeWithBackoffWhileDirectoryAbsent) {
   Replica r(config());
   r.start(now);
