@@ -68,7 +68,8 @@ Replica::Outgoing Replica::on_message(wire::Message m, TimePoint now, Source sou
 
 Replica::Outgoing Replica::on_timer(TimePoint now) {
   Outgoing out;
-  if (reachable_ && last_heard_ && now >= *last_heard_ + config_.silence_limit) {
+  if (started_ && !hold_until_ && reachable_ && last_heard_ &&
+      now >= *last_heard_ + config_.silence_limit) {
     // Silence alone may be a directory with a long tick interval: ask, and call it unreachable
     // only if that goes unanswered too.
     if (!awaiting_answer_) {
@@ -103,7 +104,7 @@ std::optional<TimePoint> Replica::next_deadline() const {
   };
   if (started_) consider(subscribe_due_);
   if (nack_due_ && !hold_until_) consider(*nack_due_);
-  if (reachable_ && last_heard_) {
+  if (started_ && !hold_until_ && reachable_ && last_heard_) {
     const TimePoint silent_at = *last_heard_ + config_.silence_limit;
     if (!awaiting_answer_) {
       consider(silent_at);
