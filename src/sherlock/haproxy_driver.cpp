@@ -557,6 +557,10 @@ void HaproxyDriver::append_metrics(std::string& out) const {
       "baker_haproxy_last_apply_seconds " +
       (counters_.last_apply ? std::to_string(seconds(*counters_.last_apply)) : "NaN") + "\n";
   out +=
+      "# HELP baker_haproxy_last_session_seconds Duration of the last admin-socket session.\n"
+      "# TYPE baker_haproxy_last_session_seconds gauge\nbaker_haproxy_last_session_seconds " +
+      (counters_.last_session ? std::to_string(seconds(*counters_.last_session)) : "NaN") + "\n";
+  out +=
       "# HELP baker_haproxy_slots Template slots per backend, by use.\n"
       "# TYPE baker_haproxy_slots gauge\n";
   for (const auto& [name, b] : backends_) {

@@ -51,6 +51,11 @@ TEST(HaproxyOptions, ExternalSocketPathOrAddress) {
   EXPECT_FALSE(s.driver.plan.allow_add_server);
 }
 
+TEST(HaproxyOptions, SlotsSizeTheSuggestedLinesWithAnExternalSocket) {
+  const auto s = sink_settings_from(parse({"--haproxy-sock", "/x", "--slots", "64"}));
+  EXPECT_EQ(s.driver.suggested_slots, 64);
+}
+
 TEST(HaproxyOptions, TcpPortsBecomeExtraBackends) {
   const auto s = sink_settings_from(
       parse({"--tcp-port", "db=5432", "--tcp-port", "cache=6379", "--backend-prefix", "bk_"}));
@@ -81,6 +86,8 @@ TEST(HaproxyOptions, BadValuesNameTheirFlag) {
                 .find("--add-server-options"),
             std::string::npos);
   EXPECT_NE(error_of({"--no-add-server"}).find("--no-add-server"), std::string::npos);
+  EXPECT_NE(error_of({"--balance", "random(0)"}).find("--balance"), std::string::npos);
+  EXPECT_NE(error_of({"--balance", "random(x)"}).find("--balance"), std::string::npos);
   EXPECT_EQ(error_of({"--balance", "random(2)"}), "");
   EXPECT_EQ(error_of({"--balance", "leastconn"}), "");
 }
