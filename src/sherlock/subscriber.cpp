@@ -12,8 +12,7 @@ using asio::ip::udp;
 
 Subscriber::Subscriber(asio::io_context& io, SubscriberOptions options,
                        std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink)
-    : io_(io),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       replica_(options_.replica),
       keys_(std::move(keys)),
       sink_(std::move(sink)),
@@ -55,12 +54,12 @@ void Subscriber::set_receive_buffer(udp::socket& socket) {
   }
   udp::socket::receive_buffer_size got;
   socket.get_option(got);
-  // Linux reports twice what was granted (it counts its bookkeeping); compare like with like.
-  if (got.value() < want) {
+  // Linux reports twice what was granted (the doubling covers its bookkeeping).
+  if (got.value() / 2 < want) {
     spdlog::warn(
         "UDP receive buffer is {} bytes, asked for {} (raise net.core.rmem_max): a large "
         "snapshot may lose datagrams and take retries",
-        got.value(), want);
+        got.value() / 2, want);
   }
 }
 
@@ -76,7 +75,8 @@ void Subscriber::start() {
           ? ", multicast group " + options_.multicast_group->address().to_string() + ":" +
                 std::to_string(options_.multicast_group->port())
           : std::string(),
-      http_port() ? "127.0.0.1:" + std::to_string(*http_port()) : std::string("(off)"));
+      http_port() ? options_.http->address().to_string() + ":" + std::to_string(*http_port())
+                  : std::string("(off)"));
   send(replica_.start(clock_.now()));
   do_receive(socket_, Replica::Source::unicast);
   if (group_socket_) do_receive(*group_socket_, Replica::Source::multicast);

@@ -55,7 +55,6 @@ class Subscriber {
   void arm_timer();
   void set_receive_buffer(boost::asio::ip::udp::socket& socket);
 
-  boost::asio::io_context& io_;
   SubscriberOptions options_;
   RealTimeSource clock_;
   Replica replica_;
