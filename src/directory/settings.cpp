@@ -115,7 +115,7 @@ po::options_description describe_flags() {
       ("nack-burst", s()->value_name("N"), "NACK burst per subscriber (40)")                      //
       ("max-snapshots", s()->value_name("N"), "snapshots/large retransmits in flight (8)")        //
       ("resync-burst", s()->value_name("N"),
-       "datagrams per pacing slice, shared by the snapshots in flight (32)")                    //
+       "datagrams per pacing slice, shared by the snapshots in flight (64)")                    //
       ("resync-slice", s()->value_name("DURATION"), "pacing slice of snapshots (2ms)")          //
       ("max-routes", s()->value_name("N"), "routes held at most (4000000)")                     //
       ("max-subscribers", s()->value_name("N"), "subscribers held at most (100000)")            //
