@@ -23,8 +23,8 @@ const char* reason(int status) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpStatusServer::Handler& handler)
-      : socket_(std::move(socket)), handler_(handler), timer_(socket_.get_executor()) {}
+  Session(tcp::socket socket, std::shared_ptr<const HttpStatusServer::Handler> handler)
+      : socket_(std::move(socket)), handler_(std::move(handler)), timer_(socket_.get_executor()) {}
 
   void start() {
     timer_.expires_after(std::chrono::seconds(5));  // a silent client must not hold a socket
@@ -50,7 +50,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (line.substr(0, sp1) != "GET") {
       reply = {405, "text/plain", "only GET\n"};
     } else {
-      reply = handler_(line.substr(sp1 + 1, sp2 - sp1 - 1));
+      reply = (*handler_)(line.substr(sp1 + 1, sp2 - sp1 - 1));
     }
     response_ = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason(reply.status) +
                 "\r\nContent-Type: " + reply.content_type +
@@ -65,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   tcp::socket socket_;
-  const HttpStatusServer::Handler& handler_;
+  std::shared_ptr<const HttpStatusServer::Handler> handler_;
   asio::steady_timer timer_;
   std::string request_;
   std::string response_;
@@ -74,7 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 HttpStatusServer::HttpStatusServer(asio::io_context& io, const tcp::endpoint& at, Handler handler)
-    : acceptor_(io, at), handler_(std::move(handler)) {
+    : acceptor_(io, at), handler_(std::make_shared<const Handler>(std::move(handler))) {
   do_accept();
 }
 

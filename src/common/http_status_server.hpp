@@ -29,7 +29,8 @@ class HttpStatusServer {
   void do_accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  Handler handler_;
+  // Shared with each session: a session still writing its reply may outlive the server.
+  std::shared_ptr<const Handler> handler_;
 };
 
 }  // namespace baker

@@ -97,7 +97,7 @@ po::options_description describe_flags() {
       ("multicast-if", s()->value_name("ADDR"),
        "address of the interface that sends to the group (kernel's choice)")  //
       ("miss-limit", s()->value_name("N"),
-       "expire an instance after N of its intervals without a heartbeat (3)")  //
+       "expire an instance after N of its intervals without a heartbeat (5)")  //
       ("key-file", s()->value_name("FILE"),
        "cluster keys: authenticate everything sent and require it on everything received")  //
       ("metrics", s()->value_name("ADDR:PORT"),

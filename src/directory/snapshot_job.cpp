@@ -3,21 +3,9 @@
 #include <algorithm>
 
 #include "wire/limits.hpp"
+#include "wire/packing.hpp"
 
 namespace baker::directory {
-namespace {
-std::size_t uint_size(std::uint64_t v) {
-  return v < 128 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
-}
-}  // namespace
-
-std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes) {
-  // array(5) + version + type + key id (uint32) + body array(6) + flags + array16 header + MAC
-  // field, then epoch, seq, index and count (both at most routes + 1).
-  return 1 + 1 + 1 + 5 + 1 + 1 + 3 + (2 + wire::kMacSize) + uint_size(epoch) + uint_size(seq) +
-         2 * uint_size(routes + 1);
-}
-
 SnapshotJob::SnapshotJob(std::uint64_t epoch, std::uint64_t seq, std::uint8_t flags,
                          const RouteTable& table, std::span<const ServiceId> filter,
                          std::size_t budget)
@@ -34,7 +22,7 @@ SnapshotJob::SnapshotJob(std::uint64_t epoch, std::uint64_t seq, std::uint8_t fl
     if (r.live && wants(r.service)) slots_.push_back(i);
   }
   const std::size_t room = std::max(budget, wire::kMinDatagramBudget) -
-                           snapshot_chunk_overhead(epoch, seq, slots_.size());
+                           wire::snapshot_chunk_overhead(epoch, seq, slots_.size());
   bounds_.push_back(0);
   std::size_t used = 0;
   for (std::size_t p = 0; p < slots_.size(); ++p) {

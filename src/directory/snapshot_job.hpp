@@ -44,8 +44,4 @@ class SnapshotJob {
   std::unordered_map<RouteIndex, wire::Route> stash_;  // old values of routes changed since
 };
 
-// Datagram bytes around a snapshot chunk's routes (envelope, header fields, array header, MAC),
-// at most; the same bound wire::split_snapshot uses, so chunks fit the budget exactly as there.
-std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes);
-
 }  // namespace baker::directory

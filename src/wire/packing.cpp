@@ -33,13 +33,20 @@ const Route& deref(const RouteRef& r) {
   }
 }
 
+}  // namespace
+
+std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes) {
+  // count and index are at most the number of routes (one chunk per route, worst case).
+  return overhead({epoch, seq, routes + 1, routes + 1});
+}
+
+namespace {
+
 template <typename RouteRef>
 std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_t seq,
                                                std::uint8_t flags, std::span<const RouteRef> routes,
                                                std::size_t budget) {
-  // count and index are at most the number of routes (one chunk per route, worst case).
-  const std::size_t room_left =
-      room(budget, overhead({epoch, seq, routes.size() + 1, routes.size() + 1}));
+  const std::size_t room_left = room(budget, snapshot_chunk_overhead(epoch, seq, routes.size()));
   std::vector<SnapshotChunk> chunks;
   chunks.push_back(SnapshotChunk{epoch, seq, 0, 1, flags, {}});
   std::size_t used = 0;

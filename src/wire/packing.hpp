@@ -34,4 +34,9 @@ std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq
                                           std::uint8_t flags, std::span<const Route* const> routes,
                                           std::size_t budget = kDefaultDatagramBudget);
 
+// Datagram bytes around a snapshot chunk's routes (envelope, header fields, array header, MAC), at
+// most, for a table of `routes` routes: what split_snapshot leaves out of the budget. Exported for
+// the directory, which packs chunks from its own storage lazily, as they are paced out.
+std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes);
+
 }  // namespace baker::wire

@@ -27,7 +27,7 @@ TEST(DirectorySettings, DefaultsMatchTheProtocol) {
   ASSERT_TRUE(s.settings.metrics);
   EXPECT_EQ(s.settings.metrics->host, "127.0.0.1");
   EXPECT_EQ(s.settings.metrics->port, 7401);
-  EXPECT_EQ(s.settings.core.miss_limit, 3u);
+  EXPECT_EQ(s.settings.core.miss_limit, 5u);
   EXPECT_EQ(s.settings.core.lease, 15s);
   EXPECT_EQ(s.settings.core.log_size, 65536u);
   EXPECT_EQ(s.settings.core.nack_rate_per_s, 20);

@@ -35,6 +35,7 @@ TEST(StatusPages, MetricsNameRoutesSubscribersRejectsAndWarmup) {
 
 TEST(StatusPages, RoutesAsJsonAllOrOneService) {
   DirectoryConfig c;
+  c.miss_limit = 3;  // expires_in_ms below: 3 x 1000 - 500
   ManualTimeSource clock;
   DirectoryCore core(c, 0xabc, clock.now());
   auto hb = heartbeat("web", "a", 1);
