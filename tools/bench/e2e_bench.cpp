@@ -1,0 +1,784 @@
+// e2e_bench: end-to-end convergence of a whole Baker on loopback, side by side with Baker Street's
+// way of applying the same changes (tools/bench/bench-e2e runs it; docs/BENCHMARKS.md, "End to
+// end").
+//
+// It runs the real binaries: a directory, a sherlock in managed mode (its own haproxy, admin-socket
+// path) and a bakerstreet-applier (the same replica, but every batch of changes is a config rewrite
+// and `haproxy -sf`), plus one watson per instance. Two HTTP instances of service "web" live in
+// this process (one poll thread): the anchor, always up, and the subject, which joins and leaves
+// over and over. A client thread keeps several keep-alive connections busy through each frontend,
+// back to back. The instances record, on CLOCK_MONOTONIC, when they answered a health check and
+// when each proxied request arrived (the path says which frontend it came through), so:
+//   join  = first request through a frontend at the subject - its first passing check answer
+//   leave = last request through a frontend at the subject - the leave event:
+//           goodbye   = SIGTERM to its watson (which says goodbye at once),
+//           unhealthy = the first failing check answer (fall 1; the onset -> that answer is the
+//                       check interval's part, reported apart),
+//           kill      = SIGKILL to its watson (no goodbye: the directory's expiry).
+// A leave is over once no request reached the subject for --quiet-ms. Failed requests are counted
+// per frontend. With --window-cycles K, a second applier with a coalescing window (--window-ms)
+// joins for K more goodbye cycles at the end.
+//
+// usage: e2e_bench --bin DIR --dir DIR [--goodbye-cycles N] [--unhealthy-cycles N]
+//                  [--kill-cycles N] [--window-cycles N] [--window-ms MS] [--interval-ms MS]
+//                  [--connections C] [--port-base P] [--quiet-ms MS] [--no-bakerstreet]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::int64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void sleep_ms(double ms) {
+  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
+}
+
+// Thrown, so that main's clean-up stops every child on the way out.
+[[noreturn]] void die(const std::string& what) {
+  throw std::runtime_error(what);
+}
+
+// The frontends a request can come through; the path says which (/web/<letter> -> /<letter>).
+enum Kind { kAdmin = 0, kReload = 1, kWindow = 2, kKinds = 3 };
+constexpr const char* kKindName[kKinds] = {"admin", "sf", "sf_window"};
+constexpr char kKindLetter[kKinds] = {'s', 'b', 'w'};
+
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// ---- the instances --------------------------------------------------------------------------
+
+// What one instance saw; written by the instances' thread, read by the main thread.
+struct Marks {
+  std::atomic<bool> healthy{true};
+  std::atomic<std::int64_t> first_ok_check{0};
+  std::atomic<std::int64_t> first_failed_check{0};
+  std::array<std::atomic<std::int64_t>, kKinds> first_request{};
+  std::array<std::atomic<std::int64_t>, kKinds> last_request{};
+  std::array<std::atomic<std::uint64_t>, kKinds> requests{};
+};
+
+// Keep-alive HTTP servers, all on one thread polling every socket (a new connection costs no
+// thread start). GET /health answers 200 or 503 (Marks::healthy); anything else 200 with the
+// instance's letter.
+class Instances {
+ public:
+  explicit Instances(const std::vector<std::uint16_t>& ports) : marks_(ports.size()) {
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      const int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      const auto a = loopback(ports[i]);
+      if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || listen(fd, 512) != 0) {
+        die("cannot listen on 127.0.0.1:" + std::to_string(ports[i]));
+      }
+      conns_.push_back({fd, i, true, {}});
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Instances() {
+    stop_ = true;
+    thread_.join();
+    for (auto& c : conns_) close(c.fd);
+  }
+  Marks& marks(std::size_t i) { return marks_[i]; }
+
+ private:
+  struct Conn {
+    int fd;
+    std::size_t instance;
+    bool listener;
+    std::string buf;
+  };
+
+  void loop() {
+    std::vector<pollfd> fds;
+    char chunk[8192];
+    while (!stop_) {
+      fds.resize(conns_.size());
+      for (std::size_t i = 0; i < conns_.size(); ++i) fds[i] = {conns_[i].fd, POLLIN, 0};
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      const std::int64_t t = now_ns();
+      std::vector<std::size_t> dead;
+      const std::size_t n = fds.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (conns_[i].listener) {
+          while (true) {
+            const int c = accept4(conns_[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) break;
+            const int one = 1;
+            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            conns_.push_back({c, conns_[i].instance, false, {}});
+          }
+          continue;
+        }
+        const ssize_t got = recv(conns_[i].fd, chunk, sizeof chunk, 0);
+        if (got <= 0 || !serve(conns_[i], chunk, static_cast<std::size_t>(got), t)) {
+          dead.push_back(i);
+        }
+      }
+      for (auto it = dead.rbegin(); it != dead.rend(); ++it) {
+        close(conns_[*it].fd);
+        conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(*it));
+      }
+    }
+  }
+
+  // Answers every complete request in the buffer; false: close the connection.
+  bool serve(Conn& c, const char* data, std::size_t size, std::int64_t t) {
+    c.buf.append(data, size);
+    Marks& m = marks_[c.instance];
+    bool keep = true;
+    for (auto end = c.buf.find("\r\n\r\n"); end != std::string::npos;
+         end = c.buf.find("\r\n\r\n")) {
+      std::string head = c.buf.substr(0, end);
+      c.buf.erase(0, end + 4);
+      const auto sp = head.find(' ');
+      const std::string path = sp == std::string::npos ? "" : head.substr(sp + 1, 8);
+      std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+      if (head.find("connection: close") != std::string::npos) keep = false;
+      std::string response;
+      if (path.rfind("/health", 0) == 0) {
+        const bool ok = m.healthy.load();
+        std::int64_t zero = 0;
+        (ok ? m.first_ok_check : m.first_failed_check).compare_exchange_strong(zero, t);
+        response = ok ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                      : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nsick";
+      } else {
+        for (int k = 0; k < kKinds; ++k) {
+          if (path.size() >= 2 && path[1] == kKindLetter[k]) {
+            std::int64_t zero = 0;
+            m.first_request[k].compare_exchange_strong(zero, t);
+            m.last_request[k] = t;
+            ++m.requests[k];
+          }
+        }
+        response = std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n") +
+                   static_cast<char>('A' + c.instance);
+      }
+      if (send(c.fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) return false;
+    }
+    return keep;
+  }
+
+  std::vector<Marks> marks_;
+  std::vector<Conn> conns_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// ---- the load client ------------------------------------------------------------------------
+
+struct ClientCounts {
+  std::atomic<std::uint64_t> ok{0};
+  std::atomic<std::uint64_t> closed_reused{0};  // a reused connection closed before any answer
+  std::atomic<std::uint64_t> closed_other{0};   // a fresh connection closed / reset
+  std::atomic<std::uint64_t> bad_status{0};     // an answer other than 200
+  std::atomic<std::uint64_t> refused{0};        // connect() failed
+  std::uint64_t failed() const { return closed_reused + closed_other + bad_status + refused; }
+};
+
+// Keep-alive connections through each enabled frontend, each sending its next request as soon as
+// the previous answer is in (back to back), all on one thread.
+class LoadClient {
+ public:
+  // `ports` may change for a kind until it is enabled.
+  LoadClient(const std::array<std::uint16_t, kKinds>* ports, int per_kind) : ports_(ports) {
+    for (int k = 0; k < kKinds; ++k) {
+      for (int i = 0; i < per_kind; ++i) conns_.push_back({-1, k, {}, 0, false, 0});
+    }
+  }
+  ~LoadClient() { stop(); }
+  void enable(Kind k) { enabled_[k] = true; }
+  void start() {
+    thread_ = std::thread([this] { loop(); });
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    thread_.join();
+    for (auto& c : conns_) {
+      if (c.fd >= 0) close(c.fd);
+    }
+  }
+  const ClientCounts& counts(int k) const { return counts_[k]; }
+
+ private:
+  struct Conn {
+    int fd;
+    int kind;
+    std::string buf;
+    std::uint64_t answered;  // answers on this connection so far
+    bool outstanding;
+    std::int64_t retry_at;
+  };
+
+  void open(Conn& c, std::int64_t t) {
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const auto a = loopback((*ports_)[c.kind]);
+    c.buf.clear();
+    c.answered = 0;
+    c.outstanding = false;
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+      ++counts_[c.kind].refused;
+      close(c.fd);
+      c.fd = -1;
+      c.retry_at = t + 1'000'000;
+      return;
+    }
+    fcntl(c.fd, F_SETFL, O_NONBLOCK);
+    ask(c);
+  }
+
+  void ask(Conn& c) {
+    const std::string req =
+        std::string("GET /web/") + kKindLetter[c.kind] + " HTTP/1.1\r\nHost: bench\r\n\r\n";
+    if (send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) < 0) {
+      fail(c, false);
+      return;
+    }
+    c.outstanding = true;
+  }
+
+  void drop(Conn& c) {
+    close(c.fd);
+    c.fd = -1;
+    c.retry_at = 0;
+  }
+
+  void fail(Conn& c, bool bad_status) {
+    auto& n = counts_[c.kind];
+    if (bad_status) {
+      ++n.bad_status;
+    } else if (c.answered > 0 && c.buf.empty()) {
+      ++n.closed_reused;
+    } else {
+      ++n.closed_other;
+    }
+    drop(c);
+  }
+
+  // Parses every complete answer in the buffer.
+  void read_answers(Conn& c) {
+    while (true) {
+      const auto end = c.buf.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      std::string head = c.buf.substr(0, end);
+      std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+      std::size_t length = 0;
+      const auto cl = head.find("content-length:");
+      if (cl != std::string::npos) length = std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+      if (c.buf.size() < end + 4 + length) return;
+      const bool ok = head.compare(0, 12, "http/1.1 200") == 0;
+      const bool closing = head.find("connection: close") != std::string::npos;
+      c.buf.erase(0, end + 4 + length);
+      c.outstanding = false;
+      if (!ok) {
+        fail(c, true);
+        return;
+      }
+      ++counts_[c.kind].ok;
+      ++c.answered;
+      if (closing) {
+        drop(c);
+        return;
+      }
+      ask(c);
+      if (c.fd < 0) return;
+    }
+  }
+
+  void loop() {
+    std::vector<pollfd> fds;
+    std::vector<Conn*> polled;
+    char chunk[16384];
+    while (!stop_) {
+      const std::int64_t t = now_ns();
+      fds.clear();
+      polled.clear();
+      for (auto& c : conns_) {
+        if (!enabled_[c.kind]) continue;
+        if (c.fd < 0 && t >= c.retry_at) open(c, t);
+        if (c.fd < 0) continue;
+        fds.push_back({c.fd, POLLIN, 0});
+        polled.push_back(&c);
+      }
+      if (fds.empty()) {
+        sleep_ms(1);
+        continue;
+      }
+      if (poll(fds.data(), fds.size(), 1) <= 0) continue;
+      for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        Conn& c = *polled[i];
+        const ssize_t n = recv(c.fd, chunk, sizeof chunk, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {
+          if (c.outstanding) {
+            fail(c, false);
+          } else {
+            drop(c);
+          }
+          continue;
+        }
+        c.buf.append(chunk, static_cast<std::size_t>(n));
+        read_answers(c);
+      }
+    }
+  }
+
+  const std::array<std::uint16_t, kKinds>* ports_;
+  std::vector<Conn> conns_;
+  std::array<std::atomic<bool>, kKinds> enabled_{};
+  std::array<ClientCounts, kKinds> counts_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// ---- child processes ------------------------------------------------------------------------
+
+struct Child {
+  std::string name;
+  pid_t pid = -1;
+  bool running() const { return pid > 0; }
+};
+
+// fork + exec from the main thread: the child gets SIGTERM if this process dies (so a watson says
+// goodbye, sherlock stops its haproxy, an applier stops its haproxy), and none of our sockets.
+Child spawn(const std::string& name, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    dup2(out, 1);
+    dup2(out, 2);
+    close_range(3, ~0U, 0);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out);
+  if (pid < 0) die("fork failed");
+  return {name, pid};
+}
+
+bool reap(Child& c, int timeout_ms) {
+  for (int i = 0; i <= timeout_ms; ++i) {
+    int status = 0;
+    if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+      c.pid = -1;
+      return true;
+    }
+    sleep_ms(1);
+  }
+  return false;
+}
+
+void stop(Child& c) {
+  if (!c.running()) return;
+  kill(c.pid, SIGTERM);
+  if (!reap(c, 5000)) {
+    kill(c.pid, SIGKILL);
+    reap(c, 2000);
+  }
+}
+
+std::uint16_t free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto a = loopback(0);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    die("no free port");
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::optional<std::string> http_get(std::uint16_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto a = loopback(port);
+  std::optional<std::string> out;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) > 0) {
+      std::string resp;
+      char buf[8192];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, static_cast<std::size_t>(n));
+      if (!resp.empty()) out = resp;
+    }
+  }
+  close(fd);
+  return out;
+}
+
+template <typename F>
+bool wait_until(F done, int timeout_ms, double step_ms = 1) {
+  const std::int64_t end = now_ns() + static_cast<std::int64_t>(timeout_ms) * 1'000'000;
+  while (now_ns() < end) {
+    if (done()) return true;
+    sleep_ms(step_ms);
+  }
+  return done();
+}
+
+// ---- figures --------------------------------------------------------------------------------
+
+std::map<std::string, std::vector<double>> samples;  // name -> milliseconds
+std::map<std::string, double> counters;
+
+void sample(const std::string& name, double ms) {
+  samples[name].push_back(ms);
+}
+
+double ms_between(std::int64_t from, std::int64_t to) {
+  return static_cast<double>(to - from) / 1e6;
+}
+
+void report() {
+  for (auto& [name, v] : samples) {
+    std::sort(v.begin(), v.end());
+    const auto at = [&](double q) { return v[static_cast<std::size_t>(q * (v.size() - 1) + 0.5)]; };
+    std::printf("RESULT %s n=%zu p50=%.3f p90=%.3f p99=%.3f max=%.3f\n", name.c_str(), v.size(),
+                at(0.5), at(0.9), at(0.99), v.back());
+  }
+  for (const auto& [name, value] : counters) std::printf("COUNT %s %.0f\n", name.c_str(), value);
+  std::fflush(stdout);
+}
+
+struct Options {
+  std::string bin;
+  std::string dir;
+  int goodbye_cycles = 20;  // each cycle: a join, then a leave of this kind
+  int unhealthy_cycles = 10;
+  int kill_cycles = 5;
+  int interval_ms = 100;
+  int connections = 4;
+  int window_cycles = 0;
+  int window_ms = 2000;
+  int quiet_ms = 200;
+  int port_base = 47600;
+  bool bakerstreet = true;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--goodbye-cycles") {
+      o.goodbye_cycles = std::stoi(value());
+    } else if (a == "--unhealthy-cycles") {
+      o.unhealthy_cycles = std::stoi(value());
+    } else if (a == "--bin") {
+      o.bin = value();
+    } else if (a == "--dir") {
+      o.dir = value();
+    } else if (a == "--kill-cycles") {
+      o.kill_cycles = std::stoi(value());
+    } else if (a == "--interval-ms") {
+      o.interval_ms = std::stoi(value());
+    } else if (a == "--connections") {
+      o.connections = std::stoi(value());
+    } else if (a == "--window-cycles") {
+      o.window_cycles = std::stoi(value());
+    } else if (a == "--window-ms") {
+      o.window_ms = std::stoi(value());
+    } else if (a == "--quiet-ms") {
+      o.quiet_ms = std::stoi(value());
+    } else if (a == "--port-base") {
+      o.port_base = std::stoi(value());
+    } else if (a == "--no-bakerstreet") {
+      o.bakerstreet = false;
+    } else {
+      die("unknown argument " + a + " (see the comment at the top of e2e_bench.cpp)");
+    }
+  }
+  if (o.bin.empty() || o.dir.empty()) die("--bin DIR and --dir DIR are required");
+  return o;
+}
+
+}  // namespace
+
+int run(const Options& o);
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "e2e_bench: %s\n", e.what());
+    return 1;
+  }
+}
+
+int run(const Options& o) {
+  signal(SIGPIPE, SIG_IGN);
+  const auto port = [&](int offset) { return static_cast<std::uint16_t>(o.port_base + offset); };
+  const std::string dir_addr = "127.0.0.1:" + std::to_string(port(0));
+  std::array<std::uint16_t, kKinds> frontends = {port(3), port(4), 0};
+  const std::vector<std::uint16_t> instance_ports = {port(10), port(11)};
+  Instances instances(instance_ports);
+  std::vector<Child*> all;
+  Child directory, sherlock, applier, window_applier, anchor_watson, watson;
+  for (Child* c : {&directory, &sherlock, &applier, &window_applier, &anchor_watson, &watson}) {
+    all.push_back(c);
+  }
+  // On any exit path: stop every child we started (watsons first, so they say goodbye).
+  struct Cleanup {
+    std::vector<Child*>& all;
+    ~Cleanup() {
+      for (auto it = all.rbegin(); it != all.rend(); ++it) stop(**it);
+    }
+  } cleanup{all};
+
+  const std::string log = o.dir + "/";
+  directory = spawn("directory",
+                    {o.bin + "/directory", "--listen", dir_addr, "--metrics",
+                     "127.0.0.1:" + std::to_string(port(1)), "--warmup-max", "0"},
+                    log + "directory.log");
+  if (!wait_until([&] { return http_get(port(1), "/metrics").has_value(); }, 5000, 5)) {
+    die("the directory did not start (see " + log + "directory.log)");
+  }
+  sherlock = spawn(
+      "sherlock",
+      {o.bin + "/sherlock", "--directory", dir_addr, "--listen", "127.0.0.1:0", "--http",
+       "127.0.0.1:" + std::to_string(port(2)), "--frontend",
+       "127.0.0.1:" + std::to_string(frontends[kAdmin]), "--run-dir", o.dir + "/sherlock-run"},
+      log + "sherlock.log");
+  const auto start_applier = [&](Kind k, int window_ms, std::uint16_t http_port) {
+    return spawn(kKindName[k],
+                 {o.bin + "/bakerstreet-applier", "--directory", dir_addr, "--http",
+                  "127.0.0.1:" + std::to_string(http_port), "--frontend",
+                  "127.0.0.1:" + std::to_string(frontends[k]), "--run-dir",
+                  o.dir + "/" + kKindName[k] + "-run", "--window-ms", std::to_string(window_ms)},
+                 log + kKindName[k] + ".log");
+  };
+  if (o.bakerstreet) applier = start_applier(kReload, 0, port(5));
+
+  const auto start_watson = [&](std::size_t i) {
+    const std::string url = "http://127.0.0.1:" + std::to_string(instance_ports[i]);
+    return spawn(
+        i == 0 ? "anchor-watson" : "watson",
+        {o.bin + "/watson", "--service-name", "web", "--service-url", url, "--health-check-url",
+         url + "/health", "--interval-ms", std::to_string(o.interval_ms), "--rise", "1", "--fall",
+         "1", "--directory", dir_addr},
+        log + (i == 0 ? "anchor-watson.log" : "watson.log"));
+  };
+  anchor_watson = start_watson(0);
+
+  // The anchor reachable through every frontend in use: the service exists everywhere.
+  std::vector<Kind> kinds = {kAdmin};
+  if (o.bakerstreet) kinds.push_back(kReload);
+  const auto reachable = [&](Kind k) {
+    const auto r = http_get(frontends[k], std::string("/web/") + kKindLetter[k]);
+    return r && r->compare(0, 12, "HTTP/1.1 200") == 0;
+  };
+  for (const Kind k : kinds) {
+    if (!wait_until([&] { return reachable(k); }, 15000, 10)) {
+      die(std::string("nothing answers through the ") + kKindName[k] + " frontend");
+    }
+  }
+  LoadClient client(&frontends, o.connections);
+  for (const Kind k : kinds) client.enable(k);
+  client.start();
+  sleep_ms(1000);  // the first reloads for the new service are over; connections are warm
+
+  Marks& m = instances.marks(1);
+  std::array<std::uint64_t, kKinds> count_at_leave{};
+  const auto run_cycle = [&](const std::string& mode, const std::vector<Kind>& measured,
+                             const std::string& prefix) {
+    // Requests that reached the subject while it was out of rotation.
+    for (const Kind k : measured) {
+      counters[prefix + "late_requests." + kKindName[k]] +=
+          static_cast<double>(m.requests[k] - count_at_leave[k]);
+    }
+    // Join.
+    m.first_ok_check = 0;
+    for (const Kind k : measured) m.first_request[k] = 0;
+    const std::int64_t asked = now_ns();
+    const bool rejoin = watson.running();
+    if (rejoin) {
+      m.healthy = true;  // the watson that saw it unhealthy sees it healthy at its next check
+    } else {
+      watson = start_watson(1);
+    }
+    const int join_timeout = 15000 + (measured.size() > 2 ? o.window_ms : 0);
+    const bool joined = wait_until(
+        [&] {
+          if (m.first_ok_check == 0) return false;
+          for (const Kind k : measured) {
+            if (m.first_request[k] == 0) return false;
+          }
+          return true;
+        },
+        join_timeout, 0.5);
+    if (!joined) {
+      counters[prefix + "join_timeouts"] += 1;
+    } else {
+      const std::int64_t healthy_at = m.first_ok_check;
+      sample(prefix + (rejoin ? "check_wait.rejoin" : "watson_start_to_first_check"),
+             ms_between(asked, healthy_at));
+      for (const Kind k : measured) {
+        const std::int64_t first = m.first_request[k];
+        if (first < healthy_at) {
+          counters[prefix + "join_before_check." + kKindName[k]] += 1;
+        } else {
+          sample(prefix + "join." + kKindName[k], ms_between(healthy_at, first));
+        }
+      }
+    }
+    sleep_ms(30);  // serving for a while
+    // Leave.
+    std::int64_t t0 = 0;
+    if (mode == "goodbye") {
+      t0 = now_ns();
+      kill(watson.pid, SIGTERM);
+    } else if (mode == "kill") {
+      t0 = now_ns();
+      kill(watson.pid, SIGKILL);
+    } else {
+      m.first_failed_check = 0;
+      const std::int64_t onset = now_ns();
+      m.healthy = false;
+      if (!wait_until([&] { return m.first_failed_check != 0; }, 5000, 0.5)) {
+        die("no failing health check within 5 s");
+      }
+      t0 = m.first_failed_check;
+      sample(prefix + "check_wait.unhealthy", ms_between(onset, t0));
+    }
+    const auto quiet = [&] {
+      const std::int64_t now = now_ns();
+      for (const Kind k : measured) {
+        if (ms_between(std::max<std::int64_t>(m.last_request[k], t0), now) < o.quiet_ms) {
+          return false;
+        }
+      }
+      return true;
+    };
+    if (!wait_until(quiet, 30000, 1)) {
+      counters[prefix + "leave_timeouts." + mode] += 1;
+    }
+    for (const Kind k : measured) {
+      const std::int64_t last = m.last_request[k];
+      sample(prefix + "leave_" + mode + "." + kKindName[k], std::max(0.0, ms_between(t0, last)));
+      if (mode == "unhealthy") {
+        sample(
+            prefix + "leave_unhealthy_from_onset." + kKindName[k],
+            std::max(0.0, ms_between(t0, last)) + samples[prefix + "check_wait.unhealthy"].back());
+      }
+      count_at_leave[k] = m.requests[k];
+    }
+    if (mode != "unhealthy" && !reap(watson, 5000)) die("watson did not exit");
+  };
+
+  // Each kind of leave spread evenly over the run: (position in the run, mode), sorted.
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [mode, n] : {std::pair<std::string, int>{"goodbye", o.goodbye_cycles},
+                                {"unhealthy", o.unhealthy_cycles},
+                                {"kill", o.kill_cycles}}) {
+    for (int i = 0; i < n; ++i) order.emplace_back((i + 0.5) / n, mode);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> modes;
+  for (const auto& [at, mode] : order) modes.push_back(mode);
+  for (const auto& mode : modes) run_cycle(mode, kinds, "");
+  // Put the subject out of rotation for the window phase: a plain goodbye leaves it so.
+  if (watson.running()) {
+    m.healthy = true;
+    stop(watson);
+    sleep_ms(o.quiet_ms);
+  }
+  std::array<std::uint64_t, kKinds> failed_main{}, ok_main{};
+  for (const Kind k : kinds) {
+    failed_main[k] = client.counts(k).failed();
+    ok_main[k] = client.counts(k).ok;
+  }
+
+  if (o.bakerstreet && o.window_cycles > 0) {
+    // Started late, when the load client's connections hold ephemeral ports that may be in our
+    // range: ports the kernel says are free now.
+    frontends[kWindow] = free_port();
+    window_applier = start_applier(kWindow, o.window_ms, free_port());
+    if (!wait_until([&] { return reachable(kWindow); }, 15000 + o.window_ms, 10)) {
+      die("nothing answers through the windowed applier's frontend");
+    }
+    client.enable(kWindow);
+    sleep_ms(1000);
+    for (const Kind k : {kAdmin, kReload, kWindow}) count_at_leave[k] = m.requests[k];
+    for (int c = 0; c < o.window_cycles; ++c) {
+      run_cycle("goodbye", {kAdmin, kReload, kWindow}, "window_phase.");
+    }
+  }
+  client.stop();
+
+  for (const Kind k : kinds) {
+    const auto& n = client.counts(k);
+    const std::string p = std::string("requests.") + kKindName[k] + ".";
+    counters[p + "ok"] = static_cast<double>(ok_main[k]);
+    counters[p + "failed"] = static_cast<double>(failed_main[k]);
+    counters[p + "failed_total_incl_window_phase"] = static_cast<double>(n.failed());
+    counters[p + "closed_reused"] = static_cast<double>(n.closed_reused);
+    counters[p + "closed_other"] = static_cast<double>(n.closed_other);
+    counters[p + "bad_status"] = static_cast<double>(n.bad_status);
+    counters[p + "refused"] = static_cast<double>(n.refused);
+  }
+  if (o.window_cycles > 0 && o.bakerstreet) {
+    const auto& n = client.counts(kWindow);
+    counters["requests.sf_window.ok"] = static_cast<double>(n.ok);
+    counters["requests.sf_window.failed"] = static_cast<double>(n.failed());
+  }
+  if (const auto r = http_get(port(5), "/metrics"); r && o.bakerstreet) {
+    const auto at = r->find("bakerstreet_reloads_total ");
+    if (at != std::string::npos) counters["sf_reloads"] = std::atof(r->c_str() + at + 26);
+  }
+  counters["cycles"] = static_cast<double>(modes.size());
+  counters["interval_ms"] = o.interval_ms;
+  counters["connections_per_frontend"] = o.connections;
+  report();
+  return 0;
+}
