@@ -1,5 +1,6 @@
 #include "sherlock/managed_haproxy.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -88,6 +89,38 @@ bool unix_socket_answers(const std::string& path) {
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
+}
+
+// One non-interactive command on a Unix CLI socket, blocking (start-up only): the whole reply, ""
+// if nothing answers within `timeout` (HAProxy closes the connection after the reply).
+std::string unix_socket_query(const std::string& path, const std::string& command,
+                              milliseconds timeout) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+  std::string reply;
+  const std::string line = command + "\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    ::shutdown(fd, SHUT_WR);  // the master CLI answers and closes only once the request ended
+    const auto deadline = Clock::now() + timeout;
+    char buf[4096];
+    for (;;) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      pollfd p{fd, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        reply.clear();  // no complete answer
+        break;
+      }
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return reply;
 }
 
 std::string read_file(const std::string& path) {
@@ -204,9 +237,15 @@ void ManagedHaproxy::start() {
   tcp_ = plan.tcp;
   start_master();
   const auto deadline = Clock::now() + settings_.start_timeout;
-  // Ready when both the worker's admin socket and the master CLI answer (the master's socket
-  // comes up a little after the worker's; a reload sent before that would be lost).
-  while (!unix_socket_answers(admin_socket()) || !unix_socket_answers(master_socket())) {
+  // Ready when the worker's admin socket answers and the master CLI lists a current worker. A
+  // socket that merely accepts a connection is not enough: haproxy binds its sockets before the
+  // frontend, and when the frontend's bind then fails it exits, so they accept for a moment.
+  const auto master_has_worker = [this] {
+    const auto procs =
+        parse_show_proc(unix_socket_query(master_socket(), "show proc", milliseconds(500)));
+    return procs && procs->current_worker().has_value();
+  };
+  while (!unix_socket_answers(admin_socket()) || !master_has_worker()) {
     if (!master_->running()) {
       throw std::runtime_error(
           "haproxy exited during start-up with status " +

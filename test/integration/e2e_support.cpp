@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
-#include <regex>
+#include <cstdio>
+#include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #ifndef BAKER_SOURCE_DIR
@@ -59,9 +61,11 @@ std::size_t Cluster::add_instance(const std::string& version, std::vector<std::s
   inst->version = version;
   inst->port = free_tcp_port();
   const std::size_t index = instances_.size();
+  inst->unhealthy_file = dir_.file("unhealthy-" + std::to_string(index));
   inst->service = std::make_unique<ChildProcess>(
       std::vector<std::string>{"/usr/bin/python3", greeting_service(), "--port",
-                               std::to_string(inst->port), "--version", version},
+                               std::to_string(inst->port), "--version", version, "--unhealthy-file",
+                               inst->unhealthy_file},
       dir_.file("service-" + std::to_string(index) + ".log"));
   const auto port = inst->port;
   if (!wait_until([&] { return http_get("127.0.0.1", port, "/health").has_value(); }, 5000ms)) {
@@ -70,6 +74,15 @@ std::size_t Cluster::add_instance(const std::string& version, std::vector<std::s
   instances_.push_back(std::move(inst));
   start_watson(index, std::move(extra));
   return index;
+}
+
+void Cluster::set_healthy(std::size_t i, bool healthy) {
+  const std::string& path = instances_.at(i)->unhealthy_file;
+  if (healthy) {
+    std::remove(path.c_str());
+  } else {
+    std::ofstream(path) << "unhealthy\n";
+  }
 }
 
 void Cluster::start_watson(std::size_t i, std::vector<std::string> extra) {
@@ -128,13 +141,29 @@ void Cluster::start_sherlock_external(const std::string& admin_socket,
 }
 
 std::set<std::string> route_set(const std::string& json) {
-  static const std::regex field(
-      R"re("instance":"([^"]*)".*?"address":"([^"]*)".*?"port":(\d+).*?"weight":(\d+).*?"state":"([a-z]*)")re");
+  // A scan, not std::regex: GCC 12's <regex> trips -Wmaybe-uninitialized under the sanitizers.
+  // Each route object has these fields in this order; a string field is "name":"value", a number
+  // field "name":digits.
   std::set<std::string> out;
-  for (std::sregex_iterator it(json.begin(), json.end(), field), end; it != end; ++it) {
-    const auto& m = *it;
-    out.insert(m[1].str() + "@" + m[2].str() + ":" + m[3].str() + "/" + m[4].str() + "/" +
-               m[5].str());
+  std::size_t at = 0;
+  const auto field = [&](const std::string& name, bool quoted) -> std::optional<std::string> {
+    const std::string key = "\"" + name + "\":" + (quoted ? "\"" : "");
+    const auto k = json.find(key, at);
+    if (k == std::string::npos) return std::nullopt;
+    const auto begin = k + key.size();
+    const auto end = quoted ? json.find('"', begin) : json.find_first_not_of("0123456789", begin);
+    if (end == std::string::npos) return std::nullopt;
+    at = end;
+    return json.substr(begin, end - begin);
+  };
+  for (;;) {
+    const auto instance = field("instance", true);
+    const auto address = field("address", true);
+    const auto port = field("port", false);
+    const auto weight = field("weight", false);
+    const auto state = field("state", true);
+    if (!instance || !address || !port || !weight || !state) break;
+    out.insert(*instance + "@" + *address + ":" + *port + "/" + *weight + "/" + *state);
   }
   return out;
 }

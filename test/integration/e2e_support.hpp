@@ -17,6 +17,7 @@ struct Instance {
   std::uint16_t port = 0;
   std::unique_ptr<ChildProcess> service;
   std::unique_ptr<ChildProcess> watson;
+  std::string unhealthy_file;  // while it exists, the service's /health answers 503
 };
 
 class Cluster {
@@ -38,6 +39,9 @@ class Cluster {
   std::size_t add_instance(const std::string& version, std::vector<std::string> watson_extra = {});
   Instance& instance(std::size_t i) { return *instances_.at(i); }
   void start_watson(std::size_t i, std::vector<std::string> extra = {});
+  // Makes instance i's /health answer 503 (false) or 200 (true); its watson notices at its next
+  // checks (fall 2, rise 1).
+  void set_healthy(std::size_t i, bool healthy);
   void set_watson_interval_ms(int ms) { watson_interval_ms_ = ms; }
 
   // Sherlock modes: replica only, managed HAProxy (frontend on frontend_port()), or an HAProxy
