@@ -668,6 +668,9 @@ int run(const Options& o) {
           counters[prefix + "join_before_check." + kKindName[k]] += 1;
         } else {
           sample(prefix + "join." + kKindName[k], ms_between(healthy_at, first));
+          // The same, split: a watson just started, or one that has run for a while.
+          sample(prefix + (rejoin ? "join_running_watson." : "join_new_watson.") + kKindName[k],
+                 ms_between(healthy_at, first));
         }
       }
     }

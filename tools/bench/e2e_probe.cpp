@@ -191,6 +191,24 @@ int run_churn(const baker::po::variables_map& vm) {
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> deltas{0};
   std::atomic<std::uint64_t> stale_ops{0};
+  // Where the stream is: renewals say so, so that they never ask for another snapshot (a member
+  // would get the whole table each time).
+  std::atomic<std::uint64_t> heard_epoch{0};
+  std::atomic<std::uint64_t> heard_seq{0};
+  const auto heard = [&](std::uint64_t epoch, std::uint64_t seq) {
+    if (epoch != heard_epoch) {
+      heard_epoch = epoch;
+      heard_seq = seq;
+    } else if (seq > heard_seq) {
+      heard_seq = seq;
+    }
+  };
+  const auto renew = [&] {
+    wire::Subscribe s = subscribe;
+    s.last_epoch = heard_epoch;
+    s.last_seq = s.last_epoch ? heard_seq.load() : 0;
+    send_to(sub, s, directory);
+  };
   std::thread receiver([&] {
     std::vector<std::uint8_t> buf(65536);
     std::vector<pollfd> fds{{sub, POLLIN, 0}};
@@ -204,8 +222,12 @@ int run_churn(const baker::po::variables_map& vm) {
         if (n <= 0) continue;
         auto d = wire::decode({buf.data(), static_cast<std::size_t>(n)}, wire::DecodeOptions{});
         if (!d) continue;
-        const auto* delta = std::get_if<wire::Delta>(&d.value().message);
+        const auto& m = d.value().message;
+        if (const auto* tick = std::get_if<wire::Tick>(&m)) heard(tick->epoch, tick->seq);
+        if (const auto* c = std::get_if<wire::SnapshotChunk>(&m)) heard(c->epoch, c->seq);
+        const auto* delta = std::get_if<wire::Delta>(&m);
         if (!delta) continue;
+        heard(delta->epoch, delta->to_seq);
         ++deltas;
         std::lock_guard<std::mutex> lock(mu);
         for (const auto& op : delta->ops) {
@@ -226,7 +248,7 @@ int run_churn(const baker::po::variables_map& vm) {
   // Subscribe and let the first answer (a snapshot) arrive before changing anything.
   send_to(sub, subscribe, directory);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  send_to(sub, subscribe, directory);
+  renew();
 
   const int out = udp_socket(nullptr, false);
   const std::uint64_t epoch = baker::random_nonzero_u64();
@@ -247,7 +269,7 @@ int run_churn(const baker::po::variables_map& vm) {
     const std::int64_t wait = due - now_ns();
     if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
     if (now_ns() - renewed > 4'000'000'000LL) {  // lease 15 s: renew every few seconds
-      send_to(sub, subscribe, directory);
+      renew();
       renewed = now_ns();
     }
     const std::size_t i = sent % static_cast<std::size_t>(pool);
