@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -124,29 +125,30 @@ class Instances {
 
   void loop() {
     std::vector<pollfd> fds;
-    char chunk[8192];
     while (!stop_) {
       fds.resize(conns_.size());
       for (std::size_t i = 0; i < conns_.size(); ++i) fds[i] = {conns_[i].fd, POLLIN, 0};
       if (poll(fds.data(), fds.size(), 20) <= 0) continue;
-      const std::int64_t t = now_ns();
       std::vector<std::size_t> dead;
       const std::size_t n = fds.size();
       for (std::size_t i = 0; i < n; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        if (conns_[i].listener) {
-          while (true) {
-            const int c = accept4(conns_[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c < 0) break;
-            const int one = 1;
-            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            conns_.push_back({c, conns_[i].instance, false, {}});
-          }
+        if (!conns_[i].listener) {
+          if (!pump(conns_[i])) dead.push_back(i);
           continue;
         }
-        const ssize_t got = recv(conns_[i].fd, chunk, sizeof chunk, 0);
-        if (got <= 0 || !serve(conns_[i], chunk, static_cast<std::size_t>(got), t)) {
-          dead.push_back(i);
+        while (true) {
+          const int c = accept4(conns_[i].fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (c < 0) break;
+          const int one = 1;
+          setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          conns_.push_back({c, conns_[i].instance, false, {}});
+          // A proxy sends its request right behind the connect: answer it now, not after
+          // another poll.
+          if (!pump(conns_.back())) {
+            close(c);
+            conns_.pop_back();
+          }
         }
       }
       for (auto it = dead.rbegin(); it != dead.rend(); ++it) {
@@ -154,6 +156,17 @@ class Instances {
         conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(*it));
       }
     }
+  }
+
+  // Reads what has arrived (its receive time taken right after the read) and answers it;
+  // false: close the connection.
+  bool pump(Conn& c) {
+    char chunk[8192];
+    const ssize_t got = recv(c.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    const std::int64_t t = now_ns();
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+    if (got <= 0) return false;
+    return serve(c, chunk, static_cast<std::size_t>(got), t);
   }
 
   // Answers every complete request in the buffer; false: close the connection.
