@@ -13,7 +13,7 @@
 //       (the directory sends filtered subscribers their Deltas after every unfiltered one, so this
 //       is the last unicast receiver of each change), or as a multicast member hearing the group.
 //       Prints the latency from sending the heartbeat to receiving the Delta that carries its
-//       change (both on this process's CLOCK_MONOTONIC).
+//       change (both on this process's CLOCK_MONOTONIC). At the end its instances say goodbye.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -299,6 +299,10 @@ int run_churn(const baker::po::variables_map& vm) {
   stop = true;
   receiver.join();
   send_to(sub, wire::Unsubscribe{id}, directory);
+  // Leave no instance behind to expire later (in someone else's measurement): goodbye now.
+  for (std::uint64_t i = 0; i < std::min<std::uint64_t>(sent, state.size()); ++i) {
+    send_to(out, wire::Goodbye{"churn", prefix + std::to_string(i), epoch, ++seq}, directory);
+  }
   std::sort(latencies.begin(), latencies.end());
   if (latencies.empty()) die("no Delta carried any of the changes");
   const auto at = [&](double q) {
