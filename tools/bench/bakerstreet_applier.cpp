@@ -113,6 +113,14 @@ class ReloadSink final : public sh::RouteSink {
     stopping_ = true;
     timer_.cancel();
     children_.cancel();
+    // A reload in flight: let its command finish (it exits once the new haproxy runs), so that
+    // the new process is known and stopped too.
+    for (int i = 0; running_ && i < 500; ++i) {
+      int status = 0;
+      if (waitpid(child_, &status, WNOHANG) == child_) running_ = false;
+      if (running_) usleep(10'000);
+    }
+    for (const pid_t p : read_pids()) pids_.insert(p);
     // Every haproxy this applier started (daemonized, so not our children): stop the ones alive.
     for (const pid_t pid : pids_) {
       std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
