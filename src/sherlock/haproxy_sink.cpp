@@ -38,6 +38,9 @@ void add_haproxy_options(po::options_description& flags) {
       "options written on each 'add server' (default-server is not inherited), e.g. "
       "\"maxconn 100\"")("haproxy-bin", po::value<std::string>()->default_value("haproxy"),
                          "managed mode: the haproxy executable")(
+      "haproxy-timeout-ms", po::value<int>()->default_value(30000),
+      "managed mode: how long haproxy may take to start or reload (large configurations load "
+      "slowly: ~0.6 ms per server line)")(
       "run-dir", po::value<std::string>(),
       "managed mode: directory for haproxy.cfg and sockets (default: a fresh /tmp directory)")(
       "frontend", po::value<std::string>()->default_value("127.0.0.1:8000"),
@@ -133,7 +136,8 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
                               "' is neither a Unix socket path (starting with / or .) nor "
                               "IP:PORT");
     }
-    for (const char* managed_only : {"haproxy-bin", "run-dir", "frontend", "tcp-port", "balance"}) {
+    for (const char* managed_only :
+         {"haproxy-bin", "haproxy-timeout-ms", "run-dir", "frontend", "tcp-port", "balance"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
@@ -152,6 +156,9 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   auto& m = s.managed;
   m.haproxy_bin = str("haproxy-bin");
   if (m.haproxy_bin.empty()) bad("haproxy-bin", "must not be empty");
+  const int haproxy_timeout = v["haproxy-timeout-ms"].as<int>();
+  if (haproxy_timeout < 100) bad("haproxy-timeout-ms", "must be >= 100");
+  m.start_timeout = m.reload_timeout = std::chrono::milliseconds(haproxy_timeout);
   if (v.count("run-dir")) m.run_dir = str("run-dir");
   const auto frontend = parse_host_port(str("frontend"));
   boost::system::error_code ec;

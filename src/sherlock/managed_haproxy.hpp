@@ -32,8 +32,9 @@ struct ManagedSettings {
   std::string balance = "random";
   std::string backend_prefix;
   SlotNaming naming;
-  Duration start_timeout = std::chrono::seconds(5);
-  Duration reload_timeout = std::chrono::seconds(10);
+  // --haproxy-timeout-ms: a configuration with 10k servers takes ~10 s to load on 2 cores.
+  Duration start_timeout = std::chrono::seconds(30);
+  Duration reload_timeout = std::chrono::seconds(30);
 };
 
 class ManagedHaproxy {

@@ -37,6 +37,18 @@ TEST(HaproxyOptions, DefaultsToManagedMode) {
   EXPECT_EQ(s.managed.balance, "random");
   EXPECT_EQ(s.managed.slots, 16);
   EXPECT_EQ(s.managed.haproxy_bin, "haproxy");
+  EXPECT_EQ(s.managed.reload_timeout, std::chrono::seconds(30));
+}
+
+TEST(HaproxyOptions, HaproxyTimeoutBoundsStartAndReload) {
+  const auto s = sink_settings_from(parse({"--haproxy-timeout-ms", "60000"}));
+  EXPECT_EQ(s.managed.start_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(s.managed.reload_timeout, std::chrono::seconds(60));
+  EXPECT_NE(error_of({"--haproxy-timeout-ms", "10"}).find("--haproxy-timeout-ms"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({"--haproxy-sock", "/x", "--haproxy-timeout-ms", "1000"}).find("managed mode only"),
+      std::string::npos);
 }
 
 TEST(HaproxyOptions, ExternalSocketPathOrAddress) {
