@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "haproxy_test_support.hpp"
+#include "http_load.hpp"
 
 namespace baker::testing {
 namespace {
@@ -143,7 +144,7 @@ TEST(HaproxyExternal, SlotServersReuseBackendConnections) {
   ASSERT_TRUE(
       wait_until([&] { return ready_servers(haproxy.admin_socket(), "web").size() == 1; }, 3000ms));
   {
-    KeepAliveLoad load(haproxy.frontend_port(), "/", 2);
+    HttpLoad load("127.0.0.1", haproxy.frontend_port(), "/", 2);
     ASSERT_TRUE(wait_until([&] { return load.ok() >= 600; }, 10000ms));
     load.stop();
     EXPECT_EQ(load.failed(), 0u);
@@ -176,7 +177,7 @@ TEST(HaproxyExternal, SlotsRunOutAddServerFallbackThenCleanUp) {
   // Measure (not assert) reuse for the dynamic server: HAPROXY.md says none in 2.6.12.
   const int before_requests = b.requests(), before_accepted = b.accepted();
   {
-    KeepAliveLoad load(haproxy.frontend_port(), "/", 1);
+    HttpLoad load("127.0.0.1", haproxy.frontend_port(), "/", 1);
     wait_until([&] { return load.ok() >= 200; }, 10000ms);
   }
   std::printf("add-server server: %d requests over %d backend connections\n",

@@ -84,34 +84,6 @@ std::vector<std::string> ids_answering(std::uint16_t port, const std::string& pa
 // The set of distinct ids among `n` requests (failures included as "").
 std::vector<std::string> distinct_ids(std::uint16_t port, const std::string& path, int n);
 
-// Keep-alive GET load: `connections` threads each sending requests back to back on one connection
-// (reconnecting when the server says `connection: close`). Strict: an error, a timeout, a close
-// before the answer or a non-2xx status is a failed request. (Header names are matched without
-// regard to case: HAProxy sends them in lower case.)
-class KeepAliveLoad {
- public:
-  KeepAliveLoad(std::uint16_t port, std::string path, int connections);
-  ~KeepAliveLoad();
-  void stop();
-  std::uint64_t ok() const { return ok_; }
-  std::uint64_t failed() const { return failed_; }
-  std::uint64_t connects() const { return connects_; }
-  std::map<std::string, std::uint64_t> ids() const;  // answers per backend id
-  std::string first_failure() const;
-
- private:
-  void run();
-  void fail(const std::string& why);
-  std::uint16_t port_;
-  std::string path_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> ok_{0}, failed_{0}, connects_{0};
-  mutable std::mutex mu_;
-  std::map<std::string, std::uint64_t> ids_;
-  std::string first_failure_;
-  std::vector<std::thread> threads_;
-};
-
 // The sink on its own io_context thread.
 class SinkRunner {
  public:
