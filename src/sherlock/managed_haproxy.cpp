@@ -80,30 +80,36 @@ void master_command(asio::io_context& io, const std::string& path, const std::st
       });
 }
 
-bool unix_socket_answers(const std::string& path) {
+// A blocking connection to a Unix socket (start-up only); -1 if it cannot be made.
+int connect_unix(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool unix_socket_answers(const std::string& path) {
+  const int fd = connect_unix(path);
+  if (fd < 0) return false;
   ::close(fd);
-  return ok;
+  return true;
 }
 
 // One non-interactive command on a Unix CLI socket, blocking (start-up only): the whole reply, ""
 // if nothing answers within `timeout` (HAProxy closes the connection after the reply).
 std::string unix_socket_query(const std::string& path, const std::string& command,
                               milliseconds timeout) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = connect_unix(path);
   if (fd < 0) return {};
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
   std::string reply;
   const std::string line = command + "\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
     ::shutdown(fd, SHUT_WR);  // the master CLI answers and closes only once the request ended
     const auto deadline = Clock::now() + timeout;
     char buf[4096];
