@@ -1,9 +1,9 @@
 #pragma once
 // Time and randomness are injected into every core so tests run in simulated time,
-// deterministically.
+// deterministically. The real sources (the steady clock, the OS entropy) are in
+// common/real_clock.hpp, for shells only.
 #include <chrono>
 #include <cstdint>
-#include <random>
 
 namespace baker {
 
@@ -18,11 +18,6 @@ class TimeSource {
   virtual TimePoint now() const = 0;
 };
 
-class RealTimeSource final : public TimeSource {
- public:
-  TimePoint now() const override { return Clock::now(); }
-};
-
 // For tests: time moves only when the test says so.
 class ManualTimeSource final : public TimeSource {
  public:
@@ -34,13 +29,5 @@ class ManualTimeSource final : public TimeSource {
  private:
   TimePoint now_;
 };
-
-// A non-zero random 64-bit id (process epochs, subscriber ids) from the OS entropy source.
-inline std::uint64_t random_nonzero_u64() {
-  std::random_device rd;
-  std::uint64_t v = 0;
-  while (v == 0) v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return v;
-}
 
 }  // namespace baker

@@ -7,13 +7,9 @@
 #include <memory>
 #include <string>
 
-namespace baker {
+#include "common/http_reply.hpp"
 
-struct HttpReply {
-  int status = 200;
-  std::string content_type = "text/plain; version=0.0.4";
-  std::string body;
-};
+namespace baker {
 
 class HttpStatusServer {
  public:

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/http_status_server.hpp"
 #include "directory/batch_udp.hpp"
 #include "directory/directory_core.hpp"

@@ -13,6 +13,17 @@
 #include "sherlock/managed_haproxy.hpp"
 #include "sherlock/route_sink.hpp"
 
+namespace baker::sherlock {
+
+// Registers the driver's flags (--haproxy-sock, --backend-prefix, managed-mode flags...) on
+// sherlock's option set; make_haproxy_sink builds the sink from the parsed values, or throws
+// std::runtime_error with a message naming the bad flag.
+void add_haproxy_options(boost::program_options::options_description& flags);
+std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
+                                             const boost::program_options::variables_map& values);
+
+}  // namespace baker::sherlock
+
 namespace baker::sherlock::haproxy {
 
 struct SinkSettings {

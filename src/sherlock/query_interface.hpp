@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/clock.hpp"
-#include "common/http_status_server.hpp"
+#include "common/http_reply.hpp"
 #include "sherlock/replica.hpp"
 #include "sherlock/route_sink.hpp"
 #include "wire/decode_error.hpp"

@@ -1,9 +1,6 @@
 #pragma once
 // The seam between sherlock's replica and whatever consumes routes (the HAProxy driver).
-#include <boost/asio/io_context.hpp>
-#include <boost/program_options.hpp>
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,13 +24,5 @@ class RouteSink {
   // Graceful stop (managed mode stops its haproxy); the io_context keeps running until it returns.
   virtual void stop() {}
 };
-
-// Implemented by the HAProxy driver (haproxy_sink.cpp). add_haproxy_options registers the driver's
-// flags (--haproxy-sock, --backend-prefix, managed-mode flags...) on sherlock's option set;
-// make_haproxy_sink builds the sink from the parsed values, or throws std::runtime_error with a
-// message naming the bad flag.
-void add_haproxy_options(boost::program_options::options_description& flags);
-std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
-                                             const boost::program_options::variables_map& values);
 
 }  // namespace baker::sherlock

@@ -12,10 +12,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
-#include "sherlock/route_sink.hpp"
+#include "sherlock/haproxy_sink.hpp"
 #include "sherlock/subscriber.hpp"
 #include "wire/auth.hpp"
 #include "wire/limits.hpp"
@@ -60,9 +60,7 @@ po::options_description make_flags() {
     ("no-haproxy", po::bool_switch(),
      "keep the replica and the query interface only; drive no HAProxy");
   // clang-format on
-#ifdef BAKER_SHERLOCK_HAPROXY
   baker::sherlock::add_haproxy_options(flags);
-#endif
   return flags;
 }
 

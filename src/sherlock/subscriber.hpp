@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/http_status_server.hpp"
 #include "sherlock/query_interface.hpp"
 #include "sherlock/replica.hpp"

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/logging.hpp"
 #include "watson/watson_daemon.hpp"
 #include "watson/watson_options.hpp"

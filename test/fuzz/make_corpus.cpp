@@ -3,7 +3,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "../wire/sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 
 int main(int argc, char** argv) {
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   key.fill(0x42);
   keys.add(1, key, true);
   int n = 0;
-  for (const auto& m : baker::wire::testing::sample_messages()) {
+  for (const auto& m : baker::wire::samples::sample_messages()) {
     const baker::wire::Keyring* rings[] = {nullptr, &keys};
     for (const baker::wire::Keyring* k : rings) {
       const auto b = baker::wire::encode(m, k);

@@ -5,7 +5,7 @@ if(TARGET directory AND TARGET watson AND TARGET sherlock)
                          ${CMAKE_CURRENT_LIST_DIR}/e2e_routing_test.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/haproxy_test_support.cpp)
-  target_link_libraries(e2e_test PRIVATE baker_wire baker_haproxy)
+  target_link_libraries(e2e_test PRIVATE baker_wire baker_sherlock_daemon)
   target_compile_definitions(e2e_test PRIVATE BAKER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(e2e_test directory watson sherlock)
 endif()

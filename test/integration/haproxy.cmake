@@ -2,4 +2,4 @@
 # and managed mode.
 baker_integration_test(haproxy_integration_tests
   haproxy_external_test.cpp haproxy_managed_test.cpp haproxy_test_support.cpp)
-target_link_libraries(haproxy_integration_tests PRIVATE baker_haproxy)
+target_link_libraries(haproxy_integration_tests PRIVATE baker_sherlock_daemon)

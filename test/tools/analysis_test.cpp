@@ -5,7 +5,7 @@
 #include <random>
 #include <set>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::dump {
 namespace {
@@ -26,7 +26,7 @@ class Analysis : public ::testing::Test {
   }
   std::vector<Note> heartbeat(std::uint64_t seq, std::uint64_t epoch = 0xe1,
                               const Endpoint& from = kWatson) {
-    wire::Heartbeat hb = wire::testing::sample_heartbeat();
+    wire::Heartbeat hb = wire::samples::sample_heartbeat();
     hb.epoch = epoch;
     hb.seq = seq;
     return feed(hb, from, kDirectory);
@@ -304,7 +304,7 @@ TEST_F(Analysis, MulticastMemberRetransmitFillsTheGroupStream) {
 TEST_F(Analysis, AuthFailuresAndInvalidDatagramsAreNotAnalysed) {
   wire::Keyring keys;
   keys.add(1, wire::Key{}, true);
-  wire::Heartbeat hb = wire::testing::sample_heartbeat();
+  wire::Heartbeat hb = wire::samples::sample_heartbeat();
   hb.seq = 1;
   feed(hb, kWatson, kDirectory, &keys, &keys);
   hb.seq = 5;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::dump {
 namespace {
@@ -50,13 +50,13 @@ TEST(FilterParse, Addresses) {
 
 TEST(Filter, EmptyMatchesEverything) {
   const Filter f;
-  for (const auto& m : wire::testing::sample_messages()) EXPECT_TRUE(f.matches(record(m)));
+  for (const auto& m : wire::samples::sample_messages()) EXPECT_TRUE(f.matches(record(m)));
 }
 
 TEST(Filter, ByType) {
   Filter f;
   f.types = type_bit(MessageType::heartbeat) | type_bit(MessageType::nack);
-  const auto all = wire::testing::sample_messages();
+  const auto all = wire::samples::sample_messages();
   EXPECT_TRUE(f.matches(record(all[0])));   // heartbeat
   EXPECT_FALSE(f.matches(record(all[1])));  // goodbye
   EXPECT_FALSE(f.matches(record(all[4])));  // delta
@@ -73,7 +73,7 @@ TEST(Filter, AuthFailuresCountAsInvalidAndAsTheirType) {
   wire::Keyring keys;
   keys.add(1, wire::Key{}, true);
   const Record r =
-      make_record({}, kWatson, kDirectory, wire::encode(wire::testing::sample_heartbeat()), &keys);
+      make_record({}, kWatson, kDirectory, wire::encode(wire::samples::sample_heartbeat()), &keys);
   ASSERT_EQ(r.auth, AuthStatus::missing_mac);
   Filter f;
   f.types = kInvalidBit;
@@ -85,16 +85,16 @@ TEST(Filter, AuthFailuresCountAsInvalidAndAsTheirType) {
 TEST(Filter, ByService) {
   Filter f;
   f.services = {"billing"};
-  auto hb = wire::testing::sample_heartbeat();
+  auto hb = wire::samples::sample_heartbeat();
   EXPECT_FALSE(f.matches(record(hb)));
   hb.route.service = "billing";
   EXPECT_TRUE(f.matches(record(hb)));
   EXPECT_TRUE(f.matches(record(wire::Goodbye{"billing", "i", 1, 1})));
   // Deltas and snapshots match if any op or route is about the service.
   wire::Delta d{1, 0, 2, 0, {}};
-  d.ops.push_back({wire::OpKind::add, wire::testing::sample_route(1)});
+  d.ops.push_back({wire::OpKind::add, wire::samples::sample_route(1)});
   EXPECT_FALSE(f.matches(record(d)));
-  auto billing = wire::testing::sample_route(2);
+  auto billing = wire::samples::sample_route(2);
   billing.service = "billing";
   d.ops.push_back({wire::OpKind::remove, billing});
   EXPECT_TRUE(f.matches(record(d)));
@@ -109,7 +109,7 @@ TEST(Filter, ByService) {
 TEST(Filter, BySourceAndDestination) {
   Filter f;
   f.sources = {*parse_address_match("10.0.0.5")};
-  const auto hb = wire::testing::sample_heartbeat();
+  const auto hb = wire::samples::sample_heartbeat();
   EXPECT_TRUE(f.matches(record(hb)));
   EXPECT_FALSE(f.matches(record(hb, kDirectory, kWatson)));
   f.sources = {*parse_address_match("10.0.0.5:40002")};

@@ -6,13 +6,13 @@
 #include <ctime>
 
 #include "json_value.hpp"
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::dump {
 namespace {
 
 using testing::parse_json;
-using wire::testing::sample_messages;
+using wire::samples::sample_messages;
 
 const Endpoint kFrom{wire::IpAddress::v4(127, 0, 0, 1), 40001};
 const Endpoint kTo{wire::IpAddress::v4(127, 0, 0, 1), 7400};
@@ -92,7 +92,7 @@ TEST_F(Format, EveryMessageTypeLine) {
 
 TEST_F(Format, LongDeltaListsFirstOpsOnly) {
   wire::Delta d{9, 0, 6, 0, {}};
-  for (int i = 0; i < 6; ++i) d.ops.push_back({wire::OpKind::add, wire::testing::sample_route(i)});
+  for (int i = 0; i < 6; ++i) d.ops.push_back({wire::OpKind::add, wire::samples::sample_route(i)});
   EXPECT_EQ(body(d),
             "delta epoch=9 (0,6] ops=6 [add greeting/host-0:8080, add greeting/host-1:8080, add "
             "greeting/host-2:8080, add greeting/host-3:8080, ... 2 more]");
@@ -138,7 +138,7 @@ TEST_F(Format, AuthFailureIsMarked) {
   wire::Key k{};
   k[0] = 1;
   other.add(3, k, true);
-  const auto hb = wire::testing::sample_heartbeat();
+  const auto hb = wire::samples::sample_heartbeat();
   const Record r = make_record(kTime, kFrom, kTo, wire::encode(hb, &other), &keys);
   EXPECT_EQ(format_body(r, {}),
             "heartbeat greeting/i-1 epoch=1234567890abcdef seq=42 up w=100 10.0.0.0:8080 [auth "

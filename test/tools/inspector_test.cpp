@@ -7,7 +7,7 @@
 
 #include "frames.hpp"
 #include "json_value.hpp"
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::dump {
 namespace {
@@ -21,7 +21,7 @@ Bytes frame_of(const wire::Message& m, std::uint16_t sport = 40001, std::uint16_
 }
 
 wire::Heartbeat hb(std::uint64_t seq) {
-  auto h = wire::testing::sample_heartbeat();
+  auto h = wire::samples::sample_heartbeat();
   h.seq = seq;
   return h;
 }
@@ -91,8 +91,8 @@ TEST_F(InspectorTest, FiltersHideDatagramsButAnalysisSeesThem) {
   InspectorOptions by_service;
   by_service.filter.services = {"billing"};
   Inspector svc(by_service);
-  wire::Delta a{5, 0, 1, 0, {{wire::OpKind::add, wire::testing::sample_route(1)}}};
-  auto billing = wire::testing::sample_route(2);
+  wire::Delta a{5, 0, 1, 0, {{wire::OpKind::add, wire::samples::sample_route(1)}}};
+  auto billing = wire::samples::sample_route(2);
   billing.service = "billing";
   wire::Delta b{5, 1, 2, 0, {{wire::OpKind::add, billing}}};
   EXPECT_TRUE(frame(svc, frame_of(a, 7400, 5000)).empty());

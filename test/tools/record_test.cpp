@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::dump {
 namespace {
@@ -19,7 +19,7 @@ wire::Keyring ring(std::uint32_t id, std::uint8_t fill) {
 }
 
 TEST(Record, DecodesWithoutKeys) {
-  const auto hb = wire::testing::sample_heartbeat();
+  const auto hb = wire::samples::sample_heartbeat();
   const auto bytes = wire::encode(hb);
   const Record r = make_record({1, 2}, kFrom, kTo, bytes, nullptr);
   ASSERT_TRUE(r.message);
@@ -32,7 +32,7 @@ TEST(Record, DecodesWithoutKeys) {
 TEST(Record, MacWithoutKeyFileIsUnverified) {
   const auto keys = ring(7, 0x11);
   const Record r =
-      make_record({}, kFrom, kTo, wire::encode(wire::testing::sample_heartbeat(), &keys), nullptr);
+      make_record({}, kFrom, kTo, wire::encode(wire::samples::sample_heartbeat(), &keys), nullptr);
   EXPECT_EQ(r.auth, AuthStatus::unverified);
   EXPECT_EQ(r.key_id, 7u);
   EXPECT_TRUE(r.valid());
@@ -41,7 +41,7 @@ TEST(Record, MacWithoutKeyFileIsUnverified) {
 TEST(Record, KeyFileVerifiesMac) {
   const auto keys = ring(7, 0x11);
   const Record r =
-      make_record({}, kFrom, kTo, wire::encode(wire::testing::sample_heartbeat(), &keys), &keys);
+      make_record({}, kFrom, kTo, wire::encode(wire::samples::sample_heartbeat(), &keys), &keys);
   EXPECT_EQ(r.auth, AuthStatus::ok);
   EXPECT_TRUE(r.valid());
 }
@@ -50,7 +50,7 @@ TEST(Record, AuthFailuresKeepTheClaimedMessage) {
   const auto keys = ring(7, 0x11);
   const auto other_id = ring(8, 0x11);
   const auto other_key = ring(7, 0x22);
-  const auto hb = wire::testing::sample_heartbeat();
+  const auto hb = wire::samples::sample_heartbeat();
 
   const Record missing = make_record({}, kFrom, kTo, wire::encode(hb), &keys);
   EXPECT_EQ(missing.auth, AuthStatus::missing_mac);
@@ -74,7 +74,7 @@ TEST(Record, AuthFailuresKeepTheClaimedMessage) {
 }
 
 TEST(Record, UndecodableKeepsTheReason) {
-  auto bytes = wire::encode(wire::testing::sample_heartbeat());
+  auto bytes = wire::encode(wire::samples::sample_heartbeat());
   bytes.resize(bytes.size() - 3);
   const Record r = make_record({}, kFrom, kTo, bytes, nullptr);
   EXPECT_FALSE(r.message);

@@ -2,14 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::wire {
 namespace {
 
-using testing::sample_heartbeat;
-using testing::sample_messages;
+using samples::sample_heartbeat;
+using samples::sample_messages;
 
 Keyring ring_with(std::uint32_t id, std::uint8_t fill, bool primary = true) {
   Keyring k;
@@ -72,7 +72,7 @@ TEST(Codec, Ipv6AddressRoundTrips) {
 }
 
 TEST(Codec, EncodedSizeMatchesEncoding) {
-  const Route r = testing::sample_route(3);
+  const Route r = samples::sample_route(3);
   Bytes b;
   encode_route_into(r, b);
   EXPECT_EQ(encoded_size(r), b.size());

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 
 #ifndef BAKER_WIRE_TEST_DIR
@@ -37,7 +37,7 @@ std::string run_python(const Bytes& datagram, const std::string& key_hex = "") {
 }
 
 TEST(Interop, PythonMsgpackDecodesAHeartbeat) {
-  Heartbeat h = testing::sample_heartbeat();
+  Heartbeat h = samples::sample_heartbeat();
   h.route.tags = {"v2", "canary"};
   EXPECT_EQ(run_python(encode(h)),
             "v1 type=1 key=0 mac=none greeting i-1 10.0.0.0 8080 100 0 v2,canary "
@@ -50,15 +50,15 @@ TEST(Interop, PythonVerifiesTheMacAndDetectsAWrongKey) {
   for (std::size_t k = 0; k < key.size(); ++k) key[k] = static_cast<std::uint8_t>(k);
   keys.add(12, key, true);
   const std::string key_hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-  const std::string out = run_python(encode(testing::sample_heartbeat(), &keys), key_hex);
+  const std::string out = run_python(encode(samples::sample_heartbeat(), &keys), key_hex);
   EXPECT_EQ(out.rfind("v1 type=1 key=12 mac=ok greeting", 0), 0u) << out;
   const std::string wrong =
-      run_python(encode(testing::sample_heartbeat(), &keys), std::string(64, 'f'));
+      run_python(encode(samples::sample_heartbeat(), &keys), std::string(64, 'f'));
   EXPECT_EQ(wrong.rfind("v1 type=1 key=12 mac=bad", 0), 0u) << wrong;
 }
 
 TEST(Interop, PythonMsgpackDecodesADelta) {
-  const auto all = testing::sample_messages();
+  const auto all = samples::sample_messages();
   const Delta& d = std::get<Delta>(all[4]);
   EXPECT_EQ(run_python(encode(d)),
             "v1 type=5 key=0 mac=none 65261 120 123 1 0:greeting/host-1:8080@10.0.0.1:8080 "

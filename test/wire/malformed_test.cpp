@@ -3,7 +3,7 @@
 
 #include <msgpack.hpp>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 
 namespace baker::wire {
@@ -173,7 +173,7 @@ TEST(Malformed, EachInputHasItsReason) {
 }
 
 TEST(Malformed, EveryPrefixOfEveryMessageIsRejectedAsTruncated) {
-  for (const auto& m : testing::sample_messages()) {
+  for (const auto& m : samples::sample_messages()) {
     const Bytes full = encode(m);
     for (std::size_t n = 0; n < full.size(); ++n) {
       auto d = decode(std::span(full.data(), n));
@@ -189,7 +189,7 @@ TEST(Malformed, EveryPrefixOfAnAuthenticatedMessageIsRejected) {
   Key k;
   k.fill(3);
   keys.add(3, k, true);
-  for (const auto& m : testing::sample_messages()) {
+  for (const auto& m : samples::sample_messages()) {
     const Bytes full = encode(m, &keys);
     for (std::size_t n = 0; n < full.size(); ++n) {
       EXPECT_FALSE(decode(std::span(full.data(), n), {&keys}).ok()) << n;
@@ -199,7 +199,7 @@ TEST(Malformed, EveryPrefixOfAnAuthenticatedMessageIsRejected) {
 }
 
 TEST(Malformed, SizeLimitIsConfigurable) {
-  const Bytes hb = encode(testing::sample_heartbeat());
+  const Bytes hb = encode(samples::sample_heartbeat());
   DecodeOptions small;
   small.max_datagram = hb.size() - 1;
   auto d = decode(hb, small);

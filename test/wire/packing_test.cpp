@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sample_messages.hpp"
+#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"
 
@@ -13,7 +13,7 @@ std::vector<SequencedOp> many_ops(int n, std::uint64_t first_seq) {
   std::vector<SequencedOp> ops;
   for (int k = 0; k < n; ++k) {
     ops.push_back(
-        {first_seq + static_cast<std::uint64_t>(k), {OpKind::add, testing::sample_route(k)}});
+        {first_seq + static_cast<std::uint64_t>(k), {OpKind::add, samples::sample_route(k)}});
   }
   return ops;
 }
@@ -59,8 +59,8 @@ TEST(SplitDelta, PacksAsFewDatagramsAsFit) {
 
 TEST(SplitDelta, FilteredOpsKeepTheWholeRange) {
   // A subscriber that only sees seqs 5 and 9 of (0, 12] still gets a stream tiling (0, 12].
-  std::vector<SequencedOp> ops = {{5, {OpKind::add, testing::sample_route(1)}},
-                                  {9, {OpKind::remove, testing::sample_route(1)}}};
+  std::vector<SequencedOp> ops = {{5, {OpKind::add, samples::sample_route(1)}},
+                                  {9, {OpKind::remove, samples::sample_route(1)}}};
   const auto deltas = split_delta(7, 0, 12, 0, ops);
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].from_seq, 0u);
@@ -77,7 +77,7 @@ TEST(SplitDelta, NoOpsGivesOneEmptyDelta) {
 
 TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
   std::vector<Route> table;
-  for (int k = 0; k < 1000; ++k) table.push_back(testing::sample_route(k));
+  for (int k = 0; k < 1000; ++k) table.push_back(samples::sample_route(k));
   Keyring keys;
   keys.add(0xffffffffu, Key{}, true);
   const auto chunks = split_snapshot(9, 1234, 0, table, 1400);
@@ -98,7 +98,7 @@ TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
 
 TEST(SplitSnapshot, PointerTableGivesSameChunks) {
   std::vector<Route> table;
-  for (int k = 0; k < 100; ++k) table.push_back(testing::sample_route(k));
+  for (int k = 0; k < 100; ++k) table.push_back(samples::sample_route(k));
   std::vector<const Route*> ptrs;
   for (const auto& r : table) ptrs.push_back(&r);
   EXPECT_EQ(split_snapshot(1, 2, 0, std::span<const Route* const>(ptrs), 1300),
@@ -130,7 +130,7 @@ TEST(SplitSnapshot, LargestPossibleRoutesFitTheSmallestBudget) {
 }
 
 TEST(Digest, OrderIndependentAndIncremental) {
-  const Route a = testing::sample_route(1), b = testing::sample_route(2);
+  const Route a = samples::sample_route(1), b = samples::sample_route(2);
   Route b2 = b;
   b2.weight = 7;
   std::vector<Route> ab = {a, b}, ba = {b, a};

@@ -34,7 +34,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/options.hpp"
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"

@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.hpp"
+#include "common/real_clock.hpp"
 #include "common/options.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"

@@ -1,10 +1,11 @@
 #pragma once
-// One realistic instance of every message, shared by the wire tests, benchmarks and fuzz seeds.
+// One realistic instance of every message, shared by the tests, the benchmarks and the fuzz seeds
+// (header only; nothing in the daemons uses it).
 #include <vector>
 
 #include "wire/messages.hpp"
 
-namespace baker::wire::testing {
+namespace baker::wire::samples {
 
 inline Route sample_route(int i = 0) {
   Route r;
@@ -55,4 +56,4 @@ inline std::vector<Message> sample_messages() {
   return all;
 }
 
-}  // namespace baker::wire::testing
+}  // namespace baker::wire::samples
