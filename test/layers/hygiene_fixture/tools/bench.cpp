@@ -1,0 +1,2 @@
+// Breaks the rule: a tool that includes test code.
+#include "../test/helpers.hpp"
