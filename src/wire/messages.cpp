@@ -1,47 +1,47 @@
 #include "wire/messages.hpp"
 
+#include <array>
+
 #include "wire/decode_error.hpp"
 
 namespace baker::wire {
+namespace {
+
+// Names indexed by the enum's value; the static_asserts keep each table as long as its enum.
+constexpr std::array<std::string_view, 10> kMessageTypeNames = {
+    "unknown", "heartbeat", "goodbye", "subscribe", "unsubscribe",
+    "delta",   "tick",      "nack",    "snapshot",  "retry_later"};
+static_assert(kMessageTypeNames.size() == static_cast<std::size_t>(MessageType::retry_later) + 1);
+
+constexpr std::array<std::string_view, 3> kOpKindNames = {"add", "update", "remove"};
+static_assert(kOpKindNames.size() == static_cast<std::size_t>(OpKind::remove) + 1);
+
+constexpr std::array<std::string_view, kDecodeErrorCount> kDecodeErrorNames = {
+    "empty",           "too_large",    "truncated",         "malformed",       "trailing_bytes",
+    "limit_exceeded",  "wrong_type",   "wrong_field_count", "unknown_version", "unknown_type",
+    "missing_mac",     "unknown_key",  "bad_mac",           "invalid_service", "invalid_instance",
+    "invalid_address", "invalid_port", "invalid_tag",       "invalid_value"};
+static_assert(static_cast<int>(DecodeError::invalid_value) == 18 && kDecodeErrorCount == 19,
+              "a DecodeError was added: name it in kDecodeErrorNames");
+
+template <std::size_t N, typename E>
+std::string_view name_of(const std::array<std::string_view, N>& names, E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < N ? names[i] : "unknown";
+}
+
+}  // namespace
 
 MessageType type_of(const Message& m) noexcept {
   return static_cast<MessageType>(m.index() + 1);  // variant order follows the type numbers
 }
 
 std::string_view to_string(MessageType t) noexcept {
-  switch (t) {
-    case MessageType::heartbeat:
-      return "heartbeat";
-    case MessageType::goodbye:
-      return "goodbye";
-    case MessageType::subscribe:
-      return "subscribe";
-    case MessageType::unsubscribe:
-      return "unsubscribe";
-    case MessageType::delta:
-      return "delta";
-    case MessageType::tick:
-      return "tick";
-    case MessageType::nack:
-      return "nack";
-    case MessageType::snapshot_chunk:
-      return "snapshot";
-    case MessageType::retry_later:
-      return "retry_later";
-  }
-  return "unknown";
+  return name_of(kMessageTypeNames, t);
 }
 
 std::string_view to_string(OpKind k) noexcept {
-  switch (k) {
-    case OpKind::add:
-      return "add";
-    case OpKind::update:
-      return "update";
-    case OpKind::remove:
-      return "remove";
-  }
-  return "unknown";
+  return name_of(kOpKindNames, k);
 }
 
 std::string_view to_string(InstanceState s) noexcept {
@@ -49,47 +49,7 @@ std::string_view to_string(InstanceState s) noexcept {
 }
 
 std::string_view to_string(DecodeError e) noexcept {
-  switch (e) {
-    case DecodeError::empty:
-      return "empty";
-    case DecodeError::too_large:
-      return "too_large";
-    case DecodeError::truncated:
-      return "truncated";
-    case DecodeError::malformed:
-      return "malformed";
-    case DecodeError::trailing_bytes:
-      return "trailing_bytes";
-    case DecodeError::limit_exceeded:
-      return "limit_exceeded";
-    case DecodeError::wrong_type:
-      return "wrong_type";
-    case DecodeError::wrong_field_count:
-      return "wrong_field_count";
-    case DecodeError::unknown_version:
-      return "unknown_version";
-    case DecodeError::unknown_type:
-      return "unknown_type";
-    case DecodeError::missing_mac:
-      return "missing_mac";
-    case DecodeError::unknown_key:
-      return "unknown_key";
-    case DecodeError::bad_mac:
-      return "bad_mac";
-    case DecodeError::invalid_service:
-      return "invalid_service";
-    case DecodeError::invalid_instance:
-      return "invalid_instance";
-    case DecodeError::invalid_address:
-      return "invalid_address";
-    case DecodeError::invalid_port:
-      return "invalid_port";
-    case DecodeError::invalid_tag:
-      return "invalid_tag";
-    case DecodeError::invalid_value:
-      return "invalid_value";
-  }
-  return "unknown";
+  return name_of(kDecodeErrorNames, e);
 }
 
 }  // namespace baker::wire

@@ -68,39 +68,18 @@ std::uint32_t MsgpackReader::read_array_header() {
   return static_cast<std::uint32_t>(n);
 }
 
-std::string_view MsgpackReader::read_str() {
+std::span<const std::uint8_t> MsgpackReader::read_sized(bool str) {
   const std::uint8_t* q = nullptr;
   if (!take(1, &q)) return {};
   const std::uint8_t m = *q;
+  // str: fixstr a0..bf, str8/16/32 d9..db; bin: bin8/16/32 c4..c6. The 8/16/32 markers are
+  // consecutive in both families, so the length's width follows from the marker's offset.
+  const std::uint8_t first = str ? 0xd9 : 0xc4;
   std::size_t n = 0;
-  if ((m & 0xe0) == 0xa0) {
+  if (str && (m & 0xe0) == 0xa0) {
     n = m & 0x1f;
-  } else if (m == 0xd9) {
-    n = be(1);
-  } else if (m == 0xda) {
-    n = be(2);
-  } else if (m == 0xdb) {
-    n = be(4);
-  } else {
-    fail_unexpected(m);
-    return {};
-  }
-  const std::uint8_t* s = nullptr;
-  if (!take(n, &s)) return {};
-  return {reinterpret_cast<const char*>(s), n};
-}
-
-std::span<const std::uint8_t> MsgpackReader::read_bin() {
-  const std::uint8_t* q = nullptr;
-  if (!take(1, &q)) return {};
-  const std::uint8_t m = *q;
-  std::size_t n = 0;
-  if (m == 0xc4) {
-    n = be(1);
-  } else if (m == 0xc5) {
-    n = be(2);
-  } else if (m == 0xc6) {
-    n = be(4);
+  } else if (m >= first && m <= first + 2) {
+    n = be(std::size_t{1} << (m - first));
   } else {
     fail_unexpected(m);
     return {};
@@ -108,6 +87,15 @@ std::span<const std::uint8_t> MsgpackReader::read_bin() {
   const std::uint8_t* s = nullptr;
   if (!take(n, &s)) return {};
   return {s, n};
+}
+
+std::string_view MsgpackReader::read_str() {
+  const auto s = read_sized(true);
+  return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
+
+std::span<const std::uint8_t> MsgpackReader::read_bin() {
+  return read_sized(false);
 }
 
 }  // namespace baker::wire

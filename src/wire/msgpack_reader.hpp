@@ -39,6 +39,7 @@ class MsgpackReader {
  private:
   bool take(std::size_t n, const std::uint8_t** out);
   std::uint64_t be(std::size_t n);
+  std::span<const std::uint8_t> read_sized(bool str);  // a str or bin: length prefix, then bytes
   // Classifies a byte that is valid msgpack but of the wrong kind, vs. one that is never valid.
   void fail_unexpected(std::uint8_t marker);
 
