@@ -611,7 +611,7 @@ void DirectoryCore::on_timer(TimePoint now, Actions& out) {
   if (now >= next_slice_at_) pace_resyncs(now, out);
 }
 
-TimePoint DirectoryCore::next_deadline() const {
+std::optional<TimePoint> DirectoryCore::next_deadline() const {
   TimePoint t = std::min({next_tick_at_, burst_tick_at_, next_slice_at_});
   if (warming_) {
     t = std::min(t, warmup_end());

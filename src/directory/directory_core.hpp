@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -86,7 +87,8 @@ class DirectoryCore {
   // Expiry, warm-up end, Ticks, lease expiry, pacing of snapshots: whatever is due at `now`.
   void on_timer(TimePoint now, Actions& out);
   // When on_timer has something to do next.
-  TimePoint next_deadline() const;
+  // Always set while running: Ticks are periodic.
+  std::optional<TimePoint> next_deadline() const;
 
   // Convenience for tests.
   Actions on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now) {

@@ -211,7 +211,7 @@ void DirectoryServer::send_actions() {
 
 void DirectoryServer::arm_timer() {
   if (stopping_) return;
-  const TimePoint next = core_.next_deadline();
+  const TimePoint next = core_.next_deadline().value_or(TimePoint::max());
   if (next >= armed_) return;  // already armed for an earlier moment
   armed_ = next;
   timer_.expires_at(std::min(next, clock_.now() + std::chrono::hours(1)));

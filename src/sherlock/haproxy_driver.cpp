@@ -473,7 +473,7 @@ void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
   mark_all_unknown();
 }
 
-std::optional<TimePoint> HaproxyDriver::next_wakeup() const {
+std::optional<TimePoint> HaproxyDriver::next_deadline() const {
   if (busy_) return std::nullopt;
   std::optional<TimePoint> at;
   if (!link_up_) {

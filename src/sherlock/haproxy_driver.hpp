@@ -73,7 +73,7 @@ class HaproxyDriver {
   void on_replies(const std::vector<std::string>& replies, TimePoint now);
   void on_failure(const std::string& why, TimePoint now);
   // When next_session may have something to do (timers); nullopt while a session is in flight.
-  std::optional<TimePoint> next_wakeup() const;
+  std::optional<TimePoint> next_deadline() const;
 
   // HAProxy was reloaded or restarted (managed mode knows when): drop the connection, whatever the
   // in-flight session returns, and re-read every backend from the new worker.

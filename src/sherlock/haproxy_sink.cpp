@@ -256,7 +256,7 @@ void HaproxySink::pump() {
                     });
     return;
   }
-  if (const auto at = driver_.next_wakeup()) {
+  if (const auto at = driver_.next_deadline()) {
     timer_.expires_at(*at);
     timer_.async_wait(
         [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {

@@ -76,7 +76,7 @@ Actions WatsonCore::on_shutdown(TimePoint now) {
   return out;
 }
 
-std::optional<TimePoint> WatsonCore::next_wakeup() const {
+std::optional<TimePoint> WatsonCore::next_deadline() const {
   if (finished_) return std::nullopt;
   std::optional<TimePoint> t;
   auto consider = [&t](const std::optional<TimePoint>& c) {

@@ -1,7 +1,7 @@
 #pragma once
 // The watson agent as a sans-I/O state machine: fed check results, timer wake-ups, drain changes
 // and shutdown (each with `now`), it returns what to send to the directories and whether to start
-// a health check; next_wakeup() says when to call on_timer() again. No sockets, clocks or logging.
+// a health check; next_deadline() says when to call on_timer() again. No sockets, clocks or logging.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -44,7 +44,7 @@ class WatsonCore {
 
   // First thing after construction: the first health check starts at once.
   Actions start(TimePoint now);
-  // A wake-up at or after next_wakeup(): sends what is due, starts the check if due.
+  // A wake-up at or after next_deadline(): sends what is due, starts the check if due.
   Actions on_timer(TimePoint now);
   // The result of the check that the last start_check asked for.
   Actions on_check_result(bool passed, TimePoint now);
@@ -53,7 +53,7 @@ class WatsonCore {
   // SIGTERM/SIGINT: stop checking and heartbeating, say Goodbye (if announced), then finish.
   Actions on_shutdown(TimePoint now);
 
-  std::optional<TimePoint> next_wakeup() const;
+  std::optional<TimePoint> next_deadline() const;
 
   Health health() const { return health_.health(); }
   const HealthState& health_state() const { return health_; }

@@ -80,7 +80,7 @@ void WatsonDaemon::apply(Actions actions) {
 }
 
 void WatsonDaemon::arm_timer() {
-  const auto next = core_.next_wakeup();
+  const auto next = core_.next_deadline();
   if (!next) {
     timer_.cancel();
     return;

@@ -36,8 +36,8 @@ class DirectoryCoreTest : public ::testing::Test {
   // Runs every timer due up to `until` (time moves to each deadline), then sets the clock there.
   Actions run_until(TimePoint until) {
     Actions all;
-    for (int guard = 0; guard < 100000 && core->next_deadline() <= until; ++guard) {
-      clock.set(std::max(clock.now(), core->next_deadline()));
+    for (int guard = 0; guard < 100000 && *core->next_deadline() <= until; ++guard) {
+      clock.set(std::max(clock.now(), *core->next_deadline()));
       for (auto& a : core->on_timer(clock.now())) all.push_back(std::move(a));
     }
     clock.set(until);
@@ -470,7 +470,7 @@ TEST_F(DirectoryCoreTest, SnapshotIsPacedInSlices) {
   ASSERT_EQ(chunks.size(), 4u);
   const std::uint32_t count = chunks[0].count;
   ASSERT_GT(count, 8u);
-  EXPECT_EQ(core->next_deadline(), clock.now() + 5ms);
+  EXPECT_EQ(*core->next_deadline(), clock.now() + 5ms);
   Replica r;
   r.apply_all(out, kSherlock);
   int slices = 1;
@@ -608,7 +608,7 @@ TEST_F(DirectoryCoreTest, BurstTicksAreCoalesced) {
   EXPECT_TRUE(messages_of<wire::Tick>(send(heartbeat("web", "b", 1))).empty());
   clock.advance(2ms);
   EXPECT_TRUE(messages_of<wire::Tick>(send(heartbeat("web", "c", 1))).empty());
-  EXPECT_EQ(core->next_deadline(), clock.now() + 6ms);
+  EXPECT_EQ(*core->next_deadline(), clock.now() + 6ms);
   const auto ticks = messages_of<wire::Tick>(run_for(6ms), &kSherlock);
   ASSERT_EQ(ticks.size(), 1u);
   EXPECT_EQ(ticks[0].seq, 3u);
@@ -837,7 +837,7 @@ TEST(DirectoryScale, MillionRoutesRefreshAndExpireWithBoundedWorkPerEvent) {
   // nothing expires yet (they were refreshed): each entry is re-queued once.
   clock.advance(11s);
   int calls = 0;
-  while (core.next_deadline() <= clock.now()) {
+  while (*core.next_deadline() <= clock.now()) {
     const std::uint64_t before = core.expiry().operations();
     out.clear();
     core.on_timer(clock.now(), out);
@@ -851,7 +851,7 @@ TEST(DirectoryScale, MillionRoutesRefreshAndExpireWithBoundedWorkPerEvent) {
   // Then all expire (30 s after the refresh), again in bounded slices.
   clock.advance(20s);
   std::size_t removes = 0;
-  while (core.next_deadline() <= clock.now()) {
+  while (*core.next_deadline() <= clock.now()) {
     out.clear();
     core.on_timer(clock.now(), out);
     EXPECT_LE(out.size(), 2 * c.max_expiry_work_per_call);

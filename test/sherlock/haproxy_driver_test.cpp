@@ -63,7 +63,7 @@ class DriverHarness {
         break;
       }
       run_due();
-      const auto at = driver.next_wakeup();
+      const auto at = driver.next_deadline();
       if (!at || *at > until) break;
       if (*at > clock.now()) clock.set(*at);
     }
@@ -99,7 +99,7 @@ TEST(HaproxyDriver, FirstSessionConnectsAndReadsState) {
   EXPECT_EQ(s->commands[1].text, "show servers state web");
   // One session in flight at a time.
   EXPECT_FALSE(h.driver.next_session(h.clock.now()));
-  EXPECT_FALSE(h.driver.next_wakeup());
+  EXPECT_FALSE(h.driver.next_deadline());
 }
 
 TEST(HaproxyDriver, AppliesAtOnceWithoutAWindow) {

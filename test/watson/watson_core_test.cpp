@@ -40,7 +40,7 @@ struct Sent {
   std::uint64_t seq() const { return is_heartbeat() ? heartbeat().seq : goodbye().seq; }
 };
 
-// Drives a WatsonCore in simulated time the way the daemon does: wakes it at next_wakeup(), runs
+// Drives a WatsonCore in simulated time the way the daemon does: wakes it at next_deadline(), runs
 // each check it asks for (taking check_latency), and records every datagram with its time.
 class Sim {
  public:
@@ -52,7 +52,7 @@ class Sim {
   // Runs until `until`; `passes` decides each check's result from its completion time.
   void run_until(TimePoint until) {
     while (true) {
-      std::optional<TimePoint> next = core.next_wakeup();
+      std::optional<TimePoint> next = core.next_deadline();
       if (check_done_at && (!next || *check_done_at <= *next)) next = check_done_at;
       if (!next || *next > until) break;
       clock.set(std::max(*next, clock.now()));
@@ -273,7 +273,7 @@ TEST(WatsonCore, ShutdownSaysGoodbyesThenFinishesAndChecksNoMore) {
   EXPECT_EQ(byes[2].at, now + 200ms);
   EXPECT_TRUE(sim.finished);
   EXPECT_EQ(sim.checks_started, checks);
-  EXPECT_FALSE(sim.core.next_wakeup().has_value());
+  EXPECT_FALSE(sim.core.next_deadline().has_value());
   EXPECT_TRUE(sim.sent.back().is_goodbye()) << "no heartbeat after the goodbyes";
   EXPECT_TRUE(sim.core.on_shutdown(sim.clock.now()).send.empty()) << "twice is harmless";
 }
