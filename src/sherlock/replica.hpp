@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "sherlock/route_table.hpp"
+#include "sherlock/replica_table.hpp"
 #include "sherlock/snapshot_assembly.hpp"
 #include "wire/messages.hpp"
 
@@ -83,7 +83,7 @@ class Replica {
   std::optional<TimePoint> next_deadline() const;
 
   // The routes, and the services changed since the last call (brings table().view() up to date).
-  const RouteTable& table() const { return table_; }
+  const ReplicaTable& table() const { return table_; }
   std::vector<std::string> take_changes() { return table_.take_changes(); }
 
   std::uint64_t epoch() const { return epoch_; }
@@ -137,7 +137,7 @@ class Replica {
 
   ReplicaConfig config_;
   std::mt19937_64 rng_;
-  RouteTable table_;
+  ReplicaTable table_;
   SnapshotAssembly assembly_;
 
   // Sequencing.

@@ -2,7 +2,7 @@
 // Collects SnapshotChunks until a snapshot is complete (docs/PROTOCOL.md, "Subscriptions, leases,
 // NACKs, snapshots"). Chunks are keyed by (epoch, seq, count, flags); a snapshot asked for again
 // at the same sequence fills in the chunks the first attempt lost. Each chunk's routes go into a
-// RouteTable::Staged at once, so completing a large snapshot costs little.
+// ReplicaTable::Staged at once, so completing a large snapshot costs little.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "sherlock/route_table.hpp"
+#include "sherlock/replica_table.hpp"
 #include "wire/messages.hpp"
 
 namespace baker::sherlock {
@@ -21,7 +21,7 @@ struct Snapshot {
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
   std::uint8_t flags = 0;
-  RouteTable::Staged routes;
+  ReplicaTable::Staged routes;
   std::uint32_t chunks = 0;
   TimePoint first_chunk_at{};
 };
@@ -50,7 +50,7 @@ class SnapshotAssembly {
   using Key = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t, std::uint8_t>;
   struct Pending {
     std::set<std::uint32_t> received;  // chunk indexes
-    RouteTable::Staged routes;
+    ReplicaTable::Staged routes;
     TimePoint first_chunk_at{};
     TimePoint last_chunk_at{};
   };

@@ -33,7 +33,7 @@ TEST(SnapshotAssemblyTest, CompletesInAnyOrderAndIgnoresDuplicates) {
   EXPECT_EQ(done->seq, 10u);
   EXPECT_EQ(done->routes.size(), 120u);
   EXPECT_EQ(done->chunks, chunks.size());
-  RouteTable t;
+  ReplicaTable t;
   t.replace(std::move(done->routes));
   EXPECT_EQ(t.size(), 120u);
   EXPECT_EQ(t.digest(), wire::table_digest(t.all_routes()));

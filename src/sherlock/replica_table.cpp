@@ -1,4 +1,4 @@
-#include "sherlock/route_table.hpp"
+#include "sherlock/replica_table.hpp"
 
 #include <algorithm>
 
@@ -6,18 +6,18 @@
 
 namespace baker::sherlock {
 
-RouteTable::RouteTable(std::vector<std::string> view_filter)
+ReplicaTable::ReplicaTable(std::vector<std::string> view_filter)
     : filter_(view_filter.begin(), view_filter.end()) {}
 
-bool RouteTable::shown(std::string_view service) const {
+bool ReplicaTable::shown(std::string_view service) const {
   return filter_.empty() || filter_.find(service) != filter_.end();
 }
 
-void RouteTable::mark_changed(const std::string& service) {
+void ReplicaTable::mark_changed(const std::string& service) {
   if (shown(service)) changed_.insert(service);
 }
 
-bool RouteTable::upsert(wire::Route r) {
+bool ReplicaTable::upsert(wire::Route r) {
   auto sit = services_.find(r.service);
   if (sit == services_.end()) sit = services_.emplace(r.service, Instances{}).first;
   auto& instances = sit->second;
@@ -39,7 +39,7 @@ bool RouteTable::upsert(wire::Route r) {
   return true;
 }
 
-bool RouteTable::remove(std::string_view service, std::string_view instance) {
+bool ReplicaTable::remove(std::string_view service, std::string_view instance) {
   const auto sit = services_.find(service);
   if (sit == services_.end()) return false;
   const auto it = sit->second.find(instance);
@@ -52,7 +52,7 @@ bool RouteTable::remove(std::string_view service, std::string_view instance) {
   return true;
 }
 
-void RouteTable::apply(const wire::DeltaOp& op) {
+void ReplicaTable::apply(const wire::DeltaOp& op) {
   if (op.kind == wire::OpKind::remove) {
     remove(op.route.service, op.route.instance);
   } else {
@@ -60,7 +60,7 @@ void RouteTable::apply(const wire::DeltaOp& op) {
   }
 }
 
-void RouteTable::Staged::add(std::vector<wire::Route> routes) {
+void ReplicaTable::Staged::add(std::vector<wire::Route> routes) {
   auto service = services_.end();  // routes of one service tend to come together
   for (auto& r : routes) {
     if (service == services_.end() || service->first != r.service) {
@@ -79,13 +79,13 @@ void RouteTable::Staged::add(std::vector<wire::Route> routes) {
   }
 }
 
-void RouteTable::replace(std::vector<wire::Route> routes) {
+void ReplicaTable::replace(std::vector<wire::Route> routes) {
   Staged staged;
   staged.add(std::move(routes));
   replace(std::move(staged));
 }
 
-void RouteTable::replace(Staged staged) {
+void ReplicaTable::replace(Staged staged) {
   // Report only services that really differ, so a resync that finds little changed does not make
   // the sink reconfigure everything.
   const auto same = [](const Instances& a, const Instances& b) {
@@ -107,24 +107,24 @@ void RouteTable::replace(Staged staged) {
   size_ = staged.size_;
 }
 
-void RouteTable::merge(std::vector<wire::Route> routes) {
+void ReplicaTable::merge(std::vector<wire::Route> routes) {
   for (auto& r : routes) upsert(std::move(r));
 }
 
-void RouteTable::merge(Staged staged) {
+void ReplicaTable::merge(Staged staged) {
   for (auto& [name, instances] : staged.services_) {
     for (auto& [instance, entry] : instances) upsert(std::move(entry.route));
   }
 }
 
-const wire::Route* RouteTable::find(std::string_view service, std::string_view instance) const {
+const wire::Route* ReplicaTable::find(std::string_view service, std::string_view instance) const {
   const auto sit = services_.find(service);
   if (sit == services_.end()) return nullptr;
   const auto it = sit->second.find(instance);
   return it == sit->second.end() ? nullptr : &it->second.route;
 }
 
-std::vector<wire::Route> RouteTable::all_routes() const {
+std::vector<wire::Route> ReplicaTable::all_routes() const {
   std::vector<wire::Route> out;
   out.reserve(size_);
   for (const auto& [service, instances] : services_) {
@@ -133,7 +133,7 @@ std::vector<wire::Route> RouteTable::all_routes() const {
   return out;
 }
 
-std::vector<std::string> RouteTable::take_changes() {
+std::vector<std::string> ReplicaTable::take_changes() {
   std::vector<std::string> out(changed_.begin(), changed_.end());
   changed_.clear();
   for (const auto& service : out) {

@@ -1,4 +1,4 @@
-#include "sherlock/route_table.hpp"
+#include "sherlock/replica_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@ namespace {
 
 using testing::make_route;
 
-TEST(RouteTableTest, DigestFollowsEveryChange) {
-  RouteTable t;
+TEST(ReplicaTable, DigestFollowsEveryChange) {
+  ReplicaTable t;
   std::mt19937 rng(3);
   for (int i = 0; i < 2000; ++i) {
     const auto service = std::string("s") + static_cast<char>('a' + rng() % 5);
@@ -32,8 +32,8 @@ TEST(RouteTableTest, DigestFollowsEveryChange) {
   }
 }
 
-TEST(RouteTableTest, UpsertOfTheSameRouteChangesNothing) {
-  RouteTable t;
+TEST(ReplicaTable, UpsertOfTheSameRouteChangesNothing) {
+  ReplicaTable t;
   EXPECT_TRUE(t.upsert(make_route("api", "a")));
   t.take_changes();
   EXPECT_FALSE(t.upsert(make_route("api", "a")));
@@ -42,8 +42,8 @@ TEST(RouteTableTest, UpsertOfTheSameRouteChangesNothing) {
   EXPECT_FALSE(t.remove("nope", "a"));
 }
 
-TEST(RouteTableTest, ViewIsSortedByInstanceAndDropsEmptyServices) {
-  RouteTable t;
+TEST(ReplicaTable, ViewIsSortedByInstanceAndDropsEmptyServices) {
+  ReplicaTable t;
   t.upsert(make_route("api", "c", 3));
   t.upsert(make_route("api", "a", 1));
   t.upsert(make_route("web", "b", 2));
@@ -56,8 +56,8 @@ TEST(RouteTableTest, ViewIsSortedByInstanceAndDropsEmptyServices) {
   EXPECT_EQ(t.view().count("web"), 0u);
 }
 
-TEST(RouteTableTest, ReplaceReportsOnlyServicesThatDiffer) {
-  RouteTable t;
+TEST(ReplicaTable, ReplaceReportsOnlyServicesThatDiffer) {
+  ReplicaTable t;
   t.upsert(make_route("api", "a", 1));
   t.upsert(make_route("web", "w", 2));
   t.upsert(make_route("old", "o", 3));
@@ -70,8 +70,8 @@ TEST(RouteTableTest, ReplaceReportsOnlyServicesThatDiffer) {
   EXPECT_EQ(t.view().at("web")[0].weight, 7);
 }
 
-TEST(RouteTableTest, MergeKeepsRoutesItDoesNotMention) {
-  RouteTable t;
+TEST(ReplicaTable, MergeKeepsRoutesItDoesNotMention) {
+  ReplicaTable t;
   t.upsert(make_route("api", "a", 1));
   t.upsert(make_route("api", "b", 2));
   t.merge({make_route("api", "a", 1, 5), make_route("api", "c", 3)});
@@ -81,8 +81,8 @@ TEST(RouteTableTest, MergeKeepsRoutesItDoesNotMention) {
   EXPECT_EQ(t.digest(), wire::table_digest(t.all_routes()));
 }
 
-TEST(RouteTableTest, ViewFilterHidesOtherServicesButDigestCoversAll) {
-  RouteTable t({"api"});
+TEST(ReplicaTable, ViewFilterHidesOtherServicesButDigestCoversAll) {
+  ReplicaTable t({"api"});
   t.upsert(make_route("api", "a", 1));
   t.upsert(make_route("web", "w", 2));
   EXPECT_EQ(t.take_changes(), std::vector<std::string>{"api"});

@@ -15,7 +15,7 @@
 
 namespace baker::sherlock {
 
-class RouteTable {
+class ReplicaTable {
   struct Entry {
     wire::Route route;
     std::uint64_t digest = 0;  // route_digest(route), so removal does not re-encode
@@ -24,7 +24,7 @@ class RouteTable {
  public:
   // view_filter: the services view() shows (empty = all). The table itself holds every route it
   // is given: a multicast member holds the whole table but only shows (and routes to) its own.
-  explicit RouteTable(std::vector<std::string> view_filter = {});
+  explicit ReplicaTable(std::vector<std::string> view_filter = {});
 
   // The route is now exactly r (add and update alike). Returns false if it already was.
   bool upsert(wire::Route r);
@@ -39,7 +39,7 @@ class RouteTable {
     std::size_t size() const { return size_; }
 
    private:
-    friend class RouteTable;
+    friend class ReplicaTable;
     std::map<std::string, std::map<std::string, Entry, std::less<>>, std::less<>> services_;
     std::uint64_t digest_ = 0;
     std::size_t size_ = 0;
