@@ -2,7 +2,7 @@
 add_library(baker_haproxy STATIC
   haproxy_commands.cpp haproxy_replies.cpp haproxy_plan.cpp haproxy_driver.cpp
   haproxy_transport.cpp haproxy_sink.cpp
-  managed_config.cpp managed_process.cpp master_cli.cpp managed_haproxy.cpp)
+  managed_config.cpp managed_process.cpp managed_reloader.cpp master_cli.cpp managed_haproxy.cpp)
 target_include_directories(baker_haproxy PUBLIC ${PROJECT_SOURCE_DIR}/src)
 target_link_libraries(baker_haproxy PUBLIC baker_wire baker_common baker_options Boost::boost
                                            Boost::program_options spdlog::spdlog Threads::Threads)

@@ -19,23 +19,9 @@
 #include "sherlock/haproxy_driver.hpp"
 #include "sherlock/managed_config.hpp"
 #include "sherlock/managed_process.hpp"
+#include "sherlock/managed_reloader.hpp"
 
 namespace baker::sherlock::haproxy {
-
-struct ManagedSettings {
-  std::string haproxy_bin = "haproxy";
-  std::string run_dir;  // empty: a fresh directory under /tmp, removed on stop
-  std::string frontend_host = "127.0.0.1";
-  std::uint16_t frontend_port = 8000;
-  std::map<std::string, std::uint16_t> tcp_ports;  // service -> TCP listener port
-  int slots = 16;                                  // initial slots per backend
-  std::string balance = "random";
-  std::string backend_prefix;
-  SlotNaming naming;
-  // --haproxy-timeout-ms: a configuration with 10k servers takes ~10 s to load on 2 cores.
-  Duration start_timeout = std::chrono::seconds(30);
-  Duration reload_timeout = std::chrono::seconds(30);
-};
 
 class ManagedHaproxy {
  public:
