@@ -303,7 +303,7 @@ TEST_F(ReloaderTest, NewServiceIsReloadedAndVerifiedByShowProc) {
   a = fire();
   advance(milliseconds(10));
   a = core_->on_show_proc(procs(4), "", now_);
-  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<reloader::NewWorker>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<reloader::NewWorker>()}));
   EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock-1.sock");
   EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-2.sock");
   EXPECT_EQ(core_->admin_socket(), "/run/sherlock-2.sock");
@@ -352,6 +352,7 @@ TEST_F(ReloaderTest, ChangesArrivingMidReloadGoIntoTheNextReload) {
   EXPECT_EQ(text.find("backend gone\n"), std::string::npos);
   EXPECT_NE(text.find("stats socket /run/sherlock-3.sock"), std::string::npos);
   a = finish_reload(1);
+  ASSERT_TRUE(first<reloader::NewWorker>(a));
   EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-3.sock");
   EXPECT_FALSE(first<WriteConfig>(a));  // nothing further waits
   EXPECT_EQ(core_->counters().reloads, 2u);
@@ -567,7 +568,11 @@ TEST_F(ReloaderTest, FailedRestartIsRetriedWithBackoff) {
             std::string::npos);
   EXPECT_EQ(core_->next_deadline(), now_ + seconds(2));
   a = fire();
-  EXPECT_TRUE(first<WriteConfig>(a));
+  ASSERT_TRUE(first<WriteConfig>(a));
+  core_->on_config_written("", now_);
+  a = core_->on_master_started(-1, "fork failed", now_);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(4));  // doubled
+  EXPECT_EQ(core_->counters().restarts, 1u);             // one exit, however many attempts
 }
 
 // Stop.
@@ -583,7 +588,7 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
   core_->on_reload_sent("", now_);
   fire();  // a `show proc` is in flight
   auto a = core_->stop(now_);
-  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>()}));
   EXPECT_EQ(first<StopMaster>(a)->grace, seconds(3));
   EXPECT_TRUE(core_->stopped());
   EXPECT_FALSE(core_->next_deadline());
