@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/options.hpp"
+#include "sherlock/managed_config.hpp"
 
 namespace baker::sherlock {
 
@@ -205,7 +206,7 @@ HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
                  settings_.driver.plan.naming.prefix);
   } else {
     managed_ = std::make_unique<ManagedHaproxy>(
-        io_, settings_.managed,
+        io_, settings_.managed, driver_,
         [this, alive = std::weak_ptr<bool>(alive_)](const std::string& socket) {
           if (!alive.lock() || stopped_) return;
           transport_->set_endpoint(CliEndpoint{socket, "", 0});
@@ -230,7 +231,7 @@ void HaproxySink::routes_changed(const ServiceRoutes& all,
                                  const std::vector<std::string>& changed) {
   if (stopped_) return;
   driver_.set_routes(all, changed, Clock::now());
-  if (managed_) managed_->update(driver_, &all);
+  if (managed_) managed_->update(&all);
   pump();
 }
 
@@ -251,7 +252,7 @@ void HaproxySink::pump() {
                       } else {
                         driver_.on_replies(replies, now);
                       }
-                      if (managed_) managed_->update(driver_, nullptr);
+                      if (managed_) managed_->update(nullptr);
                       pump();
                     });
     return;

@@ -215,7 +215,7 @@ TEST(HaproxyManaged, KilledHaproxyIsRestartedWithItsRoutes) {
         return r && r->body == "a /";
       },
       8000ms));
-  EXPECT_THAT(sink.metrics(), HasSubstr("baker_haproxy_restarts_total 1\n"));
+  EXPECT_THAT(sink.metrics(), HasSubstr("baker_sherlock_haproxy_restarts_total 1\n"));
 }
 
 TEST(HaproxyManaged, TcpListenerPerService) {

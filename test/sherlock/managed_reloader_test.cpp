@@ -1,0 +1,612 @@
+#include "sherlock/managed_reloader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "haproxy_fake.hpp"
+
+namespace baker::sherlock::haproxy {
+namespace {
+
+using namespace reloader;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Routes = ManagedReloader::Routes;
+
+wire::Route route(const std::string& service, const std::string& id, const std::string& addr,
+                  std::uint16_t port) {
+  wire::Route r;
+  r.service = service;
+  r.instance = id;
+  r.address = *wire::IpAddress::parse(addr);
+  r.port = port;
+  return r;
+}
+
+ProcessList procs(int reloads, int failed = 0, bool current_worker = true) {
+  ProcessList p;
+  p.master_pid = 100;
+  p.reloads = reloads;
+  p.failed_reloads = failed;
+  if (current_worker) p.workers.push_back({101, 0});
+  return p;
+}
+
+template <class T>
+const T* first(const Actions& actions) {
+  for (const auto& a : actions) {
+    if (const auto* t = std::get_if<T>(&a)) return t;
+  }
+  return nullptr;
+}
+
+template <class T>
+int count(const Actions& actions) {
+  int n = 0;
+  for (const auto& a : actions) n += std::holds_alternative<T>(a) ? 1 : 0;
+  return n;
+}
+
+// Actions that ask the shell to do something (log lines left out), to compare sequences.
+std::vector<std::size_t> kinds(const Actions& actions) {
+  std::vector<std::size_t> out;
+  for (const auto& a : actions) {
+    if (!std::holds_alternative<Log>(a)) out.push_back(a.index());
+  }
+  return out;
+}
+
+template <class T>
+std::size_t kind() {
+  return Action(T{}).index();
+}
+
+std::string logged(const Actions& actions, LogLevel level) {
+  std::string out;
+  for (const auto& a : actions) {
+    if (const auto* l = std::get_if<Log>(&a); l && l->level == level) out += l->text + "\n";
+  }
+  return out;
+}
+
+// The core in simulated time: `now` moves only when a test says so, and the shell's part (files,
+// processes, sockets) is played by the test, one reported outcome at a time.
+class ReloaderTest : public ::testing::Test {
+ protected:
+  explicit ReloaderTest(ManagedSettings settings = {}) : settings_(std::move(settings)) {
+    DriverSettings d;
+    d.managed = true;
+    driver_ = std::make_unique<HaproxyDriver>(d);
+    core_ = std::make_unique<ManagedReloader>(settings_, "/run", *driver_);
+  }
+
+  void advance(Duration d) { now_ += d; }
+  // Moves time to the core's next deadline and fires it.
+  Actions fire() {
+    const auto at = core_->next_deadline();
+    EXPECT_TRUE(at);
+    if (!at) return {};
+    EXPECT_GE(*at, now_);
+    now_ = *at;
+    return core_->on_timer(now_);
+  }
+
+  // start() -> Started, with every step succeeding at once.
+  void start_up() {
+    auto a = core_->start(now_);
+    ASSERT_TRUE(first<WriteConfig>(a));
+    a = core_->on_config_written("", now_);
+    ASSERT_TRUE(first<RunCheck>(a));
+    a = core_->on_check_done(0, "", now_);
+    ASSERT_TRUE(first<StartMaster>(a));
+    a = core_->on_master_started(100, "", now_);
+    ASSERT_TRUE(first<ProbeSocket>(a));
+    a = core_->on_socket_probed(true, now_);
+    ASSERT_TRUE(first<QueryMaster>(a));
+    a = core_->on_show_proc(procs(0), "", now_);
+    ASSERT_TRUE(first<Started>(a));
+    ASSERT_TRUE(core_->started());
+  }
+
+  // A reload that has written its candidate: the check passes, it is installed, the master is
+  // asked, reloaded and confirms at the first poll. Returns the actions of the confirmation.
+  Actions finish_reload(int reloads_before = 0) {
+    auto a = core_->on_config_written("", now_);
+    EXPECT_TRUE(first<RunCheck>(a));
+    a = core_->on_check_done(0, "", now_);
+    EXPECT_TRUE(first<InstallConfig>(a));
+    a = core_->on_config_installed("", now_);
+    EXPECT_TRUE(first<QueryMaster>(a));
+    a = core_->on_show_proc(procs(reloads_before), "", now_);
+    EXPECT_TRUE(first<QueryMaster>(a));
+    a = core_->on_reload_sent("", now_);
+    EXPECT_TRUE(a.empty());
+    a = fire();
+    EXPECT_TRUE(first<QueryMaster>(a));
+    return core_->on_show_proc(procs(reloads_before + 1), "", now_);
+  }
+
+  // As the sink does: the driver learns the routes first, then the core looks at them.
+  Actions routes_changed(const Routes& routes) {
+    std::vector<std::string> names;
+    for (const auto& [service, r] : routes) names.push_back(service);
+    driver_->set_routes(routes, names, now_);
+    return core_->on_routes(&routes, now_);
+  }
+
+  Routes web() { return {{"web", {route("web", "a", "10.0.0.1", 80)}}}; }
+
+  ManagedSettings settings_;
+  std::unique_ptr<HaproxyDriver> driver_;
+  std::unique_ptr<ManagedReloader> core_;
+  TimePoint now_ = TimePoint{} + std::chrono::hours(1);
+};
+
+// Start-up.
+
+TEST_F(ReloaderTest, StartUpWritesChecksAndStartsTheFirstConfiguration) {
+  auto a = core_->start(now_);
+  ASSERT_EQ(a.size(), 1u);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->path, "/run/haproxy.cfg");  // nothing runs yet: no candidate
+  EXPECT_NE(write->text.find("stats socket /run/sherlock-1.sock"), std::string::npos);
+  EXPECT_NE(write->text.find("stats socket /run/haproxy.sock"), std::string::npos);
+  a = core_->on_config_written("", now_);
+  ASSERT_TRUE(first<RunCheck>(a));
+  EXPECT_EQ(first<RunCheck>(a)->argv,
+            (std::vector<std::string>{"haproxy", "-c", "-q", "-f", "/run/haproxy.cfg"}));
+  a = core_->on_check_done(0, "", now_);
+  ASSERT_TRUE(first<StartMaster>(a));
+  EXPECT_EQ(first<StartMaster>(a)->argv,
+            (std::vector<std::string>{"haproxy", "-W", "-S", "/run/master.sock,mode,600", "-f",
+                                      "/run/haproxy.cfg"}));
+  EXPECT_EQ(core_->generation(), 1u);
+}
+
+TEST_F(ReloaderTest, StartUpIsReadyOnlyWhenTheAdminSocketAnswersAndTheMasterListsAWorker) {
+  core_->start(now_);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  auto a = core_->on_master_started(100, "", now_);
+  ASSERT_TRUE(first<ProbeSocket>(a));
+  EXPECT_EQ(first<ProbeSocket>(a)->path, "/run/sherlock-1.sock");
+  // The admin socket does not answer yet: probe again after the poll interval.
+  a = core_->on_socket_probed(false, now_);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(core_->next_deadline(), now_ + milliseconds(10));
+  EXPECT_TRUE(core_->on_timer(now_ + milliseconds(5)).empty());  // early: nothing
+  a = fire();
+  ASSERT_TRUE(first<ProbeSocket>(a));
+  // It answers, but the master lists no current worker (the frontend bind may still fail).
+  a = core_->on_socket_probed(true, now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->socket, "/run/master.sock");
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  EXPECT_EQ(first<QueryMaster>(a)->timeout, milliseconds(500));
+  a = core_->on_show_proc(procs(0, 0, false), "", now_);
+  EXPECT_FALSE(first<Started>(a));
+  EXPECT_FALSE(core_->started());
+  a = fire();
+  ASSERT_TRUE(first<ProbeSocket>(a));
+  a = core_->on_socket_probed(true, now_);
+  a = core_->on_show_proc(std::nullopt, "Connection refused", now_);  // master CLI not up yet
+  EXPECT_FALSE(first<Started>(a));
+  a = fire();
+  a = core_->on_socket_probed(true, now_);
+  a = core_->on_show_proc(procs(0), "", now_);
+  EXPECT_EQ(count<Started>(a), 1);
+  EXPECT_NE(logged(a, LogLevel::info).find("running (master pid 100)"), std::string::npos);
+  EXPECT_TRUE(core_->started());
+  EXPECT_FALSE(core_->next_deadline());
+}
+
+TEST_F(ReloaderTest, MasterExitingDuringStartUpIsAStartUpFailureNamingTheCause) {
+  core_->start(now_);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_master_started(100, "", now_);
+  core_->on_socket_probed(true, now_);  // haproxy opens its sockets before binding the frontend
+  core_->on_show_proc(procs(0, 0, false), "", now_);
+  const auto a = core_->on_master_exit(1, now_ + milliseconds(10));
+  const auto* failed = first<StartFailed>(a);
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->why.find("exited during start-up with status 1"), std::string::npos);
+  EXPECT_NE(failed->why.find("--frontend 127.0.0.1:8000"), std::string::npos);
+  EXPECT_FALSE(core_->started());
+  EXPECT_FALSE(core_->next_deadline());
+  // Nothing more happens; stop still stops whatever master may run.
+  EXPECT_TRUE(core_->on_timer(now_ + seconds(1)).empty());
+  EXPECT_EQ(count<StopMaster>(core_->stop(now_)), 1);
+}
+
+TEST_F(ReloaderTest, StartUpTimesOutWhenHaproxyNeverServes) {
+  core_->start(now_);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_master_started(100, "", now_);
+  const auto started = now_;
+  Actions a = core_->on_socket_probed(false, now_);
+  int probes = 1;
+  while (!first<StartFailed>(a) && probes < 10000) {
+    a = fire();
+    ASSERT_TRUE(first<ProbeSocket>(a));
+    a = core_->on_socket_probed(false, now_);
+    ++probes;
+  }
+  const auto* failed = first<StartFailed>(a);
+  ASSERT_TRUE(failed);
+  EXPECT_GE(now_ - started, seconds(30));
+  EXPECT_LE(now_ - started, seconds(30) + milliseconds(10));
+  EXPECT_NE(failed->why.find("start-up timeout (--haproxy-timeout-ms)"), std::string::npos);
+  EXPECT_NE(failed->why.find("/run/sherlock-1.sock does not answer"), std::string::npos);
+}
+
+TEST_F(ReloaderTest, RejectedFirstConfigurationAndMissingBinaryAreStartUpFailures) {
+  core_->start(now_);
+  core_->on_config_written("", now_);
+  auto a = core_->on_check_done(1, "[ALERT] parsing error", now_);
+  ASSERT_TRUE(first<StartFailed>(a));
+  EXPECT_NE(first<StartFailed>(a)->why.find("rejected the managed configuration /run/haproxy.cfg"),
+            std::string::npos);
+  EXPECT_NE(first<StartFailed>(a)->why.find("[ALERT] parsing error"), std::string::npos);
+  EXPECT_FALSE(first<StartMaster>(a));
+
+  ManagedReloader other(settings_, "/run", *driver_);
+  other.start(now_);
+  other.on_config_written("", now_);
+  a = other.on_check_done(127, "", now_);
+  ASSERT_TRUE(first<StartFailed>(a));
+  EXPECT_EQ(first<StartFailed>(a)->why, "--haproxy-bin: cannot run 'haproxy'");
+}
+
+// Reloads.
+
+TEST_F(ReloaderTest, NewServiceIsReloadedAndVerifiedByShowProc) {
+  start_up();
+  const auto routes = web();
+  auto a = routes_changed(routes);
+  EXPECT_NE(logged(a, LogLevel::info).find("reloading for new services web"), std::string::npos);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->path, "/run/haproxy.cfg.new");
+  EXPECT_NE(write->text.find("backend web\n"), std::string::npos);
+  EXPECT_NE(write->text.find("server slot1 10.0.0.1:80"), std::string::npos);
+  EXPECT_NE(write->text.find("stats socket /run/sherlock-2.sock"), std::string::npos);
+  EXPECT_TRUE(core_->reloading());
+
+  a = core_->on_config_written("", now_);
+  ASSERT_TRUE(first<RunCheck>(a));
+  EXPECT_EQ(first<RunCheck>(a)->argv,
+            (std::vector<std::string>{"haproxy", "-c", "-q", "-f", "/run/haproxy.cfg.new"}));
+  advance(milliseconds(50));
+  a = core_->on_check_done(0, "", now_);
+  ASSERT_TRUE(first<InstallConfig>(a));
+  EXPECT_EQ(first<InstallConfig>(a)->from, "/run/haproxy.cfg.new");
+  EXPECT_EQ(first<InstallConfig>(a)->to, "/run/haproxy.cfg");
+  a = core_->on_config_installed("", now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  EXPECT_EQ(first<QueryMaster>(a)->timeout, seconds(2));
+  a = core_->on_show_proc(procs(3), "", now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "reload");
+  // 2.6 answers nothing to `reload`: the counter in `show proc` tells.
+  EXPECT_TRUE(core_->on_reload_sent("", now_).empty());
+  a = fire();
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  a = core_->on_show_proc(std::nullopt, "Connection refused", now_);  // re-executing
+  EXPECT_TRUE(kinds(a).empty());
+  a = fire();
+  a = core_->on_show_proc(procs(3), "", now_);  // not yet
+  EXPECT_TRUE(kinds(a).empty());
+  a = fire();
+  advance(milliseconds(10));
+  a = core_->on_show_proc(procs(4), "", now_);
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<reloader::NewWorker>()}));
+  EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock-1.sock");
+  EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-2.sock");
+  EXPECT_EQ(core_->admin_socket(), "/run/sherlock-2.sock");
+  EXPECT_EQ(core_->generation(), 2u);
+  EXPECT_FALSE(core_->reloading());
+  EXPECT_EQ(core_->counters().reloads, 1u);
+  EXPECT_EQ(core_->counters().last_reload, milliseconds(50 + 10 + 10 + 10 + 10));
+  std::string metrics;
+  core_->append_metrics(metrics);
+  EXPECT_NE(metrics.find("baker_sherlock_haproxy_reloads_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_haproxy_config_generation 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_haproxy_last_reload_seconds 0.09\n"), std::string::npos);
+  // The same routes again: the service is in the configuration, no reload.
+  EXPECT_TRUE(routes_changed(routes).empty());
+  EXPECT_FALSE(core_->next_deadline());
+}
+
+TEST_F(ReloaderTest, ChangesArrivingMidReloadGoIntoTheNextReload) {
+  start_up();
+  auto routes = web();
+  auto a = routes_changed(routes);
+  ASSERT_TRUE(first<WriteConfig>(a));
+  a = core_->on_config_written("", now_);
+  // While web's reload is checked, two further services arrive, one after the other.
+  routes["api"] = {route("api", "x", "10.0.1.1", 90)};
+  EXPECT_TRUE(routes_changed(routes).empty());
+  routes["db"] = {route("db", "y", "10.0.2.1", 5432)};
+  EXPECT_TRUE(routes_changed(routes).empty());
+  routes["gone"] = {};  // a service without routes needs no backend
+  EXPECT_TRUE(routes_changed(routes).empty());
+  a = core_->on_check_done(0, "", now_);
+  a = core_->on_config_installed("", now_);
+  a = core_->on_show_proc(procs(0), "", now_);
+  EXPECT_TRUE(routes_changed(routes).empty());
+  a = core_->on_reload_sent("", now_);
+  a = fire();
+  a = core_->on_show_proc(procs(1), "", now_);
+  // Web's reload done, the next one starts at once with both new services.
+  ASSERT_EQ(count<WriteConfig>(a), 1);
+  EXPECT_NE(logged(a, LogLevel::info).find("reloading for new services api, db\n"),
+            std::string::npos);
+  const auto& text = first<WriteConfig>(a)->text;
+  EXPECT_NE(text.find("backend web\n"), std::string::npos);
+  EXPECT_NE(text.find("backend api\n"), std::string::npos);
+  EXPECT_NE(text.find("backend db\n"), std::string::npos);
+  EXPECT_EQ(text.find("backend gone\n"), std::string::npos);
+  EXPECT_NE(text.find("stats socket /run/sherlock-3.sock"), std::string::npos);
+  a = finish_reload(1);
+  ASSERT_TRUE(first<reloader::NewWorker>(a));
+  EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-3.sock");
+  EXPECT_FALSE(first<WriteConfig>(a));  // nothing further waits
+  EXPECT_EQ(core_->counters().reloads, 2u);
+}
+
+TEST_F(ReloaderTest, RejectedCheckKeepsTheRunningConfigAndRetriesWithBackoff) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  core_->on_config_written("", now_);
+  auto a = core_->on_check_done(1, "[ALERT] bad line", now_);
+  EXPECT_TRUE(kinds(a).empty());  // not installed, no reload
+  const auto errors = logged(a, LogLevel::error);
+  EXPECT_NE(errors.find("rejected the new configuration (the running one stays): [ALERT] bad line"),
+            std::string::npos);
+  EXPECT_NE(errors.find("retrying in 1 s"), std::string::npos);
+  EXPECT_EQ(core_->generation(), 1u);
+  EXPECT_EQ(core_->counters().reload_failures, 1u);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(1));
+  // Routes arriving meanwhile wait for the retry.
+  advance(milliseconds(500));
+  EXPECT_TRUE(routes_changed(routes).empty());
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
+  // Rejected again: the delay doubles.
+  core_->on_config_written("", now_);
+  a = core_->on_check_done(1, "", now_);
+  EXPECT_NE(logged(a, LogLevel::error).find("retrying in 2 s"), std::string::npos);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(2));
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  core_->on_config_written("", now_);
+  a = core_->on_check_done(1, "", now_);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(4));
+  // A success resets it.
+  fire();
+  a = finish_reload();
+  ASSERT_TRUE(first<reloader::NewWorker>(a));
+  EXPECT_EQ(core_->counters().reload_failures, 3u);
+  Routes more = web();
+  more["api"] = {route("api", "x", "10.0.1.1", 90)};
+  routes_changed(more);
+  core_->on_config_written("", now_);
+  a = core_->on_check_done(1, "", now_);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(1));
+}
+
+TEST_F(ReloaderTest, ShowProcReportingAFailedReloadIsAFailure) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  core_->on_show_proc(procs(2, 1), "", now_);
+  core_->on_reload_sent("", now_);
+  fire();
+  const auto a = core_->on_show_proc(procs(3, 2), "", now_);
+  EXPECT_TRUE(kinds(a).empty());  // no new worker announced
+  EXPECT_NE(logged(a, LogLevel::error).find("the master reports the reload failed"),
+            std::string::npos);
+  EXPECT_EQ(core_->generation(), 1u);
+  EXPECT_EQ(core_->admin_socket(), "/run/sherlock-1.sock");
+  EXPECT_EQ(core_->counters().reload_failures, 1u);
+  EXPECT_EQ(core_->counters().reloads, 0u);
+  // The service is retried.
+  ASSERT_EQ(core_->next_deadline(), now_ + seconds(1));
+  EXPECT_TRUE(first<WriteConfig>(fire()));
+}
+
+TEST_F(ReloaderTest, ReloadTimesOutWhenNoNewWorkerAppears) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  const auto started = now_;
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  core_->on_show_proc(procs(0), "", now_);
+  core_->on_reload_sent("", now_);
+  Actions a;
+  for (int polls = 0; polls < 10000; ++polls) {
+    a = fire();
+    ASSERT_TRUE(first<QueryMaster>(a));
+    a = core_->on_show_proc(procs(0), "", now_);
+    if (!logged(a, LogLevel::error).empty()) break;
+  }
+  EXPECT_NE(logged(a, LogLevel::error).find("no new worker within the reload timeout"),
+            std::string::npos);
+  EXPECT_GT(now_ - started, seconds(30));
+  EXPECT_LE(now_ - started, seconds(30) + milliseconds(10));
+  EXPECT_FALSE(first<reloader::NewWorker>(a));
+  EXPECT_EQ(core_->counters().reload_failures, 1u);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(1));
+}
+
+TEST_F(ReloaderTest, MasterCliFailuresFailTheReload) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  auto a = core_->on_config_installed("", now_);
+  a = core_->on_show_proc(std::nullopt, "Connection refused", now_);
+  EXPECT_NE(logged(a, LogLevel::error).find("master socket 'show proc': Connection refused"),
+            std::string::npos);
+  EXPECT_FALSE(first<QueryMaster>(a));
+  fire();
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  core_->on_show_proc(procs(0), "", now_);
+  a = core_->on_reload_sent("Broken pipe", now_);
+  EXPECT_NE(logged(a, LogLevel::error).find("master socket 'reload': Broken pipe"),
+            std::string::npos);
+  EXPECT_EQ(core_->counters().reload_failures, 2u);
+}
+
+TEST_F(ReloaderTest, BackendOutOfSlotsReloadsWithTwiceTheSlots) {
+  settings_.slots = 2;
+  core_ = std::make_unique<ManagedReloader>(settings_, "/run", *driver_);
+  start_up();
+  Routes routes = web();
+  routes_changed(routes);
+  finish_reload();
+  // The new worker has web's 2 slots; three instances come: one finds no slot.
+  testing::FakeHaproxy haproxy;
+  haproxy.add_backend("web", 2);
+  routes["web"].push_back(route("web", "b", "10.0.0.2", 80));
+  routes["web"].push_back(route("web", "c", "10.0.0.3", 80));
+  driver_->set_routes(routes, {"web"}, now_);
+  for (int i = 0; i < 10; ++i) {
+    auto s = driver_->next_session(now_);
+    if (!s) break;
+    std::vector<std::string> lines;
+    for (const auto& c : s->commands) lines.push_back(c.text);
+    driver_->on_replies(haproxy.run(lines), now_);
+  }
+  ASSERT_EQ(driver_->unplaced().count("web"), 1u);
+  const auto a = core_->on_routes(nullptr, now_);
+  EXPECT_NE(logged(a, LogLevel::info).find("more slots in web"), std::string::npos);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  // Doubled: 2 -> 4, every instance in a slot, the two placed ones where they are.
+  EXPECT_NE(write->text.find("server slot4 127.0.0.1:9 weight 1 disabled\n"), std::string::npos);
+  EXPECT_EQ(write->text.find("server slot5"), std::string::npos);
+  EXPECT_NE(write->text.find(" 10.0.0.3:80 "), std::string::npos);
+}
+
+// Restarts.
+
+TEST_F(ReloaderTest, MasterExitRestartsAfterBackoffThatDoublesAndResetsAfterAMinuteOfUptime) {
+  start_up();
+  const auto restart = [&](Duration uptime, Duration expected_delay, std::uint64_t generation) {
+    advance(uptime);
+    auto a = core_->on_master_exit(137, now_);
+    EXPECT_TRUE(kinds(a).empty());
+    EXPECT_NE(logged(a, LogLevel::error).find("exited with status 137"), std::string::npos);
+    EXPECT_EQ(core_->next_deadline(), now_ + expected_delay);
+    EXPECT_TRUE(core_->on_timer(now_ + expected_delay - milliseconds(1)).empty());
+    a = fire();
+    const auto* write = first<WriteConfig>(a);
+    EXPECT_TRUE(write);
+    if (!write) return;
+    EXPECT_EQ(write->path, "/run/haproxy.cfg");  // no master runs: written in place
+    a = core_->on_config_written("", now_);
+    EXPECT_TRUE(first<StartMaster>(a));
+    a = core_->on_master_started(200, "", now_);
+    EXPECT_TRUE(first<reloader::NewWorker>(a));
+    if (first<reloader::NewWorker>(a)) {
+      EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket,
+                "/run/sherlock-" + std::to_string(generation) + ".sock");
+    }
+    EXPECT_EQ(core_->master_pid(), 200);
+  };
+  restart(seconds(5), seconds(1), 2);
+  restart(seconds(10), seconds(2), 3);
+  restart(seconds(10), seconds(4), 4);
+  restart(seconds(61), seconds(1), 5);  // it ran over a minute: back to the first delay
+  restart(seconds(1), seconds(2), 6);
+  EXPECT_EQ(core_->counters().restarts, 5u);
+  std::string metrics;
+  core_->append_metrics(metrics);
+  EXPECT_NE(metrics.find("baker_sherlock_haproxy_restarts_total 5\n"), std::string::npos);
+}
+
+TEST_F(ReloaderTest, MasterExitDuringAReloadAbandonsItAndTheRestartTakesItsServices) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  core_->on_config_written("", now_);  // checking
+  auto a = core_->on_master_exit(1, now_);
+  EXPECT_EQ(count<CancelPending>(a), 1);
+  EXPECT_TRUE(core_->on_check_done(0, "", now_).empty());  // the killed check's late outcome
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
+  core_->on_config_written("", now_);
+  a = core_->on_master_started(300, "", now_);
+  EXPECT_FALSE(first<WriteConfig>(a));  // nothing left for a reload
+  EXPECT_EQ(core_->generation(), 2u);
+  EXPECT_TRUE(routes_changed(routes).empty());
+}
+
+TEST_F(ReloaderTest, FailedRestartIsRetriedWithBackoff) {
+  start_up();
+  core_->on_master_exit(1, now_);
+  fire();
+  core_->on_config_written("", now_);
+  auto a = core_->on_master_started(-1, "fork failed: Resource temporarily unavailable", now_);
+  EXPECT_NE(logged(a, LogLevel::error).find("cannot restart haproxy: fork failed"),
+            std::string::npos);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(2));
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  core_->on_config_written("", now_);
+  a = core_->on_master_started(-1, "fork failed", now_);
+  EXPECT_EQ(core_->next_deadline(), now_ + seconds(4));  // doubled
+  EXPECT_EQ(core_->counters().restarts, 1u);             // one exit, however many attempts
+}
+
+// Stop.
+
+TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
+  start_up();
+  const auto routes = web();
+  routes_changed(routes);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  core_->on_show_proc(procs(0), "", now_);
+  core_->on_reload_sent("", now_);
+  fire();  // a `show proc` is in flight
+  auto a = core_->stop(now_);
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>()}));
+  EXPECT_EQ(first<StopMaster>(a)->grace, seconds(3));
+  EXPECT_TRUE(core_->stopped());
+  EXPECT_FALSE(core_->next_deadline());
+  // What the shell might still report changes nothing.
+  EXPECT_TRUE(core_->on_show_proc(procs(1), "", now_).empty());
+  EXPECT_TRUE(core_->on_master_exit(0, now_).empty());
+  EXPECT_TRUE(routes_changed(routes).empty());
+  EXPECT_TRUE(core_->on_timer(now_ + seconds(60)).empty());
+  EXPECT_TRUE(core_->stop(now_).empty());
+  EXPECT_EQ(core_->counters().reloads, 0u);
+  EXPECT_EQ(core_->counters().restarts, 0u);
+}
+
+TEST_F(ReloaderTest, StopWhileIdleStopsTheMaster) {
+  start_up();
+  const auto a = core_->stop(now_);
+  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<StopMaster>()}));
+}
+
+}  // namespace
+}  // namespace baker::sherlock::haproxy
