@@ -16,6 +16,7 @@
 #include "dump_test_support.hpp"
 #include "json_value.hpp"
 #include "process.hpp"
+#include "routes.hpp"
 #include "wire/codec.hpp"
 
 namespace baker::dump {
@@ -38,14 +39,8 @@ constexpr std::uint64_t kWatsonEpoch = 0x1a2b3c4d;
 constexpr std::uint64_t kDirectoryEpoch = 0xd1;
 
 wire::Route route(const std::string& instance, std::uint8_t host) {
-  wire::Route r;
-  r.service = "greeting";
-  r.instance = instance;
-  r.address = wire::IpAddress::v4(10, 0, 0, host);
-  r.port = 8080;
-  r.weight = 100;
-  r.tags = {"v1"};
-  return r;
+  return baker::testing::make_route("greeting", instance, wire::IpAddress::v4(10, 0, 0, host), 8080,
+                                    100, wire::InstanceState::up, {"v1"});
 }
 
 wire::Heartbeat heartbeat(std::uint64_t seq) {

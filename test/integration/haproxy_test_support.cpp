@@ -15,6 +15,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "routes.hpp"
+
 namespace baker::testing {
 
 // --- TestBackend ---
@@ -46,14 +48,8 @@ TestBackend::~TestBackend() {
 
 wire::Route TestBackend::route(const std::string& service, std::uint16_t weight,
                                wire::InstanceState state) const {
-  wire::Route r;
-  r.service = service;
-  r.instance = id_;
-  r.address = wire::IpAddress::v4(127, 0, 0, 1);
-  r.port = port_;
-  r.weight = weight;
-  r.state = state;
-  return r;
+  return baker::testing::make_route(service, id_, wire::IpAddress::v4(127, 0, 0, 1), port_, weight,
+                                    state);
 }
 
 void TestBackend::accept_loop() {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "routes.hpp"
 #include "sherlock/managed_config.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -7,14 +8,7 @@ namespace {
 
 wire::Route route(const std::string& id, const std::string& addr, std::uint16_t port,
                   std::uint16_t weight = 100, wire::InstanceState state = wire::InstanceState::up) {
-  wire::Route r;
-  r.service = "web";
-  r.instance = id;
-  r.address = *wire::IpAddress::parse(addr);
-  r.port = port;
-  r.weight = weight;
-  r.state = state;
-  return r;
+  return baker::testing::make_route("web", id, baker::testing::ip(addr), port, weight, state);
 }
 
 bool has(const std::string& text, const std::string& line) {

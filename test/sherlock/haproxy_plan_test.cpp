@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_fixtures.hpp"
+#include "routes.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -14,14 +15,7 @@ const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);
 
 wire::Route route(const std::string& id, const std::string& addr, std::uint16_t port,
                   std::uint16_t weight = 100, wire::InstanceState state = wire::InstanceState::up) {
-  wire::Route r;
-  r.service = "web";
-  r.instance = id;
-  r.address = *wire::IpAddress::parse(addr);
-  r.port = port;
-  r.weight = weight;
-  r.state = state;
-  return r;
+  return baker::testing::make_route("web", id, baker::testing::ip(addr), port, weight, state);
 }
 
 // A template slot row as `show servers state` shows it.

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "routes.hpp"
 #include "wire/digest.hpp"
 #include "wire/messages.hpp"
 #include "wire/packing.hpp"
@@ -19,15 +20,11 @@ namespace baker::sherlock::testing {
 
 inline wire::Route make_route(const std::string& service, const std::string& instance, int n = 1,
                               std::uint16_t weight = 100) {
-  wire::Route r;
-  r.service = service;
-  r.instance = instance;
-  r.address = wire::IpAddress::v4(10, 0, static_cast<std::uint8_t>((n >> 8) & 0xff),
-                                  static_cast<std::uint8_t>(n & 0xff));
-  r.port = static_cast<std::uint16_t>(8000 + (n % 1000));
-  r.weight = weight;
-  r.tags = {"v1"};
-  return r;
+  return baker::testing::make_route(
+      service, instance,
+      wire::IpAddress::v4(10, 0, static_cast<std::uint8_t>((n >> 8) & 0xff),
+                          static_cast<std::uint8_t>(n & 0xff)),
+      static_cast<std::uint16_t>(8000 + (n % 1000)), weight, wire::InstanceState::up, {"v1"});
 }
 
 class ScriptedDirectory {
