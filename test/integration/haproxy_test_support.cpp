@@ -16,25 +16,14 @@
 #include <stdexcept>
 
 #include "routes.hpp"
+#include "sockets.hpp"
 
 namespace baker::testing {
 
 // --- TestBackend ---
 
 TestBackend::TestBackend(std::string id) : id_(std::move(id)) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      listen(listen_fd_, 128) != 0) {
-    throw std::runtime_error("TestBackend: bind/listen failed");
-  }
-  socklen_t len = sizeof a;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  listen_fd_ = tcp_listen_loopback(128, port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -144,44 +133,21 @@ void TestHaproxy::kill_hard() {
 // --- admin socket ---
 
 std::string cli(const std::string& socket_path, const std::string& command) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
-  timeval tv{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  const auto line = command + "\n";
-  send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  const int fd = unix_connect(socket_path, 2000ms);
+  if (fd < 0) return "";
+  send_all(fd, command + "\n");
   shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[8192];
-  while (true) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
+  std::string out = read_to_eof(fd);
   close(fd);
   return out;
 }
 
 std::string cli_session(const std::string& socket_path, const std::vector<std::string>& commands) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
-  timeval tv{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
+  const int fd = unix_connect(socket_path, 2000ms);
+  if (fd < 0) return "";
   std::string out = "prompt\n";
   for (const auto& c : commands) out += c + "\n";
-  send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+  send_all(fd, out);
   std::string in;
   std::size_t prompts = 0;
   char buf[8192];

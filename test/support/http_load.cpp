@@ -1,5 +1,7 @@
 #include "http_load.hpp"
 
+#include "sockets.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -63,21 +65,15 @@ void HttpLoad::run() {
   };
   while (!stop_) {
     if (fd < 0) {
-      fd = socket(AF_INET, SOCK_STREAM, 0);
-      timeval tv{2, 0};
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(port_);
-      inet_pton(AF_INET, host_.c_str(), &a.sin_addr);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      fd = tcp_connect(host_, port_, std::chrono::seconds(2));
+      if (fd < 0) {
         fail(std::string("connect: ") + strerror(errno));
         close_fd();
         usleep(10000);
         continue;
       }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ++connects_;
     }
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=

@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include "sockets.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -182,32 +184,15 @@ std::optional<std::vector<std::uint8_t>> UdpSocket::receive(std::chrono::millise
 
 std::optional<HttpResponse> http_get(const std::string& host, std::uint16_t port,
                                      const std::string& path, std::chrono::milliseconds timeout) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
+  const int fd = tcp_connect(host, port, timeout);
+  if (fd < 0) return std::nullopt;
   const std::string req =
       "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+  if (!send_all(fd, req)) {
     close(fd);
     return std::nullopt;
   }
-  std::string resp;
-  char buf[8192];
-  while (true) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    resp.append(buf, static_cast<std::size_t>(n));
-  }
+  const std::string resp = read_to_eof(fd);
   close(fd);
   if (resp.compare(0, 5, "HTTP/") != 0) return std::nullopt;
   HttpResponse out;

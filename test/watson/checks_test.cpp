@@ -1,6 +1,8 @@
 // The health checks against real loopback sockets and real processes (each case well under 1 s).
 #include "watson/checks.hpp"
 
+#include "sockets.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -26,17 +28,7 @@ using tcp = asio::ip::tcp;
 class LocalServer {
  public:
   explicit LocalServer(bool serve) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd_, 16);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = baker::testing::tcp_listen_loopback(16, port_);
     if (serve) thread_ = std::thread([this] { loop(); });
   }
   ~LocalServer() {
