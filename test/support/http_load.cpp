@@ -1,7 +1,5 @@
 #include "http_load.hpp"
 
-#include "sockets.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,6 +8,8 @@
 
 #include <cctype>
 #include <cstring>
+
+#include "sockets.hpp"
 
 namespace baker::testing {
 namespace {
@@ -91,8 +91,7 @@ void HttpLoad::run() {
         header_end = buf.find("\r\n\r\n");
         if (header_end != std::string::npos) {
           const auto cl = find_header(buf.substr(0, header_end), "\r\ncontent-length:");
-          need = header_end + 4 +
-                 (cl != std::string::npos ? std::stoul(buf.substr(cl + 17)) : 0);
+          need = header_end + 4 + (cl != std::string::npos ? std::stoul(buf.substr(cl + 17)) : 0);
         }
       }
       if (header_end != std::string::npos && buf.size() >= need) break;

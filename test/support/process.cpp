@@ -1,7 +1,5 @@
 #include "process.hpp"
 
-#include "sockets.hpp"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,6 +16,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "sockets.hpp"
 
 #ifndef BAKER_BIN_DIR
 #error "BAKER_BIN_DIR must be defined by the build"

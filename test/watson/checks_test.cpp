@@ -1,8 +1,6 @@
 // The health checks against real loopback sockets and real processes (each case well under 1 s).
 #include "watson/checks.hpp"
 
-#include "sockets.hpp"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +13,8 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+
+#include "sockets.hpp"
 
 namespace baker::watson {
 namespace {
