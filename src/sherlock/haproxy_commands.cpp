@@ -10,25 +10,6 @@ std::string server_ref(const std::string& backend, const std::string& server) {
   return backend + "/" + server;
 }
 
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
-  // One line is enough for a log; HAProxy's "Unknown command" lists every command after it.
-  const auto nl = s.find('\n');
-  if (nl != std::string_view::npos) return std::string(s.substr(0, nl)) + " ...";
-  return std::string(s);
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == '\n' || c == ' '; });
-}
-
 }  // namespace
 
 bool valid_haproxy_name(std::string_view name) {
@@ -161,40 +142,6 @@ Command del_server(const std::string& backend, const std::string& server) {
   c.server = server;
   c.text = "del server " + server_ref(backend, server);
   return c;
-}
-
-std::optional<std::string> reply_error(const Command& command, std::string_view reply) {
-  bool ok = false;
-  switch (command.kind) {
-    case CommandKind::show_servers_state:
-      ok = starts_with(reply, "1\n# be_id ");
-      break;
-    case CommandKind::show_stat:
-      ok = starts_with(reply, "# pxname,");
-      break;
-    case CommandKind::show_info:
-      ok = starts_with(reply, "Name: ") && reply.find("\nPid: ") != std::string_view::npos;
-      break;
-    case CommandKind::set_addr:
-      // 2.6 answers e.g. "IP changed from '127.0.0.1' to '10.0.0.2', port changed from '9' to
-      // '8080' by 'stats socket command'"; errors start "Invalid addr", "No such server." ...
-      ok = starts_with(reply, "IP changed from ") ||
-           starts_with(reply, "no need to change the addr");
-      break;
-    case CommandKind::set_weight:
-    case CommandKind::set_state:
-      ok = blank(reply);
-      break;
-    case CommandKind::add_server:
-      ok = starts_with(reply, "New server registered.");
-      break;
-    case CommandKind::del_server:
-      ok = starts_with(reply, "Server deleted.");
-      break;
-  }
-  if (ok) return std::nullopt;
-  if (blank(reply)) return std::string("empty reply");
-  return trimmed(reply);
 }
 
 }  // namespace baker::sherlock::haproxy

@@ -1,6 +1,7 @@
 #pragma once
-// HAProxy runtime API (admin socket) commands: built as plain strings, checked against the reply
-// HAProxy gives for each. Pure: no sockets. docs/HAPROXY-DRIVER.md explains the command choices.
+// HAProxy runtime API (admin socket) commands, built as plain strings; haproxy_replies.hpp's
+// classify_reply reads their replies. Pure: no sockets. docs/HAPROXY-DRIVER.md explains the
+// command choices.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,11 +63,5 @@ Command add_server(const std::string& backend, const std::string& server,
                    const wire::IpAddress& address, std::uint16_t port, std::uint16_t weight,
                    const std::string& extra_options = "");
 Command del_server(const std::string& backend, const std::string& server);
-
-// nullopt when `reply` is HAProxy's answer for success of `command`; otherwise the error to log
-// (HAProxy's own words, trimmed). Each kind has its own success form: set weight/state answer
-// nothing, set addr answers "IP changed..." or "no need to change the addr...", add server
-// "New server registered.", del server "Server deleted.", show commands their table.
-std::optional<std::string> reply_error(const Command& command, std::string_view reply);
 
 }  // namespace baker::sherlock::haproxy

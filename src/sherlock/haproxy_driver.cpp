@@ -253,12 +253,14 @@ void HaproxyDriver::restore_inflight_changes() {
 
 void HaproxyDriver::process_reply(const Command& command, const std::string& reply, TimePoint now,
                                   std::set<std::string>& failed, bool& abandon) {
-  const auto error = reply_error(command, reply);
+  const auto reply_of = classify_reply(command.kind, reply);
+  const bool ok = reply_of.status == ReplyStatus::ok;
   if (command.kind == CommandKind::show_info) {
-    const auto info = error ? std::nullopt : parse_show_info(reply);
+    const auto info = ok ? parse_show_info(reply) : std::nullopt;
     if (!info) {
       ++counters_.command_errors;
-      spdlog::warn("haproxy: unexpected reply to 'show info': {}", error.value_or("unparsable"));
+      spdlog::warn("haproxy: unexpected reply to 'show info': {}",
+                   ok ? std::string("unparsable") : reply_of.text);
       return;
     }
     if (info->stopping) {
@@ -291,17 +293,19 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
 
   switch (command.kind) {
     case CommandKind::show_servers_state: {
-      if (error) {
-        if (error->find("Can't find backend") != std::string::npos) {
+      switch (reply_of.status) {
+        case ReplyStatus::ok:
+          break;
+        case ReplyStatus::no_such_backend:
           b.knowledge = Knowledge::missing;
           log_missing(b, command.backend);
           if (b.desired.empty()) backends_.erase(it);
           return;
-        }
-        ++counters_.command_errors;
-        spdlog::warn("haproxy: '{}' failed: {}", command.text, *error);
-        retry_later();
-        return;
+        default:
+          ++counters_.command_errors;
+          spdlog::warn("haproxy: '{}' failed: {}", command.text, reply_of.text);
+          retry_later();
+          return;
       }
       std::string why;
       auto rows = parse_servers_state(reply, &why);
@@ -323,10 +327,10 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
     }
     case CommandKind::show_stat: {
       std::string why;
-      auto loads = error ? std::nullopt : parse_stat(reply, &why);
+      auto loads = ok ? parse_stat(reply, &why) : std::nullopt;
       if (!loads) {
         ++counters_.command_errors;
-        spdlog::warn("haproxy: '{}' failed: {}", command.text, error.value_or(why));
+        spdlog::warn("haproxy: '{}' failed: {}", command.text, ok ? why : reply_of.text);
         retry_later();
         return;
       }
@@ -342,9 +346,9 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
     default:
       break;
   }
-  if (error) {
+  if (!ok) {
     ++counters_.command_errors;
-    spdlog::warn("haproxy: '{}' failed: {}; reading backend {} again", command.text, *error,
+    spdlog::warn("haproxy: '{}' failed: {}; reading backend {} again", command.text, reply_of.text,
                  command.backend);
     failed.insert(command.backend);
     retry_later();

@@ -47,6 +47,99 @@ void set_error(std::string* error, std::string text) {
   if (error) *error = std::move(text);
 }
 
+bool blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '\n' || c == ' '; });
+}
+
+std::string_view without_leading_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  return s;
+}
+
+// One line is enough for a log; HAProxy's "Unknown command" lists every command after it.
+std::string log_text(std::string_view s) {
+  s = without_leading_blanks(s);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  const auto nl = s.find('\n');
+  if (nl != std::string_view::npos) return std::string(s.substr(0, nl)) + " ...";
+  return std::string(s);
+}
+
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+// The start of every error HAProxy 2.6.12 was seen to answer to the commands Baker sends (and to
+// their malformed variants).
+struct KnownError {
+  std::string_view prefix;
+  ReplyStatus status;
+};
+constexpr KnownError kKnownErrors[] = {
+    {"Can't find backend.", ReplyStatus::no_such_backend},  // show servers state
+    {"No such proxy.", ReplyStatus::no_such_backend},       // show stat
+    {"No such backend.", ReplyStatus::no_such_backend},     // set, add, del server
+    {"No such server.", ReplyStatus::no_such_server},
+    {"Already exists a server with the same name in backend.", ReplyStatus::server_exists},
+    {"Only servers in maintenance mode can be deleted.", ReplyStatus::server_not_in_maint},
+    {"Server still has connections attached to it", ReplyStatus::server_in_use},
+    {"Backend must use a dynamic load balancing", ReplyStatus::backend_unsupported},  // add
+    {"Backend is using a static LB algorithm", ReplyStatus::backend_unsupported},     // weight
+    {"Permission denied", ReplyStatus::permission_denied},
+    {"Unknown command", ReplyStatus::unknown_command},
+    {"Require ", ReplyStatus::bad_argument},  // "Require 'backend/server'.", "Require <weight> ..."
+    {"Invalid addr '", ReplyStatus::bad_argument},
+    {"Absolute weight can only be between 0 and 256", ReplyStatus::bad_argument},
+    {"Empty weight string", ReplyStatus::bad_argument},
+    {"'set server <srv> state' expects", ReplyStatus::bad_argument},
+    {"set server <b>/<s> addr requires", ReplyStatus::bad_argument},
+    {"usage: set server", ReplyStatus::bad_argument},
+    {"'server' expects <name> and <addr>", ReplyStatus::bad_argument},  // add server
+    {"unknown keyword '", ReplyStatus::bad_argument},                   // add server option
+    {"weight of server ", ReplyStatus::bad_argument},                   // add server ... weight 700
+    {"invalid character '", ReplyStatus::bad_argument},                 // add server ... :port
+};
+
+bool success_form(CommandKind kind, std::string_view reply) {
+  switch (kind) {
+    case CommandKind::show_servers_state:
+      return reply.starts_with("1\n# be_id ");
+    case CommandKind::show_stat:
+      return reply.starts_with("# pxname,");
+    case CommandKind::show_info:
+      return reply.starts_with("Name: ");
+    case CommandKind::set_addr:
+      // "IP changed from '127.0.0.1' to '10.0.0.2', port changed from '9' to '8080' by 'stats
+      // socket command'", or "no need to change the addr, ...". The port half can still fail.
+      return (reply.starts_with("IP changed from ") ||
+              reply.starts_with("no need to change the addr")) &&
+             !contains(reply, "problem converting port") && !contains(reply, "can't change");
+    case CommandKind::set_weight:
+    case CommandKind::set_state:
+      return blank(reply);
+    case CommandKind::add_server:
+      return reply.starts_with("New server registered.");
+    case CommandKind::del_server:
+      return reply.starts_with("Server deleted.");  // 2.6 ends it without a newline
+  }
+  return false;
+}
+
+ReplyStatus known_error(CommandKind kind, std::string_view reply) {
+  if (blank(reply)) return ReplyStatus::empty_reply;
+  if (kind == CommandKind::set_addr &&
+      (reply.starts_with("IP changed from ") || reply.starts_with("no need to change the addr"))) {
+    return ReplyStatus::bad_argument;  // the address changed, the port did not
+  }
+  const auto text = without_leading_blanks(reply);
+  for (const auto& e : kKnownErrors) {
+    if (text.starts_with(e.prefix)) return e.status;
+  }
+  return ReplyStatus::unparsable;
+}
+
 // Column positions by header name.
 class Columns {
  public:
@@ -64,6 +157,43 @@ class Columns {
 };
 
 }  // namespace
+
+std::string_view to_string(ReplyStatus s) noexcept {
+  switch (s) {
+    case ReplyStatus::ok:
+      return "ok";
+    case ReplyStatus::no_such_backend:
+      return "no_such_backend";
+    case ReplyStatus::no_such_server:
+      return "no_such_server";
+    case ReplyStatus::server_exists:
+      return "server_exists";
+    case ReplyStatus::server_not_in_maint:
+      return "server_not_in_maint";
+    case ReplyStatus::server_in_use:
+      return "server_in_use";
+    case ReplyStatus::backend_unsupported:
+      return "backend_unsupported";
+    case ReplyStatus::permission_denied:
+      return "permission_denied";
+    case ReplyStatus::unknown_command:
+      return "unknown_command";
+    case ReplyStatus::bad_argument:
+      return "bad_argument";
+    case ReplyStatus::empty_reply:
+      return "empty_reply";
+    case ReplyStatus::unparsable:
+      return "unparsable";
+  }
+  return "?";
+}
+
+ClassifiedReply classify_reply(CommandKind kind, std::string_view reply) {
+  if (success_form(kind, reply)) return {};
+  const auto status = known_error(kind, reply);
+  return {status,
+          status == ReplyStatus::empty_reply ? std::string("empty reply") : log_text(reply)};
+}
 
 std::optional<int> ProcessList::current_worker() const {
   for (const auto& w : workers) {

@@ -1,12 +1,14 @@
 #pragma once
 // Parsers for HAProxy's admin-socket replies (2.6). Pure: strings in, structs out. Tables are
 // parsed by their header's column names, never by position, so added columns do not break them.
+// classify_reply says what a reply to a command means, in HAProxy 2.6.12's own words (measured).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sherlock/haproxy_commands.hpp"
 #include "wire/address.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -76,6 +78,38 @@ struct ProcessList {
   std::optional<int> current_worker() const;  // the worker with reloads == 0
   friend bool operator==(const ProcessList&, const ProcessList&) = default;
 };
+
+// What HAProxy answered to one command. The error texts are 2.6.12's, captured on this machine
+// (test/sherlock/haproxy_replies_test.cpp lists them).
+enum class ReplyStatus : std::uint8_t {
+  ok,                   // the command's success form: its table, "New server registered.", nothing
+  no_such_backend,      // "Can't find backend." / "No such proxy." / "No such backend."
+  no_such_server,       // "No such server."
+  server_exists,        // add server: "Already exists a server with the same name in backend."
+  server_not_in_maint,  // del server: "Only servers in maintenance mode can be deleted."
+  server_in_use,        // del server: "Server still has connections attached to it, ..."
+  backend_unsupported,  // the backend's static or hash balance takes no dynamic servers or weights
+  permission_denied,    // "Permission denied": the socket is not `level admin`
+  unknown_command,      // "Unknown command, but maybe ...": not a command of this HAProxy
+  bad_argument,         // a malformed command or value: "Invalid addr ...", "Require ..." ...
+  empty_reply,          // nothing, where the command answers with text
+  unparsable,           // anything else: neither the success form nor an error 2.6 is known to give
+};
+inline constexpr int kReplyStatusCount = static_cast<int>(ReplyStatus::unparsable) + 1;
+std::string_view to_string(ReplyStatus s) noexcept;
+
+struct ClassifiedReply {
+  ReplyStatus status = ReplyStatus::ok;
+  // For logs, when not ok: HAProxy's first line, trimmed ("empty reply" when there was nothing).
+  std::string text;
+};
+
+// Classifies `reply`, the text HAProxy sent before the next prompt, as the answer to a command of
+// kind `kind`. Each kind has its own success form: set weight/state answer nothing, set addr
+// "IP changed ..." or "no need to change the addr ...", add server "New server registered.",
+// del server "Server deleted.", show commands the start of their table (the table itself is
+// checked by its parser below).
+ClassifiedReply classify_reply(CommandKind kind, std::string_view reply);
 
 // Each returns nullopt and sets `error` (if given) when the reply is not the expected table.
 std::optional<std::vector<ServerStateRow>> parse_servers_state(std::string_view reply,

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <utility>
+
 #include "haproxy_fixtures.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -175,6 +178,180 @@ TEST(HaproxyReplies, SplitGivesTheSameRepliesWhateverTheCut) {
     split_prompt_replies(buffer, replies, used);
     ASSERT_EQ(replies, whole) << "cut at " << cut;
   }
+}
+
+// classify_reply. Every reply text below is HAProxy 2.6.12-1+deb12u4's own, measured on this
+// machine through an interactive (`prompt`) session of a `level admin` stats socket (and of `level
+// operator` and `level user` ones for permission_denied).
+
+ReplyStatus status_of(CommandKind kind, std::string_view reply) {
+  return classify_reply(kind, reply).status;
+}
+
+TEST(HaproxyReplyStatus, SuccessFormOfEveryCommand) {
+  EXPECT_EQ(status_of(CommandKind::show_servers_state, fixtures::kServersState), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::show_stat, fixtures::kStatWithSession), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::show_info, fixtures::kShowInfo), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::set_weight, ""), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::set_state, ""), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::add_server, "New server registered.\n"), ReplyStatus::ok);
+  EXPECT_EQ(status_of(CommandKind::del_server, "Server deleted."), ReplyStatus::ok);  // no newline
+  const auto ok = classify_reply(CommandKind::set_weight, "");
+  EXPECT_TRUE(ok.text.empty());
+}
+
+TEST(HaproxyReplyStatus, SetAddrSuccessForms) {
+  for (const char* reply : {
+           "IP changed from '127.0.0.1' to '10.0.0.2', port changed from '9' to '8080' by 'stats "
+           "socket command'\n",
+           "IP changed from '10.0.0.2' to '10.0.0.3', no need to change the port by 'stats socket "
+           "command'\n",
+           "no need to change the addr, port changed from '9' to '28517' by 'stats socket "
+           "command'\n",
+           "no need to change the addr, no need to change the port by 'stats socket command'\n",
+           "IP changed from '10.0.0.2' to '::1', port changed from '34463' to '80' by 'stats "
+           "socket command'\n",
+           "IP changed from '127.0.0.1' to '10.0.0.1', port changed from '+1' to '80' by 'stats "
+           "socket command'\n",  // a server declared with a port offset
+       }) {
+    EXPECT_EQ(status_of(CommandKind::set_addr, reply), ReplyStatus::ok) << reply;
+  }
+}
+
+TEST(HaproxyReplyStatus, SetAddrWhosePortHalfFailedIsABadArgument) {
+  // The address part is applied, the port is not: HAProxy's model and Baker's would differ.
+  EXPECT_EQ(status_of(CommandKind::set_addr,
+                      "no need to change the addr, problem converting port 'abc' to an int by "
+                      "'stats socket command'\n"),
+            ReplyStatus::bad_argument);
+  EXPECT_EQ(status_of(CommandKind::set_addr,
+                      "IP changed from '10.0.0.1' to '10.0.0.9', can't change <port> to port map "
+                      "because it is incompatible with current health check port configuration "
+                      "(use 'port' statement from the 'server' directive. by 'stats socket "
+                      "command'\n"),
+            ReplyStatus::bad_argument);
+}
+
+TEST(HaproxyReplyStatus, NoSuchBackendInEachCommandsWords) {
+  EXPECT_EQ(status_of(CommandKind::show_servers_state, "Can't find backend.\n"),
+            ReplyStatus::no_such_backend);
+  EXPECT_EQ(status_of(CommandKind::show_stat, "No such proxy.\n"), ReplyStatus::no_such_backend);
+  for (const auto kind : {CommandKind::set_addr, CommandKind::set_weight, CommandKind::set_state}) {
+    EXPECT_EQ(status_of(kind, "No such backend.\n"), ReplyStatus::no_such_backend);
+  }
+  EXPECT_EQ(status_of(CommandKind::add_server, "No such backend."), ReplyStatus::no_such_backend);
+  EXPECT_EQ(status_of(CommandKind::del_server, "No such backend."), ReplyStatus::no_such_backend);
+  const auto r = classify_reply(CommandKind::show_servers_state, "Can't find backend.\n");
+  EXPECT_EQ(r.text, "Can't find backend.");
+}
+
+TEST(HaproxyReplyStatus, ServerErrors) {
+  for (const auto kind : {CommandKind::set_addr, CommandKind::set_weight, CommandKind::set_state}) {
+    EXPECT_EQ(status_of(kind, "No such server.\n"), ReplyStatus::no_such_server);
+  }
+  EXPECT_EQ(status_of(CommandKind::del_server, "No such server."), ReplyStatus::no_such_server);
+  EXPECT_EQ(status_of(CommandKind::add_server,
+                      "Already exists a server with the same name in backend.\n"),
+            ReplyStatus::server_exists);
+  EXPECT_EQ(status_of(CommandKind::del_server, "Only servers in maintenance mode can be deleted."),
+            ReplyStatus::server_not_in_maint);
+  EXPECT_EQ(status_of(CommandKind::del_server,
+                      "Server still has connections attached to it, cannot remove it."),
+            ReplyStatus::server_in_use);
+}
+
+TEST(HaproxyReplyStatus, StaticOrHashBalanceIsBackendUnsupported) {
+  // `balance source` and `balance static-rr` backends.
+  EXPECT_EQ(status_of(CommandKind::add_server,
+                      "Backend must use a dynamic load balancing to support dynamic servers."),
+            ReplyStatus::backend_unsupported);
+  EXPECT_EQ(status_of(CommandKind::set_weight,
+                      "Backend is using a static LB algorithm and only accepts weights '0%' and "
+                      "'100%'.\n"),
+            ReplyStatus::backend_unsupported);
+}
+
+TEST(HaproxyReplyStatus, PermissionDeniedBelowLevelAdmin) {
+  // What `level operator` and `level user` sockets answer to every command Baker sends but `show`.
+  for (const auto kind : {CommandKind::set_addr, CommandKind::set_weight, CommandKind::set_state,
+                          CommandKind::add_server, CommandKind::del_server}) {
+    EXPECT_EQ(status_of(kind, "Permission denied\n"), ReplyStatus::permission_denied);
+  }
+}
+
+TEST(HaproxyReplyStatus, UnknownCommandIsOneLineInTheLog) {
+  const auto r = classify_reply(
+      CommandKind::del_server,
+      "Unknown command, but maybe one of the following ones is a better match:\n"
+      "  add map [@<ver>] <map> <key> <val>      : add a map entry (payload supported instead of "
+      "key/val)\n  del map <map> [<key>|#<ref>]            : delete map entries matching <key>\n");
+  EXPECT_EQ(r.status, ReplyStatus::unknown_command);
+  EXPECT_EQ(r.text, "Unknown command, but maybe one of the following ones is a better match: ...");
+}
+
+TEST(HaproxyReplyStatus, BadArguments) {
+  const std::pair<CommandKind, const char*> replies[] = {
+      {CommandKind::set_addr, "Invalid addr '999.1.1.1' by 'stats socket command'\n"},
+      {CommandKind::set_addr, "Require 'backend/server'.\n"},
+      {CommandKind::set_addr,
+       "set server <b>/<s> addr requires an address and optionally a port.\n"},
+      {CommandKind::set_weight, "Absolute weight can only be between 0 and 256 inclusive.\n"},
+      {CommandKind::set_weight, "Empty weight string empty or preceded by garbage"},
+      {CommandKind::set_weight, "Require <weight> or <weight%>.\n"},
+      {CommandKind::set_state, "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"},
+      {CommandKind::set_state,
+       "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | "
+       "check-addr | check-port | fqdn | health | ssl | state | weight\n"},
+      {CommandKind::add_server, "Require 'backend/server'."},
+      {CommandKind::add_server, "'server' expects <name> and <addr>[:<port>] as arguments.\n"},
+      {CommandKind::add_server, "unknown keyword 'frobkw'.\n"},
+      {CommandKind::add_server, "weight of server dyn4 is not within 0 and 256 (700)..\n"},
+      {CommandKind::add_server, "invalid character 'a' in port number 'abc' in '10.0.0.5:abc'\n\n"},
+      {CommandKind::del_server, "Require 'backend/server'."},
+  };
+  for (const auto& [kind, reply] : replies) {
+    EXPECT_EQ(status_of(kind, reply), ReplyStatus::bad_argument) << reply;
+  }
+  EXPECT_EQ(classify_reply(CommandKind::set_weight,
+                           "Absolute weight can only be between 0 and 256 inclusive.\n")
+                .text,
+            "Absolute weight can only be between 0 and 256 inclusive.");
+}
+
+TEST(HaproxyReplyStatus, EmptyWhereTextIsDue) {
+  for (const auto kind :
+       {CommandKind::show_servers_state, CommandKind::show_stat, CommandKind::show_info,
+        CommandKind::set_addr, CommandKind::add_server, CommandKind::del_server}) {
+    const auto r = classify_reply(kind, "");
+    EXPECT_EQ(r.status, ReplyStatus::empty_reply);
+    EXPECT_EQ(r.text, "empty reply");
+    EXPECT_EQ(status_of(kind, "\n"), ReplyStatus::empty_reply);
+  }
+}
+
+TEST(HaproxyReplyStatus, AnotherCommandsSuccessIsUnparsable) {
+  // Replies out of step with their commands (a lost prompt) must not pass for success.
+  EXPECT_EQ(status_of(CommandKind::show_servers_state, fixtures::kShowInfo),
+            ReplyStatus::unparsable);
+  EXPECT_EQ(status_of(CommandKind::show_stat, fixtures::kServersState), ReplyStatus::unparsable);
+  EXPECT_EQ(status_of(CommandKind::show_info, fixtures::kStatWithSession), ReplyStatus::unparsable);
+  EXPECT_EQ(status_of(CommandKind::set_weight, "New server registered.\n"),
+            ReplyStatus::unparsable);
+  EXPECT_EQ(status_of(CommandKind::add_server, "Server deleted."), ReplyStatus::unparsable);
+  EXPECT_EQ(status_of(CommandKind::set_addr, "New server registered.\n"), ReplyStatus::unparsable);
+  const auto r = classify_reply(CommandKind::del_server, "something new\nand more\n");
+  EXPECT_EQ(r.status, ReplyStatus::unparsable);
+  EXPECT_EQ(r.text, "something new ...");
+}
+
+TEST(HaproxyReplyStatus, EveryStatusHasItsOwnName) {
+  std::set<std::string_view> names;
+  for (int i = 0; i < kReplyStatusCount; ++i) {
+    const auto name = to_string(static_cast<ReplyStatus>(i));
+    EXPECT_NE(name, "?");
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kReplyStatusCount));
 }
 
 }  // namespace

@@ -39,6 +39,12 @@ TEST_F(Format, Times) {
   EXPECT_EQ(format_time({1700000000, 999999}), "22:13:20.999999");
 }
 
+// Found fuzzing baker-dump (dump_frame_fuzz): a capture's time stamp is any 64-bit number (pcapng),
+// and a year past INT_MAX overflowed `tm_year + 1900` (signed overflow, UB).
+TEST_F(Format, IsoTimeOfTheFarFutureDoesNotOverflowTheYear) {
+  EXPECT_EQ(format_iso_time({67767976233532800, 0}), "2147483648-01-01T00:00:00.000000Z");
+}
+
 TEST_F(Format, Hex) {
   EXPECT_EQ(hex_u64(0), "0");
   EXPECT_EQ(hex_u64(0x1a2b), "1a2b");

@@ -285,9 +285,10 @@ std::string format_iso_time(Timestamp t) {
   const std::time_t secs = static_cast<std::time_t>(t.sec);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return std::to_string(tm.tm_year + 1900) + "-" + two(tm.tm_mon + 1) + "-" + two(tm.tm_mday) +
-         "T" + two(tm.tm_hour) + ":" + two(tm.tm_min) + ":" + two(tm.tm_sec) + "." +
-         micros(t.usec) + "Z";
+  // tm_year + 1900 in 64 bits: a pcapng time stamp can put the year past INT_MAX.
+  return std::to_string(std::int64_t{tm.tm_year} + 1900) + "-" + two(tm.tm_mon + 1) + "-" +
+         two(tm.tm_mday) + "T" + two(tm.tm_hour) + ":" + two(tm.tm_min) + ":" + two(tm.tm_sec) +
+         "." + micros(t.usec) + "Z";
 }
 
 std::string hex_u64(std::uint64_t v) {
