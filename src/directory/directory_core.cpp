@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/enum_names.hpp"
+
 // Per-route events are frequent: format them only when debug logging is on.
 #define DIRECTORY_DEBUG(...)                                              \
   do {                                                                    \
@@ -16,22 +18,13 @@ namespace baker::directory {
 
 using wire::OpKind;
 
+constexpr std::array<std::string_view, 6> kRejectNames = {
+    "unexpected_message", "table_full",  "subscriber_limit",
+    "unknown_subscriber", "wrong_epoch", "invalid_range"};
+static_assert(names_every_value(kRejectNames, Reject::invalid_range));
+
 std::string_view to_string(Reject r) noexcept {
-  switch (r) {
-    case Reject::unexpected_message:
-      return "unexpected_message";
-    case Reject::table_full:
-      return "table_full";
-    case Reject::subscriber_limit:
-      return "subscriber_limit";
-    case Reject::unknown_subscriber:
-      return "unknown_subscriber";
-    case Reject::wrong_epoch:
-      return "wrong_epoch";
-    case Reject::invalid_range:
-      return "invalid_range";
-  }
-  return "unknown";
+  return enum_name(kRejectNames, r);
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/enum_names.hpp"
+
 namespace baker::sherlock::haproxy {
 
 namespace {
@@ -27,38 +29,20 @@ std::string server_address(const wire::IpAddress& address, std::uint16_t port) {
   return address.to_string() + ":" + std::to_string(port);
 }
 
+constexpr std::array<std::string_view, 3> kAdminStateNames = {"ready", "drain", "maint"};
+static_assert(names_every_value(kAdminStateNames, AdminState::maint));
+
 std::string_view to_string(AdminState s) {
-  switch (s) {
-    case AdminState::ready:
-      return "ready";
-    case AdminState::drain:
-      return "drain";
-    case AdminState::maint:
-      return "maint";
-  }
-  return "?";
+  return enum_name(kAdminStateNames, s, "?");
 }
 
+constexpr std::array<std::string_view, 8> kCommandKindNames = {
+    "show_servers_state", "show_stat", "show_info",  "set_addr",
+    "set_weight",         "set_state", "add_server", "del_server"};
+static_assert(names_every_value(kCommandKindNames, CommandKind::del_server));
+
 std::string_view to_string(CommandKind k) {
-  switch (k) {
-    case CommandKind::show_servers_state:
-      return "show_servers_state";
-    case CommandKind::show_stat:
-      return "show_stat";
-    case CommandKind::show_info:
-      return "show_info";
-    case CommandKind::set_addr:
-      return "set_addr";
-    case CommandKind::set_weight:
-      return "set_weight";
-    case CommandKind::set_state:
-      return "set_state";
-    case CommandKind::add_server:
-      return "add_server";
-    case CommandKind::del_server:
-      return "del_server";
-  }
-  return "?";
+  return enum_name(kCommandKindNames, k, "?");
 }
 
 Command show_servers_state(const std::string& backend) {

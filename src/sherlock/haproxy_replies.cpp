@@ -4,6 +4,8 @@
 #include <charconv>
 #include <map>
 
+#include "common/enum_names.hpp"
+
 namespace baker::sherlock::haproxy {
 
 namespace {
@@ -158,34 +160,22 @@ class Columns {
 
 }  // namespace
 
+constexpr std::array<std::string_view, 12> kReplyStatusNames = {"ok",
+                                                                "no_such_backend",
+                                                                "no_such_server",
+                                                                "server_exists",
+                                                                "server_not_in_maint",
+                                                                "server_in_use",
+                                                                "backend_unsupported",
+                                                                "permission_denied",
+                                                                "unknown_command",
+                                                                "bad_argument",
+                                                                "empty_reply",
+                                                                "unparsable"};
+static_assert(names_every_value(kReplyStatusNames, ReplyStatus::unparsable));
+
 std::string_view to_string(ReplyStatus s) noexcept {
-  switch (s) {
-    case ReplyStatus::ok:
-      return "ok";
-    case ReplyStatus::no_such_backend:
-      return "no_such_backend";
-    case ReplyStatus::no_such_server:
-      return "no_such_server";
-    case ReplyStatus::server_exists:
-      return "server_exists";
-    case ReplyStatus::server_not_in_maint:
-      return "server_not_in_maint";
-    case ReplyStatus::server_in_use:
-      return "server_in_use";
-    case ReplyStatus::backend_unsupported:
-      return "backend_unsupported";
-    case ReplyStatus::permission_denied:
-      return "permission_denied";
-    case ReplyStatus::unknown_command:
-      return "unknown_command";
-    case ReplyStatus::bad_argument:
-      return "bad_argument";
-    case ReplyStatus::empty_reply:
-      return "empty_reply";
-    case ReplyStatus::unparsable:
-      return "unparsable";
-  }
-  return "?";
+  return enum_name(kReplyStatusNames, s, "?");
 }
 
 ClassifiedReply classify_reply(CommandKind kind, std::string_view reply) {

@@ -2,18 +2,15 @@
 
 #include <algorithm>
 
+#include "common/enum_names.hpp"
+
 namespace baker::watson {
 
+constexpr std::array<std::string_view, 3> kHealthNames = {"unknown", "healthy", "unhealthy"};
+static_assert(names_every_value(kHealthNames, Health::unhealthy));
+
 std::string_view to_string(Health h) noexcept {
-  switch (h) {
-    case Health::unknown:
-      return "unknown";
-    case Health::healthy:
-      return "healthy";
-    case Health::unhealthy:
-      return "unhealthy";
-  }
-  return "?";
+  return enum_name(kHealthNames, h, "?");
 }
 
 HealthState::HealthState(unsigned healthy_threshold, unsigned unhealthy_threshold)
