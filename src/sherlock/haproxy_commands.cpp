@@ -45,87 +45,75 @@ std::string_view to_string(CommandKind k) {
   return enum_name(kCommandKindNames, k, "?");
 }
 
-Command show_servers_state(const std::string& backend) {
+namespace {
+
+// A command about `backend` (and `server`, if any), its text started with `verb`.
+Command command(CommandKind kind, std::string verb, const std::string& backend,
+                const std::string& server = {}) {
   Command c;
-  c.kind = CommandKind::show_servers_state;
+  c.kind = kind;
   c.backend = backend;
-  c.text = "show servers state " + backend;
+  c.server = server;
+  c.text = std::move(verb);
+  if (!backend.empty()) c.text += " " + (server.empty() ? backend : server_ref(backend, server));
   return c;
 }
 
+}  // namespace
+
+Command show_servers_state(const std::string& backend) {
+  return command(CommandKind::show_servers_state, "show servers state", backend);
+}
+
 Command show_stat(const std::string& backend) {
-  Command c;
-  c.kind = CommandKind::show_stat;
-  c.backend = backend;
-  c.text = "show stat " + backend + " 4 -1";  // type mask 4 = servers only, all server ids
+  auto c = command(CommandKind::show_stat, "show stat", backend);
+  c.text += " 4 -1";  // type mask 4 = servers only, all server ids
   return c;
 }
 
 Command show_info() {
-  Command c;
-  c.kind = CommandKind::show_info;
-  c.text = "show info";
-  return c;
+  return command(CommandKind::show_info, "show info", {});
 }
 
 Command set_addr(const std::string& backend, const std::string& server,
                  const wire::IpAddress& address, std::uint16_t port) {
-  Command c;
-  c.kind = CommandKind::set_addr;
-  c.backend = backend;
-  c.server = server;
+  auto c = command(CommandKind::set_addr, "set server", backend, server);
   c.address = address;
   c.port = port;
   // "addr A port P": HAProxy 2.6 does not take "A:P" here.
-  c.text = "set server " + server_ref(backend, server) + " addr " + address.to_string() + " port " +
-           std::to_string(port);
+  c.text += " addr " + address.to_string() + " port " + std::to_string(port);
   return c;
 }
 
 Command set_weight(const std::string& backend, const std::string& server, std::uint16_t weight) {
-  Command c;
-  c.kind = CommandKind::set_weight;
-  c.backend = backend;
-  c.server = server;
+  auto c = command(CommandKind::set_weight, "set server", backend, server);
   c.weight = weight;
-  c.text = "set server " + server_ref(backend, server) + " weight " + std::to_string(weight);
+  c.text += " weight " + std::to_string(weight);
   return c;
 }
 
 Command set_state(const std::string& backend, const std::string& server, AdminState state) {
-  Command c;
-  c.kind = CommandKind::set_state;
-  c.backend = backend;
-  c.server = server;
+  auto c = command(CommandKind::set_state, "set server", backend, server);
   c.state = state;
-  c.text = "set server " + server_ref(backend, server) + " state " + std::string(to_string(state));
+  c.text += " state " + std::string(to_string(state));
   return c;
 }
 
 Command add_server(const std::string& backend, const std::string& server,
                    const wire::IpAddress& address, std::uint16_t port, std::uint16_t weight,
                    const std::string& extra_options) {
-  Command c;
-  c.kind = CommandKind::add_server;
-  c.backend = backend;
-  c.server = server;
+  auto c = command(CommandKind::add_server, "add server", backend, server);
   c.address = address;
   c.port = port;
   c.weight = weight;
   // default-server is not inherited by dynamic servers: every option is written here.
-  c.text = "add server " + server_ref(backend, server) + " " + server_address(address, port) +
-           " weight " + std::to_string(weight);
+  c.text += " " + server_address(address, port) + " weight " + std::to_string(weight);
   if (!extra_options.empty()) c.text += " " + extra_options;
   return c;
 }
 
 Command del_server(const std::string& backend, const std::string& server) {
-  Command c;
-  c.kind = CommandKind::del_server;
-  c.backend = backend;
-  c.server = server;
-  c.text = "del server " + server_ref(backend, server);
-  return c;
+  return command(CommandKind::del_server, "del server", backend, server);
 }
 
 }  // namespace baker::sherlock::haproxy

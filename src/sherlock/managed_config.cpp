@@ -29,34 +29,39 @@ std::string tcp_listener_name(const std::string& backend) {
   return backend + ".tcp";
 }
 
+namespace {
+std::string bind_address(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+}  // namespace
+
 std::string write_haproxy_config(const ManagedConfig& c) {
   std::string out;
   out += "# Written by sherlock (Baker), managed mode; rewritten at every reload: do not edit.\n";
   out += "global\n";
   out += "    stats socket " + c.stable_socket + " mode 600 level admin expose-fd listeners\n";
   out += "    stats socket " + c.admin_socket + " mode 600 level admin\n";
-  out += "    stats timeout 1h\n";
-  // Old workers finish their requests after a reload, but not forever.
-  out += "    hard-stop-after 2m\n";
-  out += "\n";
-  out += "defaults\n";
-  out += "    mode http\n";
-  out += "    timeout connect 2s\n";
-  out += "    timeout client 60s\n";
-  out += "    timeout server 60s\n";
-  out += "    timeout queue 5s\n";
-  // An instance that died before Baker noticed: retry the connection on another server.
-  out += "    retries 2\n";
-  out += "    option redispatch 1\n";
-  out += "\n";
+  // hard-stop-after: old workers finish their requests after a reload, but not forever.
+  // retries + redispatch: an instance that died before Baker noticed is retried on another server.
+  out += R"(    stats timeout 1h
+    hard-stop-after 2m
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout queue 5s
+    retries 2
+    option redispatch 1
+
+)";
   out += std::string("frontend ") + kFrontendName + "\n";
   // Hitless reload with keep-alive clients: an old worker closes an idle client connection only
   // after answering its next request, never under a request in flight (HTTP only).
   out += "    option idle-close-on-response\n";
-  out += "    bind " +
-         (c.frontend_host.find(':') != std::string::npos ? "[" + c.frontend_host + "]"
-                                                         : c.frontend_host) +
-         ":" + std::to_string(c.frontend_port) + "\n";
+  out += "    bind " + bind_address(c.frontend_host, c.frontend_port) + "\n";
   std::vector<const ManagedBackend*> http;
   for (const auto& b : c.backends) {
     if (!b.tcp_port) http.push_back(&b);
@@ -91,10 +96,7 @@ std::string write_haproxy_config(const ManagedConfig& c) {
     out += "\n";
     out += "listen " + b.name + "\n";
     out += "    mode tcp\n";
-    out += "    bind " +
-           (c.frontend_host.find(':') != std::string::npos ? "[" + c.frontend_host + "]"
-                                                           : c.frontend_host) +
-           ":" + std::to_string(*b.tcp_port) + "\n";
+    out += "    bind " + bind_address(c.frontend_host, *b.tcp_port) + "\n";
     out += "    balance " + c.balance + "\n";
     out += "    timeout client 1h\n";
     out += "    timeout server 1h\n";
