@@ -4,6 +4,24 @@
 #include <cmath>
 
 namespace baker {
+namespace {
+
+// HELP text escapes backslash and newline; a label value also the double quote.
+void append_escaped(std::string& out, std::string_view text, bool label_value) {
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && label_value) {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+}
+
+}  // namespace
 
 std::string format_metric_value(double value) {
   if (std::isnan(value)) return "NaN";
@@ -22,16 +40,7 @@ void MetricsWriter::family(std::string_view name, Type type, std::string_view he
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
-  // HELP text escapes only backslash and newline.
-  for (const char c : help) {
-    if (c == '\\') {
-      out_ += "\\\\";
-    } else if (c == '\n') {
-      out_ += "\\n";
-    } else {
-      out_ += c;
-    }
-  }
+  append_escaped(out_, help, false);
   out_ += "\n# TYPE ";
   out_ += name;
   out_ += type == Type::counter ? " counter\n" : " gauge\n";
@@ -47,17 +56,7 @@ void MetricsWriter::sample_prefix(std::initializer_list<Label> labels) {
     first = false;
     out_ += key;
     out_ += "=\"";
-    for (const char c : value) {
-      if (c == '\\') {
-        out_ += "\\\\";
-      } else if (c == '"') {
-        out_ += "\\\"";
-      } else if (c == '\n') {
-        out_ += "\\n";
-      } else {
-        out_ += c;
-      }
-    }
+    append_escaped(out_, value, true);
     out_ += '"';
   }
   out_ += '}';
