@@ -1,21 +1,31 @@
 #include "directory/interner.hpp"
 
 namespace baker::directory {
+namespace {
+
+// A released id if there is one, else a new one at the end (`grow` adds its table rows).
+template <typename Id, typename Grow>
+Id take_slot(std::vector<Id>& free, std::size_t size, Grow grow) {
+  if (!free.empty()) {
+    const Id id = free.back();
+    free.pop_back();
+    return id;
+  }
+  grow();
+  return static_cast<Id>(size);
+}
+
+}  // namespace
 
 ServiceId ServiceNames::acquire(std::string_view name) {
   if (auto it = ids_.find(name); it != ids_.end()) {
     ++refs_[it->second];
     return it->second;
   }
-  ServiceId id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-  } else {
-    id = static_cast<ServiceId>(names_.size());
+  const ServiceId id = take_slot(free_, names_.size(), [&] {
     names_.push_back(nullptr);
     refs_.push_back(0);
-  }
+  });
   auto [it, inserted] = ids_.emplace(std::string(name), id);
   names_[id] = &it->first;
   refs_[id] = 1;
@@ -57,14 +67,7 @@ TagSetId TagSets::acquire(std::span<const std::string> tags) {
     ++entries_[it->second].refs;
     return it->second;
   }
-  TagSetId id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-  } else {
-    id = static_cast<TagSetId>(entries_.size());
-    entries_.emplace_back();
-  }
+  const TagSetId id = take_slot(free_, entries_.size(), [&] { entries_.emplace_back(); });
   auto [it, inserted] = ids_.emplace(std::move(key), id);
   Entry& e = entries_[id];
   e.tags.assign(tags.begin(), tags.end());
