@@ -4,7 +4,7 @@ add_library(baker_haproxy STATIC
   haproxy_transport.cpp haproxy_sink.cpp
   managed_config.cpp managed_process.cpp managed_haproxy.cpp)
 target_include_directories(baker_haproxy PUBLIC ${PROJECT_SOURCE_DIR}/src)
-target_link_libraries(baker_haproxy PUBLIC baker_wire baker_common baker_options Boost::boost
+target_link_libraries(baker_haproxy PUBLIC baker_wire baker_common_daemon baker_options Boost::boost
                                            Boost::program_options spdlog::spdlog Threads::Threads)
 
 # Benchmark (not a test): route change -> request lands on the new instance, through a real haproxy.

@@ -3,7 +3,7 @@
 add_library(baker_sherlock STATIC replica.cpp route_table.cpp snapshot_assembly.cpp
                                   query_interface.cpp)
 target_include_directories(baker_sherlock PUBLIC ${PROJECT_SOURCE_DIR}/src)
-target_link_libraries(baker_sherlock PUBLIC baker_wire baker_common baker_options spdlog::spdlog
+target_link_libraries(baker_sherlock PUBLIC baker_wire baker_common_daemon baker_options spdlog::spdlog
                                             Boost::boost)
 
 add_executable(sherlock sherlock_main.cpp subscriber.cpp)
