@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/json.hpp"
+
 namespace baker::directory {
 namespace {
 
@@ -47,15 +49,6 @@ class Metrics {
 
 std::string label(std::string_view key, std::string_view value) {
   return std::string(key) + "=\"" + std::string(value) + "\"";
-}
-
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
 }
 
 }  // namespace
@@ -179,11 +172,11 @@ std::string render_routes_json(const DirectoryCore& core, std::string_view servi
     if (!first) out += ',';
     first = false;
     out += "{\"service\":";
-    json_string(out, name);
+    append_json_string(out, name);
     out += ",\"instance\":";
-    json_string(out, r.instance);
+    append_json_string(out, r.instance);
     out += ",\"address\":";
-    json_string(out, r.address.to_string());
+    append_json_string(out, r.address.to_string());
     const long long expires_ms = (r.deadline - now_ticks) / 1'000'000;
     std::snprintf(buf, sizeof buf, ",\"port\":%u,\"weight\":%u,\"state\":\"%s\",",
                   static_cast<unsigned>(r.port), static_cast<unsigned>(r.weight),
@@ -194,7 +187,7 @@ std::string render_routes_json(const DirectoryCore& core, std::string_view servi
     for (const auto& tag : t.tag_sets().tags(r.tags)) {
       if (!first_tag) out += ',';
       first_tag = false;
-      json_string(out, tag);
+      append_json_string(out, tag);
     }
     std::snprintf(buf, sizeof buf, "],\"interval_ms\":%u,\"expires_in_ms\":%lld}",
                   static_cast<unsigned>(r.interval_ms), expires_ms);

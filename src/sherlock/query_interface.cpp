@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/json.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::sherlock {
@@ -10,29 +11,6 @@ namespace baker::sherlock {
 namespace {
 
 constexpr const char* kJson = "application/json";
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 void append_route(std::string& out, const wire::Route& r) {
   out += "{\"instance\":";

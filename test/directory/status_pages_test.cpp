@@ -61,5 +61,17 @@ TEST(StatusPages, RoutesAsJsonAllOrOneService) {
   EXPECT_EQ(cut.find("\"service\":\"api\""), std::string::npos);
 }
 
+TEST(StatusPages, RoutesJsonEscapesControlCharacters) {
+  ManualTimeSource clock;
+  DirectoryCore core(DirectoryConfig{}, 1, clock.now());
+  auto hb = heartbeat("web", "a", 1);
+  hb.route.tags = {
+      std::string("tab\tnew\nline\x01"
+                  "end")};
+  core.on_datagram(hb, kWatson, clock.now());
+  const std::string all = render_routes_json(core, "", clock.now());
+  EXPECT_NE(all.find("\"tags\":[\"tab\\tnew\\nline\\u0001end\"]"), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace baker::directory::testing

@@ -63,6 +63,12 @@ TEST_F(QueryInterfaceTest, OneServiceOrNotFound) {
   EXPECT_EQ(get("/routes?pretty=1").status, 200);
 }
 
+TEST_F(QueryInterfaceTest, NotFoundEchoesTheServiceEscaped) {
+  const auto r = get(std::string("/routes/a\x01\"b\n"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "{\"error\":\"no routes for service\",\"service\":\"a\\u0001\\\"b\\n\"}\n");
+}
+
 TEST_F(QueryInterfaceTest, DigestMatchesTheDirectorys) {
   const auto r = get("/digest");
   EXPECT_EQ(r.status, 200);
