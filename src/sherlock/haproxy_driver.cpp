@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
+
+#include "common/prometheus.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -533,65 +536,52 @@ bool HaproxyDriver::settled() const {
 }
 
 void HaproxyDriver::append_metrics(std::string& out) const {
-  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(value) + "\n";
-  };
-  counter("baker_haproxy_sessions_total", "Admin-socket sessions completed.", counters_.sessions);
-  counter("baker_haproxy_session_failures_total",
-          "Admin-socket sessions that failed (connection lost, timeout).",
-          counters_.session_failures);
-  counter("baker_haproxy_commands_total", "Commands sent to HAProxy's admin socket.",
-          counters_.commands_sent);
-  counter("baker_haproxy_command_errors_total", "Commands HAProxy answered with an error.",
-          counters_.command_errors);
-  counter("baker_haproxy_reconnects_total", "Reconnections to HAProxy's admin socket.",
-          counters_.reconnects);
-  out +=
-      "# HELP baker_haproxy_connected 1 while the admin socket is connected.\n"
-      "# TYPE baker_haproxy_connected gauge\nbaker_haproxy_connected " +
-      std::to_string(link_up_ ? 1 : 0) + "\n";
-  out +=
-      "# HELP baker_haproxy_last_apply_seconds Route change received -> HAProxy confirmed it, "
-      "for the last applied change.\n# TYPE baker_haproxy_last_apply_seconds gauge\n"
-      "baker_haproxy_last_apply_seconds " +
-      (counters_.last_apply ? std::to_string(seconds(*counters_.last_apply)) : "NaN") + "\n";
-  out +=
-      "# HELP baker_haproxy_last_session_seconds Duration of the last admin-socket session.\n"
-      "# TYPE baker_haproxy_last_session_seconds gauge\nbaker_haproxy_last_session_seconds " +
-      (counters_.last_session ? std::to_string(seconds(*counters_.last_session)) : "NaN") + "\n";
-  out +=
-      "# HELP baker_haproxy_slots Template slots per backend, by use.\n"
-      "# TYPE baker_haproxy_slots gauge\n";
+  using Type = MetricsWriter::Type;
+  MetricsWriter w;
+  w.counter("baker_sherlock_haproxy_sessions_total", "Admin-socket sessions completed.",
+            counters_.sessions);
+  w.counter("baker_sherlock_haproxy_session_failures_total",
+            "Admin-socket sessions that failed (connection lost, timeout).",
+            counters_.session_failures);
+  w.counter("baker_sherlock_haproxy_commands_total", "Commands sent to HAProxy's admin socket.",
+            counters_.commands_sent);
+  w.counter("baker_sherlock_haproxy_command_errors_total",
+            "Commands HAProxy answered with an error.", counters_.command_errors);
+  w.counter("baker_sherlock_haproxy_reconnects_total", "Reconnections to HAProxy's admin socket.",
+            counters_.reconnects);
+  w.gauge("baker_sherlock_haproxy_connected", "1 while the admin socket is connected.",
+          link_up_ ? 1 : 0);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  w.gauge("baker_sherlock_haproxy_last_apply_seconds",
+          "Route change received -> HAProxy confirmed it, for the last applied change.",
+          counters_.last_apply ? seconds(*counters_.last_apply) : nan);
+  w.gauge("baker_sherlock_haproxy_last_session_seconds",
+          "Duration of the last admin-socket session.",
+          counters_.last_session ? seconds(*counters_.last_session) : nan);
+  w.family("baker_sherlock_haproxy_slots", Type::gauge, "Template slots per backend, by use.");
   for (const auto& [name, b] : backends_) {
     if (b.knowledge == Knowledge::missing) continue;
-    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"used\"} " +
-           std::to_string(b.slots_used) + "\n";
-    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"free\"} " +
-           std::to_string(b.slots_total - b.slots_used) + "\n";
+    w.sample(static_cast<double>(b.slots_used), {{"backend", name}, {"state", "used"}});
+    w.sample(static_cast<double>(b.slots_total - b.slots_used),
+             {{"backend", name}, {"state", "free"}});
   }
-  out +=
-      "# HELP baker_haproxy_dynamic_servers Servers added with 'add server' (slots ran out).\n"
-      "# TYPE baker_haproxy_dynamic_servers gauge\n";
+  w.family("baker_sherlock_haproxy_dynamic_servers", Type::gauge,
+           "Servers added with 'add server' (slots ran out).");
   for (const auto& [name, b] : backends_) {
     if (b.knowledge == Knowledge::missing) continue;
-    out += "baker_haproxy_dynamic_servers{backend=\"" + name + "\"} " +
-           std::to_string(b.dynamic_servers) + "\n";
+    w.sample(static_cast<double>(b.dynamic_servers), {{"backend", name}});
   }
-  out +=
-      "# HELP baker_haproxy_unplaced_instances Instances waiting for a free slot.\n"
-      "# TYPE baker_haproxy_unplaced_instances gauge\n";
+  w.family("baker_sherlock_haproxy_unplaced_instances", Type::gauge,
+           "Instances waiting for a free slot.");
   for (const auto& [name, b] : backends_) {
-    out += "baker_haproxy_unplaced_instances{backend=\"" + name + "\"} " +
-           std::to_string(b.unplaced.size()) + "\n";
+    w.sample(std::uint64_t{b.unplaced.size()}, {{"backend", name}});
   }
-  out +=
-      "# HELP baker_haproxy_backend_missing 1 when HAProxy has no backend for a service.\n"
-      "# TYPE baker_haproxy_backend_missing gauge\n";
+  w.family("baker_sherlock_haproxy_backend_missing", Type::gauge,
+           "1 when HAProxy has no backend for a service.");
   for (const auto& [name, b] : backends_) {
-    out += "baker_haproxy_backend_missing{backend=\"" + name + "\"} " +
-           std::to_string(b.knowledge == Knowledge::missing ? 1 : 0) + "\n";
+    w.sample(std::uint64_t{b.knowledge == Knowledge::missing ? 1u : 0u}, {{"backend", name}});
   }
+  out += w.take();
 }
 
 }  // namespace baker::sherlock::haproxy

@@ -133,7 +133,7 @@ class HaproxyDriver {
   bool busy_ = false;
   bool inflight_stale_ = false;
   Session inflight_;
-  // backend -> oldest change whose commands are in flight (for baker_haproxy_last_apply_seconds)
+  // backend -> oldest change whose commands are in flight (for baker_sherlock_haproxy_last_apply_seconds)
   std::map<std::string, TimePoint> inflight_since_;
   bool ever_connected_ = false;
   std::uint64_t session_seq_ = 0;  // numbers sessions (removal vs `show stat` ordering)

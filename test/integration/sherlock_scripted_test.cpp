@@ -144,10 +144,10 @@ TEST_F(SherlockScriptedTest, RoutesFromSnapshotAndDeltasAppearInQueryInterface) 
   EXPECT_EQ(web.find("\"api\""), std::string::npos) << web;
   EXPECT_EQ(http_get("127.0.0.1", http_port, "/routes/nope")->status, 404);
   const auto metrics = get("/metrics");
-  EXPECT_NE(metrics.find("sherlock_routes 4\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(metrics.find("sherlock_deltas_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(metrics.find("sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_routes 4\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("baker_sherlock_snapshots_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_deltas_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_directory_reachable 1\n"), std::string::npos);
 }
 
 TEST_F(SherlockScriptedTest, GapProducesNackThenFills) {
@@ -171,7 +171,7 @@ TEST_F(SherlockScriptedTest, GapProducesNackThenFills) {
   ASSERT_TRUE(wait_until([&] { return digest_is(wire::table_digest(table), 3); }, 3000ms))
       << get("/digest");
   const auto metrics = get("/metrics");
-  EXPECT_NE(metrics.find("sherlock_gaps_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("baker_sherlock_gaps_total 1\n"), std::string::npos) << metrics;
 }
 
 TEST_F(SherlockScriptedTest, TailLossFoundByTickAndLostChunkAskedAgain) {
@@ -282,7 +282,8 @@ TEST_F(SherlockScriptedTest, KeyFileAuthenticatesBothWaysAndSighupReloads) {
                     sherlock_port);  // no MAC
   ASSERT_TRUE(wait_until(
       [&] {
-        return get("/metrics").find("sherlock_decode_rejects_total{reason=\"missing_mac\"} 1\n") !=
+        return get("/metrics")
+                   .find("baker_sherlock_decode_rejects_total{reason=\"missing_mac\"} 1\n") !=
                std::string::npos;
       },
       3000ms));

@@ -420,11 +420,13 @@ TEST(HaproxyDriver, MetricsNameEveryBackend) {
   h.run_due();
   std::string out;
   h.driver.append_metrics(out);
-  EXPECT_NE(out.find("baker_haproxy_slots{backend=\"web\",state=\"used\"} 1"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_slots{backend=\"web\",state=\"free\"} 3"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_commands_total 5"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_sessions_total 2"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_last_apply_seconds 0"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_slots{backend=\"web\",state=\"used\"} 1"),
+            std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_slots{backend=\"web\",state=\"free\"} 3"),
+            std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_commands_total 5"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_sessions_total 2"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_last_apply_seconds 0"), std::string::npos);
 }
 
 }  // namespace

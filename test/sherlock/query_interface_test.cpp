@@ -83,13 +83,15 @@ TEST_F(QueryInterfaceTest, MetricsInPrometheusTextFormat) {
   stats.rejects[static_cast<std::size_t>(wire::DecodeError::bad_mac)] = 4;
   const auto r = get("/metrics");
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("# TYPE sherlock_routes gauge\nsherlock_routes 3\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_directory_reachable 1\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"), std::string::npos)
+  EXPECT_NE(r.body.find("# TYPE baker_sherlock_routes gauge\nbaker_sherlock_routes 3\n"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_snapshots_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"),
+            std::string::npos)
       << r.body;
-  EXPECT_NE(r.body.find("sherlock_nacks_sent_total 0\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_nacks_sent_total 0\n"), std::string::npos);
 }
 
 class CountingSink : public RouteSink {

@@ -789,8 +789,11 @@ int run(const Options& o) {
     counters["requests.sf_window.failed"] = static_cast<double>(n.failed());
   }
   if (const auto r = http_get(port(5), "/metrics"); r && o.bakerstreet) {
-    const auto at = r->find("bakerstreet_reloads_total ");
-    if (at != std::string::npos) counters["sf_reloads"] = std::atof(r->c_str() + at + 26);
+    const std::string sample = "\nbakerstreet_reloads_total ";  // the sample, not its # HELP
+    const auto at = r->find(sample);
+    if (at != std::string::npos) {
+      counters["sf_reloads"] = std::atof(r->c_str() + at + sample.size());
+    }
   }
   counters["cycles"] = static_cast<double>(modes.size());
   counters["interval_ms"] = o.interval_ms;
