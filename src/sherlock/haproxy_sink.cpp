@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/options.hpp"
+#include "wire/validate.hpp"
 
 namespace baker::sherlock {
 
@@ -63,14 +64,6 @@ namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& why) {
   throw std::runtime_error("--" + flag + ": " + why);
-}
-
-// Baker's service names (docs/PROTOCOL.md): 1..100 of a-z 0-9 _ -, first a-z or _.
-bool valid_service_name(const std::string& s) {
-  if (s.empty() || s.size() > 100 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
 }
 
 bool has_word(const std::string& text, const std::string& word) {
@@ -179,7 +172,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
     for (const auto& item : v["tcp-port"].as<std::vector<std::string>>()) {
       const auto eq = item.find('=');
       const auto service = item.substr(0, eq);
-      if (eq == std::string::npos || !valid_service_name(service)) {
+      if (eq == std::string::npos || !wire::is_valid_service_name(service)) {
         bad("tcp-port", "'" + item + "' is not service=port");
       }
       const auto port = parse_host_port("x:" + item.substr(eq + 1));
