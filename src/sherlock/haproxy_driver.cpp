@@ -31,7 +31,13 @@ double seconds(Duration d) {
 }  // namespace
 
 HaproxyDriver::HaproxyDriver(DriverSettings settings)
-    : settings_(std::move(settings)), backoff_(settings_.reconnect_min) {}
+    : settings_(std::move(settings)),
+      reconnect_({settings_.reconnect_min, settings_.reconnect_max}),
+      // After a command error: re-read at once, then after error_retry x 2, x 4, ... up to
+      // error_retry x 32 or reconnect_max.
+      error_backoff_({settings_.error_retry * 2,
+                      std::min<Duration>(settings_.error_retry * 32, settings_.reconnect_max),
+                      /*immediate_first=*/true}) {}
 
 std::string HaproxyDriver::backend_for(const std::string& service) const {
   return settings_.backend_prefix + service;
@@ -218,16 +224,13 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
     // even a fresh connection reached a stopping worker (then back off: no busy loop).
     link_up_ = false;
     reconnect_at_ = now;
-    if (inflight_.fresh_connection) {
-      reconnect_at_ = now + backoff_;
-      backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
-    }
+    if (inflight_.fresh_connection) reconnect_at_ = now + reconnect_.failed();
     worker_pid_.reset();
     mark_all_unknown();
     restore_inflight_changes();
     return;
   }
-  backoff_ = settings_.reconnect_min;
+  reconnect_.succeeded();
   std::optional<TimePoint> oldest;
   for (const auto& [name, since] : inflight_since_) {
     if (failed.count(name)) {
@@ -284,12 +287,8 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
   auto& b = it->second;
   const auto retry_later = [&] {
     b.knowledge = Knowledge::unknown;
-    const auto delay = b.error_streak == 0
-                           ? Duration::zero()
-                           : std::min(settings_.error_retry * (1 << std::min(b.error_streak, 5)),
-                                      settings_.reconnect_max);
-    b.read_not_before = now + delay;
-    ++b.error_streak;
+    if (b.errors.failures() == 0) b.errors = Backoff(error_backoff_);
+    b.read_not_before = now + b.errors.failed();
   };
 
   switch (command.kind) {
@@ -353,7 +352,7 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
     retry_later();
     return;
   }
-  if (!failed.count(command.backend)) b.error_streak = 0;
+  if (!failed.count(command.backend)) b.errors.succeeded();
   apply_to_model(b, command);
   // A slot may have just been freed (maint) for an instance that waits for one.
   if (!b.unplaced.empty()) b.dirty = true;
@@ -446,7 +445,7 @@ void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
   ++counters_.session_failures;
   if (!failure_logged_) {
     spdlog::warn("haproxy: admin socket: {}; reconnecting (backoff from {} ms)", why,
-                 duration_cast<std::chrono::milliseconds>(backoff_).count());
+                 duration_cast<std::chrono::milliseconds>(reconnect_.peek()).count());
     failure_logged_ = true;
   } else {
     spdlog::debug("haproxy: admin socket: {}", why);
@@ -462,8 +461,7 @@ void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
     reconnect_at_ = now;
     return;
   }
-  reconnect_at_ = now + backoff_;
-  backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
+  reconnect_at_ = now + reconnect_.failed();
 }
 
 void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
@@ -472,7 +470,7 @@ void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
   link_up_ = false;
   worker_pid_.reset();
   reconnect_at_ = now;
-  backoff_ = settings_.reconnect_min;
+  reconnect_.succeeded();
   mark_all_unknown();
 }
 

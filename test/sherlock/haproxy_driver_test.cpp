@@ -234,6 +234,36 @@ TEST(HaproxyDriver, PersistentErrorsBackOffInsteadOfSpinning) {
   EXPECT_LT(h.sessions.size() - before, 20u);
 }
 
+TEST(HaproxyDriver, ErrorRereadsBackOffAtOnceThenFromTwiceErrorRetry) {
+  DriverHarness h;  // error_retry 200 ms, reconnect_max 5 s
+  h.haproxy.add_backend("web", 2);
+  h.set({{"web", {}}}, {"web"});
+  h.run_due();
+  h.haproxy.forced_errors["show servers state web"] = "Permission denied\n";
+  h.set({{"web", {route("web", "a", "10.0.0.1", 80)}}}, {"web"});
+  h.driver.on_haproxy_restarted(h.clock.now());  // every backend is read again, and fails
+  std::vector<Duration> reads;                   // when each failing read ran
+  const auto start = h.clock.now();
+  for (int step = 0; step < 1700; ++step) {
+    const auto before = h.haproxy.log.size();
+    h.run_due();
+    for (auto i = before; i < h.haproxy.log.size(); ++i) {
+      if (h.haproxy.log[i] == "show servers state web") reads.push_back(h.clock.now() - start);
+    }
+    h.clock.advance(milliseconds(10));
+  }
+  // The first read fails, the re-read goes at once, then 400 ms, 800 ms, 1.6 s, 3.2 s apart
+  // (then 5 s, the ceiling min(error_retry x 32, reconnect_max), but the reconcile at 10 s reads
+  // every backend again anyway).
+  const std::vector<Duration> expected = {milliseconds(0),    milliseconds(0),
+                                          milliseconds(400),  milliseconds(1200),
+                                          milliseconds(2800), milliseconds(6000)};
+  ASSERT_GE(reads.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(reads[i]), expected[i]) << i;
+  }
+}
+
 TEST(HaproxyDriver, PeriodicReconcileHealsDrift) {
   DriverSettings settings;
   settings.reconcile_interval = seconds(5);
