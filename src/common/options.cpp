@@ -82,33 +82,4 @@ po::typed_value<Duration>* duration_value(Duration fallback, Duration min, Durat
   return duration_value(min, max)->default_value(fallback, format_duration(fallback));
 }
 
-// Old; replaced by common/host_port.hpp (removed once every caller moved).
-std::optional<std::pair<std::string, unsigned short>> parse_host_port(const std::string& text,
-                                                                      bool allow_zero) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return std::nullopt;  // bare IPv6 needs brackets
-  }
-  if (port.empty() || port.size() > 5) return std::nullopt;
-  unsigned long p = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (p > 65535 || (p == 0 && !allow_zero)) return std::nullopt;
-  return std::make_pair(host, static_cast<unsigned short>(p));
-}
-
 }  // namespace baker

@@ -37,8 +37,4 @@ po::typed_value<Duration>* duration_value(Duration min = Duration::zero(),
 // The same with a default, shown in --help as format_duration prints it ("(=10s)").
 po::typed_value<Duration>* duration_value(Duration fallback, Duration min, Duration max);
 
-// Old; replaced by common/host_port.hpp (removed once every caller moved).
-std::optional<std::pair<std::string, unsigned short>> parse_host_port(const std::string& text,
-                                                                      bool allow_zero = false);
-
 }  // namespace baker

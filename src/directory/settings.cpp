@@ -3,6 +3,7 @@
 #include <charconv>
 #include <iostream>
 
+#include "common/host_port.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
 #include "wire/address.hpp"
@@ -74,14 +75,13 @@ void read_duration(const po::variables_map& vm, const char* name, Duration lo, D
 std::optional<HostPort> read_host_port(const po::variables_map& vm, const char* name,
                                        bool allow_zero, std::vector<Problem>& problems) {
   if (!vm.count(name)) return std::nullopt;
-  const auto text = vm[name].as<std::string>();
-  const auto hp = parse_host_port(text, allow_zero);
-  if (!hp || !wire::IpAddress::parse(hp->first)) {
-    problems.push_back({"--" + std::string(name) + ": expected ADDR:PORT with a numeric IPv4 " +
-                        "address or [IPv6]:PORT, got '" + text + "'"});
-    return std::nullopt;
-  }
-  return HostPort{hp->first, hp->second};
+  HostPortRules rules;
+  rules.allow_zero = allow_zero;
+  rules.numeric = true;
+  std::string error;
+  auto hp = parse_host_port(vm[name].as<std::string>(), rules, &error);
+  if (!hp) problems.push_back({"--" + std::string(name) + ": " + error});
+  return hp;
 }
 
 po::options_description describe_flags() {

@@ -6,15 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "common/host_port.hpp"
 #include "directory/config.hpp"
 #include "wire/result.hpp"
 
 namespace baker::directory {
-
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
 
 struct DaemonSettings {
   HostPort listen{"0.0.0.0", 7400};

@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <sstream>
 #include <stdexcept>
 
+#include "common/host_port.hpp"
 #include "common/options.hpp"
 #include "wire/validate.hpp"
 
@@ -153,12 +153,13 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   if (haproxy_timeout < 100) bad("haproxy-timeout-ms", "must be >= 100");
   m.start_timeout = m.reload_timeout = std::chrono::milliseconds(haproxy_timeout);
   if (v.count("run-dir")) m.run_dir = str("run-dir");
-  const auto frontend = parse_host_port(str("frontend"));
-  boost::system::error_code ec;
-  if (frontend) boost::asio::ip::make_address(frontend->first, ec);
-  if (!frontend || ec) bad("frontend", "'" + str("frontend") + "' is not IP:PORT");
-  m.frontend_host = frontend->first;
-  m.frontend_port = frontend->second;
+  HostPortRules numeric;
+  numeric.numeric = true;
+  std::string why;
+  const auto frontend = parse_host_port(str("frontend"), numeric, &why);
+  if (!frontend) bad("frontend", why);
+  m.frontend_host = frontend->host;
+  m.frontend_port = frontend->port;
   m.slots = slots;
   m.backend_prefix = prefix;
   m.naming.prefix = slot_prefix;
@@ -175,11 +176,10 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
       if (eq == std::string::npos || !wire::is_valid_service_name(service)) {
         bad("tcp-port", "'" + item + "' is not service=port");
       }
-      const auto port = parse_host_port("x:" + item.substr(eq + 1));
+      const auto port = parse_port(item.substr(eq + 1));
       if (!port) bad("tcp-port", "'" + item + "': port must be 1..65535");
-      if (port->second == m.frontend_port)
-        bad("tcp-port", "'" + item + "' uses the --frontend port");
-      if (!m.tcp_ports.emplace(service, port->second).second) {
+      if (*port == m.frontend_port) bad("tcp-port", "'" + item + "' uses the --frontend port");
+      if (!m.tcp_ports.emplace(service, *port).second) {
         bad("tcp-port", "service '" + service + "' given twice");
       }
       s.driver.extra_backends[service].push_back(tcp_listener_name(prefix + service));

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "common/clock.hpp"
+#include "common/host_port.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
 #include "sherlock/route_sink.hpp"
@@ -72,16 +73,19 @@ std::string get(const po::variables_map& v, const char* name) {
 
 udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const std::string& text,
                            bool allow_zero, bool resolve) {
-  const auto hp = baker::parse_host_port(text, allow_zero);
-  if (!hp) throw BadOption("--" + flag + " '" + text + "': expected ADDR:PORT");
+  baker::HostPortRules rules;
+  rules.allow_zero = allow_zero;
+  rules.numeric = !resolve;
+  std::string why;
+  const auto hp = baker::parse_host_port(text, rules, &why);
+  if (!hp) throw BadOption("--" + flag + ": " + why);
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(hp->first, ec);
-  if (!ec) return {address, hp->second};
-  if (!resolve) throw BadOption("--" + flag + " '" + text + "': not an IP address");
+  const auto address = asio::ip::make_address(hp->host, ec);
+  if (!ec) return {address, hp->port};
   udp::resolver resolver(io);
-  const auto results = resolver.resolve(hp->first, std::to_string(hp->second), ec);
+  const auto results = resolver.resolve(hp->host, std::to_string(hp->port), ec);
   if (ec || results.empty()) {
-    throw BadOption("--" + flag + " '" + text + "': cannot resolve '" + hp->first +
+    throw BadOption("--" + flag + " '" + text + "': cannot resolve '" + hp->host +
                     "': " + ec.message());
   }
   return results.begin()->endpoint();
@@ -143,11 +147,13 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
     o.multicast_interface = asio::ip::make_address(get(v, "multicast-if"), ec);
     if (ec) throw BadOption("--multicast-if '" + get(v, "multicast-if") + "': not an address");
   }
-  const auto http = baker::parse_host_port(get(v, "http"), true);
-  boost::system::error_code ec;
-  const auto http_address = http ? asio::ip::make_address(http->first, ec) : asio::ip::address();
-  if (!http || ec) throw BadOption("--http '" + get(v, "http") + "': expected ADDR:PORT");
-  o.http = tcp::endpoint(http_address, http->second);
+  baker::HostPortRules any_port;
+  any_port.allow_zero = true;
+  any_port.numeric = true;
+  std::string why;
+  const auto http = baker::parse_host_port(get(v, "http"), any_port, &why);
+  if (!http) throw BadOption("--http: " + why);
+  o.http = tcp::endpoint(asio::ip::make_address(http->host), http->port);
   o.receive_buffer = v["receive-buffer"].as<int>();
   if (o.receive_buffer < 65536) throw BadOption("--receive-buffer: at least 65536 bytes");
   o.replica.subscriber_id = baker::random_nonzero_u64();

@@ -88,6 +88,10 @@ std::string invalid(std::string_view name, const SettingValue& v, std::string_vi
                     std::string_view why) {
   return "invalid " + describe(name, v) + " '" + std::string(value) + "': " + std::string(why);
 }
+// For the toolkit's parsers, whose messages start with the value quoted ("'5': ...").
+std::string invalid(std::string_view name, const SettingValue& v, std::string_view quoted_why) {
+  return "invalid " + describe(name, v) + " " + std::string(quoted_why);
+}
 
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
   std::vector<std::string> out;
@@ -295,49 +299,6 @@ std::optional<HttpUrl> parse_http_url(std::string_view text, bool allow_https, s
   return url;
 }
 
-std::optional<HostPort> parse_host_port_default(std::string_view text,
-                                                std::optional<std::uint16_t> default_port) {
-  if (text.empty()) return std::nullopt;
-  std::string_view host = text;
-  std::string_view port_text;
-  if (text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    const auto after = text.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':' || after.size() < 2) return std::nullopt;
-      port_text = after.substr(1);
-    }
-    if (!wire::IpAddress::parse(host)) return std::nullopt;
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    const auto colon = text.find(':');
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (port_text.empty()) return std::nullopt;
-  } else if (text.find(':') != std::string_view::npos) {
-    // A bare IPv6 address: no port can follow it without brackets.
-    if (!wire::IpAddress::parse(text)) return std::nullopt;
-  }
-  if (host.empty()) return std::nullopt;
-  for (char c : host) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-        c != '_') {
-      return std::nullopt;
-    }
-  }
-  HostPort out{std::string(host), 0};
-  if (port_text.empty()) {
-    if (!default_port) return std::nullopt;
-    out.port = *default_port;
-  } else {
-    const auto p = parse_unsigned(port_text);
-    if (!p || *p < 1 || *p > 65535) return std::nullopt;
-    out.port = static_cast<std::uint16_t>(*p);
-  }
-  return out;
-}
-
 std::optional<milliseconds> parse_duration(std::string_view text) {
   double scale_ms = 1000;
   if (text.ends_with("ms")) {
@@ -443,8 +404,9 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
   if (const auto* dirs = b.get("directory")) {
     c.directories.clear();
     for (const auto& d : split_list(dirs->values)) {
-      const auto hp = parse_host_port_default(d, kDefaultDirectoryPort);
-      if (!hp) return invalid("directory", *dirs, d, "expected ADDR[:PORT] (port 1..65535)");
+      std::string why;
+      const auto hp = parse_host_port(d, {kDefaultDirectoryPort}, &why);
+      if (!hp) return invalid("directory", *dirs, why);
       if (std::find(c.directories.begin(), c.directories.end(), *hp) == c.directories.end()) {
         c.directories.push_back(*hp);
       }
@@ -504,8 +466,9 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
   }
   if (c.check == CheckKind::tcp) {
     if (tcp) {
-      const auto hp = parse_host_port_default(tcp->values.back(), std::nullopt);
-      if (!hp) return invalid("tcp_check", *tcp, tcp->values.back(), "expected HOST:PORT");
+      std::string why;
+      const auto hp = parse_host_port(tcp->values.back(), {}, &why);
+      if (!hp) return invalid("tcp_check", *tcp, why);
       c.tcp_target = *hp;
     } else {
       c.tcp_target = HostPort{c.service.host, c.service.port};

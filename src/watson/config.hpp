@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/host_port.hpp"
 #include "wire/result.hpp"
 
 namespace baker::watson {
@@ -46,15 +47,6 @@ struct HttpUrl {
 // "http://host[:port][/path]" (https only when allow_https). On failure returns nullopt and sets
 // *error to what is wrong.
 std::optional<HttpUrl> parse_http_url(std::string_view text, bool allow_https, std::string* error);
-
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-  friend bool operator==(const HostPort&, const HostPort&) = default;
-};
-// "host:port", "[v6]:port", or (default_port given) "host" / "v6".
-std::optional<HostPort> parse_host_port_default(std::string_view text,
-                                                std::optional<std::uint16_t> default_port);
 
 // "3", "1.5", "2s", "500ms" -> milliseconds; nullopt if malformed or negative.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

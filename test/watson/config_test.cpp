@@ -256,16 +256,5 @@ TEST(Config, DurationsAndStatusRanges) {
   EXPECT_FALSE(status_matches(*r, 503));
 }
 
-TEST(Config, HostPortWithDefault) {
-  EXPECT_EQ(parse_host_port_default("a:1", std::nullopt), (HostPort{"a", 1}));
-  EXPECT_EQ(parse_host_port_default("a", 7400), (HostPort{"a", 7400}));
-  EXPECT_FALSE(parse_host_port_default("a", std::nullopt).has_value());
-  EXPECT_EQ(parse_host_port_default("::1", 7400), (HostPort{"::1", 7400}));
-  EXPECT_EQ(parse_host_port_default("[fe80::1]:9", 7400), (HostPort{"fe80::1", 9}));
-  EXPECT_FALSE(parse_host_port_default("a:", 7400).has_value());
-  EXPECT_FALSE(parse_host_port_default("a b:1", 7400).has_value());
-  EXPECT_FALSE(parse_host_port_default("", 7400).has_value());
-}
-
 }  // namespace
 }  // namespace baker::watson

@@ -24,6 +24,7 @@
 #include "baker-dump/filter.hpp"
 #include "baker-dump/frame.hpp"
 #include "baker-dump/inspector.hpp"
+#include "common/host_port.hpp"
 #include "common/options.hpp"
 #include "wire/auth.hpp"
 
@@ -186,17 +187,19 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
     if (s.read_path) return fail("--join: has no meaning with -r", kExitUsage);
     JoinSpec j;
     j.text = vm["join"].as<std::string>();
-    const auto hp = parse_host_port(j.text);
-    if (!hp || inet_pton(AF_INET, hp->first.c_str(), &j.group) != 1) {
+    HostPortRules numeric;
+    numeric.numeric = true;
+    const auto hp = parse_host_port(j.text, numeric);
+    if (!hp || inet_pton(AF_INET, hp->host.c_str(), &j.group) != 1) {
       return fail("--join '" + j.text + "': expected IPV4GROUP:PORT, e.g. 239.255.74.0:7410",
                   kExitUsage);
     }
     if (!IN_MULTICAST(ntohl(j.group.s_addr))) {
       return fail(
-          "--join '" + j.text + "': " + hp->first + " is not a multicast address (224.0.0.0/4)",
+          "--join '" + j.text + "': " + hp->host + " is not a multicast address (224.0.0.0/4)",
           kExitUsage);
     }
-    j.port = hp->second;
+    j.port = hp->port;
     j.interface.s_addr = htonl(INADDR_ANY);
     if (vm.count("join-if")) {
       const auto text = vm["join-if"].as<std::string>();
@@ -212,9 +215,9 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
   std::vector<std::uint16_t> ports;
   if (vm.count("port")) {
     for (const auto& p : split_list(vm["port"].as<std::vector<std::string>>())) {
-      const auto hp = parse_host_port("x:" + p);
-      if (!hp) return fail("--port '" + p + "': expected a port number 1..65535", kExitUsage);
-      ports.push_back(hp->second);
+      const auto port = parse_port(p);
+      if (!port) return fail("--port '" + p + "': expected a port number 1..65535", kExitUsage);
+      ports.push_back(*port);
     }
     s.bpf_given = true;
   } else {

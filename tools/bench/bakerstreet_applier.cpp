@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/host_port.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
 #include "common/prometheus.hpp"
@@ -236,9 +237,13 @@ class ReloadSink final : public sh::RouteSink {
 };
 
 asio::ip::udp::endpoint udp_endpoint(const std::string& text, bool allow_zero) {
-  const auto hp = baker::parse_host_port(text, allow_zero);
-  if (!hp) throw std::runtime_error("expected ADDR:PORT, got '" + text + "'");
-  return {asio::ip::make_address(hp->first), hp->second};
+  baker::HostPortRules rules;
+  rules.allow_zero = allow_zero;
+  rules.numeric = true;
+  std::string why;
+  const auto hp = baker::parse_host_port(text, rules, &why);
+  if (!hp) throw std::runtime_error(why);
+  return {asio::ip::make_address(hp->host), hp->port};
 }
 
 }  // namespace
@@ -273,8 +278,8 @@ int main(int argc, char** argv) {
     Settings s;
     const auto fe = baker::parse_host_port(v["frontend"].as<std::string>());
     if (!fe) throw std::runtime_error("--frontend: expected ADDR:PORT");
-    s.frontend_host = fe->first;
-    s.frontend_port = fe->second;
+    s.frontend_host = fe->host;
+    s.frontend_port = fe->port;
     s.run_dir = v["run-dir"].as<std::string>();
     s.window = std::chrono::milliseconds(v["window-ms"].as<int>());
     s.haproxy_bin = v["haproxy-bin"].as<std::string>();
