@@ -9,6 +9,7 @@
 
 #include "common/host_port.hpp"
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::sherlock {
@@ -63,7 +64,7 @@ namespace haproxy {
 namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& why) {
-  throw std::runtime_error("--" + flag + ": " + why);
+  throw UsageError("--" + flag + ": " + why);
 }
 
 bool has_word(const std::string& text, const std::string& word) {
@@ -205,7 +206,13 @@ HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
           driver_.on_haproxy_restarted(Clock::now());
           pump();
         });
-    managed_->start();
+    try {
+      managed_->start();
+    } catch (const std::runtime_error& e) {
+      // Every failure to start haproxy (its bind, its binary, the run directory) is a start-up
+      // failure, not a usage error: exit 1.
+      throw StartupError(std::string("managed haproxy: ") + e.what());
+    }
     endpoint.path = managed_->admin_socket();
   }
   transport_ = std::make_shared<AsioCliTransport>(io_, endpoint, settings_.session_timeout);

@@ -22,13 +22,13 @@ struct SinkSettings {
   Duration session_timeout = std::chrono::seconds(5);
 };
 
-// Reads the flags add_haproxy_options registered; throws std::runtime_error naming a bad flag.
+// Reads the flags add_haproxy_options registered; throws UsageError naming a bad flag.
 SinkSettings sink_settings_from(const boost::program_options::variables_map& values);
 
 class HaproxySink final : public RouteSink {
  public:
-  // Managed mode starts haproxy here (blocking, before the io_context runs); throws
-  // std::runtime_error if it cannot.
+  // Managed mode starts haproxy here (blocking, before the io_context runs); throws StartupError
+  // (haproxy's own words when it has some) if it cannot.
   HaproxySink(boost::asio::io_context& io, SinkSettings settings);
   ~HaproxySink() override;
 

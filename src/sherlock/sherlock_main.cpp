@@ -7,15 +7,14 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "common/clock.hpp"
 #include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 #include "sherlock/route_sink.hpp"
 #include "sherlock/subscriber.hpp"
 #include "wire/auth.hpp"
@@ -29,9 +28,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-struct BadOption : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using BadOption = baker::UsageError;
 
 po::options_description make_flags() {
   po::options_description flags("sherlock options");
@@ -93,16 +90,7 @@ udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const 
 
 std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
   if (!v.count("key-file")) return std::nullopt;
-  const auto path = get(v, "key-file");
-  std::ifstream in(path);
-  if (!in) throw BadOption("--key-file '" + path + "': cannot read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto keys = baker::wire::Keyring::parse(text.str(), &error);
-  if (!keys) throw BadOption("--key-file '" + path + "': " + error);
-  if (!keys->primary_id()) throw BadOption("--key-file '" + path + "': no primary key");
-  return keys;
+  return baker::load_key_file(get(v, "key-file"));
 }
 
 baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
@@ -183,25 +171,20 @@ int main(int argc, char** argv) {
   const auto& values = parsed.values;
 
   baker::init_logging("sherlock");
-  if (!baker::set_log_level(get(values, "log-level"))) {
-    std::cerr << "error: --log-level '" << get(values, "log-level")
-              << "': expected trace, debug, info, warn, error, critical or off\n";
-    return 2;
-  }
-
   asio::io_context io;
   std::unique_ptr<baker::sherlock::Subscriber> subscriber;
   try {
+    if (!baker::set_log_level(get(values, "log-level"))) {
+      throw BadOption("--log-level '" + get(values, "log-level") +
+                      "': expected trace, debug, info, warn, error, critical or off");
+    }
     auto options = subscriber_options(io, values);
     auto keys = load_keys(values);
     std::unique_ptr<baker::sherlock::RouteSink> sink;
     if (!values["no-haproxy"].as<bool>()) {
 #ifdef BAKER_SHERLOCK_HAPROXY
-      try {
-        sink = baker::sherlock::make_haproxy_sink(io, values);
-      } catch (const std::runtime_error& e) {
-        throw BadOption(e.what());
-      }
+      // Throws UsageError for a bad flag, StartupError when haproxy does not start.
+      sink = baker::sherlock::make_haproxy_sink(io, values);
 #else
       throw BadOption("this sherlock was built without the HAProxy driver: use --no-haproxy");
 #endif
@@ -210,12 +193,12 @@ int main(int argc, char** argv) {
     }
     subscriber = std::make_unique<baker::sherlock::Subscriber>(io, std::move(options),
                                                                std::move(keys), std::move(sink));
-  } catch (const BadOption& e) {
-    std::cerr << "error: " << e.what() << "\n(see --help)\n";
-    return 2;
   } catch (const boost::system::system_error& e) {
-    std::cerr << "error: cannot start: " << e.what() << "\n";
-    return 1;
+    // Binding the UDP socket or the query interface failed.
+    return baker::report_startup_failure(baker::StartupError(
+        std::string("cannot start: ") + e.what() + " (check --listen and --http)"));
+  } catch (const std::exception& e) {
+    return baker::report_startup_failure(e);  // 2 for a usage error, 1 for the rest
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -237,7 +220,7 @@ int main(int argc, char** argv) {
                            get(again.values, "log-level"),
                            keys ? std::to_string(keys->size()) + " key(s)" : std::string("none"));
               subscriber->set_keys(std::move(keys));
-            } catch (const BadOption& e) {
+            } catch (const baker::KeyFileError& e) {
               spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
             }
           }

@@ -4,9 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/key_file.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::watson {
@@ -208,21 +207,12 @@ void WatsonDaemon::reload_keys() {
     spdlog::info("SIGHUP: no key file configured, nothing to reload");
     return;
   }
-  std::ifstream in(config_.key_file);
-  if (!in) {
-    spdlog::error("SIGHUP: cannot read key file {}; keeping the current keys", config_.key_file);
+  try {
+    keys_ = load_key_file(config_.key_file);
+  } catch (const KeyFileError& e) {
+    spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
     return;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring || !ring->primary_id()) {
-    spdlog::error("SIGHUP: key file {}: {}; keeping the current keys", config_.key_file,
-                  ring ? "no primary key" : error);
-    return;
-  }
-  keys_ = std::move(*ring);
   spdlog::info("SIGHUP: reloaded {} key(s) from {}, primary key id {}", keys_->size(),
                config_.key_file, *keys_->primary_id());
 }

@@ -645,6 +645,7 @@ struct BadConfig {
   std::vector<std::string> args;
   std::string config_file;  // written to watson.conf and passed with --config if not empty
   std::string expected;     // in the error message
+  int status = 2;           // a usage error; 1 for a start-up failure
 };
 
 TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
@@ -671,7 +672,8 @@ TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
       {{"--service-name", "ok", "--service-url", "http://127.0.0.1:8080", "--check", "none",
         "--key-file", "/nonexistent/keys"},
        "",
-       "key_file"},
+       "cannot read key file /nonexistent/keys: No such file or directory",
+       1},
       {{},
        "service_name: ok\nservice_url: http://127.0.0.1:8080\nperiod: 0\ncheck: none\n",
        "line 3) '0': must be at least 1 second"},
@@ -691,7 +693,9 @@ TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
     ChildProcess watson(args);
     const auto status = watson.wait_exit(3s);
     ASSERT_TRUE(status.has_value()) << c.expected;
-    EXPECT_EQ(*status, 2) << c.expected << "\n" << watson.log();
+    EXPECT_EQ(*status, c.status) << c.expected << "\n" << watson.log();
+    EXPECT_EQ(watson.log().find("(see --help)") != std::string::npos, c.status == 2)
+        << watson.log();
     EXPECT_NE(watson.log().find(c.expected), std::string::npos)
         << "expected '" << c.expected << "' in:\n"
         << watson.log();

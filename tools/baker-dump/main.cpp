@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -25,7 +24,9 @@
 #include "baker-dump/frame.hpp"
 #include "baker-dump/inspector.hpp"
 #include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 #include "wire/auth.hpp"
 
 namespace {
@@ -33,9 +34,11 @@ namespace {
 using namespace baker;
 using namespace baker::dump;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // capture or file failure at run time
-constexpr int kExitUsage = 2;    // bad flags
+// Baker's exit statuses (common/startup_error.hpp): 0 ok, 1 capture, file or key-file failure,
+// 2 bad flags.
+constexpr int kExitOk = baker::kExitOk;
+constexpr int kExitFailure = baker::kExitStartupFailure;
+constexpr int kExitUsage = baker::kExitUsage;
 // The largest IP packet (65,535) plus the largest link header we parse: every UDP datagram whole.
 // Not libpcap's 262,144 default: on Linux each ring slot is snaplen-sized, so a smaller snaplen
 // means many more packets fit in the ring before the kernel drops any.
@@ -157,7 +160,7 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
       "Shows Baker's UDP datagrams, one line each, with sequence analysis (gaps, reorders,\n"
       "duplicates, restarts). Live capture needs root or CAP_NET_RAW. The summary goes to\n"
       "stderr on exit (and on SIGINT); with --json it is also the last line on stdout.\n"
-      "Exit status: 0 ok, 1 capture or file error, 2 bad flags.";
+      "Exit status: 0 ok, 1 capture, file or key-file error, 2 bad flags.";
   auto parsed = parse_options(argc, argv, flags, usage, /*config_option=*/"");
   if (parsed.exit_code) return parsed.exit_code;
   const auto& vm = parsed.values;
@@ -260,14 +263,11 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
   }
 
   if (vm.count("key-file")) {
-    const auto path = vm["key-file"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) return fail("--key-file '" + path + "': cannot read: " + std::strerror(errno));
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string error;
-    s.keys = wire::Keyring::parse(text.str(), &error);
-    if (!s.keys) return fail("--key-file '" + path + "': " + error, kExitUsage);
+    try {
+      s.keys = load_key_file(vm["key-file"].as<std::string>());
+    } catch (const KeyFileError& e) {
+      return fail(e.what(), kExitFailure);
+    }
   }
   return std::nullopt;
 }

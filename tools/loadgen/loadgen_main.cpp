@@ -33,6 +33,7 @@
 
 #include "common/clock.hpp"
 #include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/options.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -57,7 +58,7 @@ constexpr const char* kUsage =
     "subscribes afresh K times and times each full snapshot. --find-max searches for the highest\n"
     "rate at which nothing is lost.";
 
-void die(const std::string& message) {
+[[noreturn]] void die(const std::string& message) {
   std::cerr << "error: " << message << "\n";
   std::exit(2);
 }
@@ -414,14 +415,11 @@ int run_ceiling(const baker::po::variables_map& vm) {
 
 std::optional<wire::Keyring> read_keys(const baker::po::variables_map& vm) {
   if (!vm.count("key-file")) return std::nullopt;
-  std::ifstream in(vm["key-file"].as<std::string>());
-  if (!in) die("cannot read key file");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring) die("key file: " + error);
-  return ring;
+  try {
+    return baker::load_key_file(vm["key-file"].as<std::string>());
+  } catch (const baker::KeyFileError& e) {
+    die(e.what());
+  }
 }
 
 int run_heartbeats(const baker::po::variables_map& vm, bool fill_only) {
