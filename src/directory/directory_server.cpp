@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/duration.hpp"
 #include "common/key_file.hpp"
 #include "common/logging.hpp"
 #include "common/startup_error.hpp"
@@ -119,9 +120,9 @@ void DirectoryServer::start() {
   const auto& c = settings_.core;
   spdlog::info(
       "listening on UDP {}:{} (receive buffer {} KiB), epoch {:016x}, miss-limit {}, warm-up "
-      "until {} ms at most{}{}{}",
+      "{} at most{}{}{}",
       settings_.listen.host, udp_port(), stats_.receive_buffer_bytes / 1024, core_.epoch(),
-      c.miss_limit, std::chrono::duration_cast<milliseconds>(c.warmup_max).count(),
+      c.miss_limit, format_duration(c.warmup_max),
       settings_.multicast ? ", multicast to " + settings_.multicast->host + ":" +
                                 std::to_string(settings_.multicast->port)
                           : std::string(),

@@ -33,7 +33,4 @@ struct LoadedSettings {
 // Parses argv (and the --config file). Prints --help to stdout and errors to stderr.
 LoadedSettings load_settings(int argc, char** argv);
 
-// "500ms", "30s", "2m", "1h"; a bare number is milliseconds.
-std::optional<Duration> parse_duration(const std::string& text);
-
 }  // namespace baker::directory

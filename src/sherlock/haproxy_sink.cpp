@@ -29,9 +29,10 @@ void add_haproxy_options(po::options_description& flags) {
       "slots", po::value<int>()->default_value(16),
       "initial slots per backend in managed mode (grown by reload when they run out); with "
       "--haproxy-sock, the count suggested for a missing backend")(
-      "drain-timeout-ms", po::value<int>()->default_value(10000),
+      "drain-timeout", duration_value(std::chrono::seconds(10), Duration::zero(), kMaxDuration),
       "a removed instance drains until its sessions end or this timeout, then goes to maint")(
-      "reconcile-interval-ms", po::value<int>()->default_value(10000),
+      "reconcile-interval",
+      duration_value(std::chrono::seconds(10), std::chrono::milliseconds(100), kMaxDuration),
       "re-read HAProxy's state this often so drift from any cause heals")(
       "no-add-server", po::bool_switch(),
       "with --haproxy-sock: when a backend's slots run out, log instead of falling back to "
@@ -40,7 +41,8 @@ void add_haproxy_options(po::options_description& flags) {
       "options written on each 'add server' (default-server is not inherited), e.g. "
       "\"maxconn 100\"")("haproxy-bin", po::value<std::string>()->default_value("haproxy"),
                          "managed mode: the haproxy executable")(
-      "haproxy-timeout-ms", po::value<int>()->default_value(30000),
+      "haproxy-timeout",
+      duration_value(std::chrono::seconds(30), std::chrono::milliseconds(100), kMaxDuration),
       "managed mode: how long haproxy may take to start or reload (large configurations load "
       "slowly: ~0.6 ms per server line)")(
       "run-dir", po::value<std::string>(),
@@ -102,10 +104,6 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   }
   const int slots = v["slots"].as<int>();
   if (slots < 1 || slots > 100000) bad("slots", "must be 1..100000");
-  const int drain = v["drain-timeout-ms"].as<int>();
-  if (drain < 0) bad("drain-timeout-ms", "must be >= 0");
-  const int reconcile = v["reconcile-interval-ms"].as<int>();
-  if (reconcile < 100) bad("reconcile-interval-ms", "must be >= 100");
   const auto add_options = str("add-server-options");
   if (add_options.find_first_of(";\n\r") != std::string::npos) {
     bad("add-server-options", "must not contain ';' or line breaks");
@@ -117,9 +115,9 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
 
   s.driver.backend_prefix = prefix;
   s.driver.plan.naming.prefix = slot_prefix;
-  s.driver.plan.drain_timeout = std::chrono::milliseconds(drain);
+  s.driver.plan.drain_timeout = v["drain-timeout"].as<Duration>();
   s.driver.plan.add_server_options = add_options;
-  s.driver.reconcile_interval = std::chrono::milliseconds(reconcile);
+  s.driver.reconcile_interval = v["reconcile-interval"].as<Duration>();
   s.driver.suggested_slots = slots;
 
   if (v.count("haproxy-sock")) {
@@ -131,7 +129,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
                               "IP:PORT");
     }
     for (const char* managed_only :
-         {"haproxy-bin", "haproxy-timeout-ms", "run-dir", "frontend", "tcp-port", "balance"}) {
+         {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend", "tcp-port", "balance"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
@@ -150,9 +148,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   auto& m = s.managed;
   m.haproxy_bin = str("haproxy-bin");
   if (m.haproxy_bin.empty()) bad("haproxy-bin", "must not be empty");
-  const int haproxy_timeout = v["haproxy-timeout-ms"].as<int>();
-  if (haproxy_timeout < 100) bad("haproxy-timeout-ms", "must be >= 100");
-  m.start_timeout = m.reload_timeout = std::chrono::milliseconds(haproxy_timeout);
+  m.start_timeout = m.reload_timeout = v["haproxy-timeout"].as<Duration>();
   if (v.count("run-dir")) m.run_dir = str("run-dir");
   HostPortRules numeric;
   numeric.numeric = true;

@@ -261,7 +261,7 @@ void ManagedHaproxy::start() {
     }
     if (Clock::now() >= deadline) {
       throw std::runtime_error("haproxy did not open its admin socket " + admin_socket() +
-                               " within the start-up timeout (--haproxy-timeout-ms)");
+                               " within the start-up timeout (--haproxy-timeout)");
     }
     std::this_thread::sleep_for(milliseconds(10));
   }
@@ -382,7 +382,7 @@ void ManagedHaproxy::poll_reload() {
             return;
           }
           if (Clock::now() - reload_started_ > settings_.reload_timeout) {
-            reload_done(false, "no new worker within the reload timeout (--haproxy-timeout-ms)");
+            reload_done(false, "no new worker within the reload timeout (--haproxy-timeout)");
             return;
           }
           poll_reload();  // the master is re-executing (its socket refuses meanwhile)

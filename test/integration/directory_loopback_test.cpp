@@ -111,7 +111,7 @@ struct Directory {
                                      "127.0.0.1:" + std::to_string(port), "--metrics",
                                      "127.0.0.1:" + std::to_string(metrics_port)};
     if (std::find(extra.begin(), extra.end(), "--warmup-max") == extra.end()) {
-      extra.insert(extra.end(), {"--warmup-max", "0"});  // most tests want expiry at once
+      extra.insert(extra.end(), {"--warmup-max", "0s"});  // most tests want expiry at once
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<ChildProcess>(argv);
@@ -407,7 +407,7 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
   const std::uint16_t metrics_port = free_tcp_port();
   tmp.write("directory.conf", "listen = 127.0.0.1:" + std::to_string(port) +
                                   "\nmetrics = 127.0.0.1:" + std::to_string(metrics_port) +
-                                  "\nmiss-limit = 7\nwarmup-max = 0\nlog-level = debug\n");
+                                  "\nmiss-limit = 7\nwarmup-max = 0s\nlog-level = debug\n");
   ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2"});
   ASSERT_TRUE(wait_until(
       [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms))

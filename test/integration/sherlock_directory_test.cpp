@@ -328,7 +328,7 @@ class SherlockWithDirectoryTest : public ::testing::Test {
                                   "--metrics",
                                   "127.0.0.1:" + std::to_string(directory_http_),
                                   "--warmup-max",
-                                  "0"};
+                                  "0s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     directory_ = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))

@@ -336,6 +336,7 @@ TEST_F(SherlockScriptedTest, BadFlagsExitWithAClearError) {
       {{"--http", "127.0.0.1"}, "--http"},
       {{"--key-file", "/nonexistent/keys"}, "cannot read key file /nonexistent/keys", 1},
       {{"--log-level", "chatty"}, "--log-level"},
+      {{"--drain-timeout", "10"}, "--drain-timeout: '10': a duration needs a unit"},
       {{"--frobnicate"}, "frobnicate"},
   };
   for (const auto& c : cases) {
@@ -368,7 +369,7 @@ TEST(SherlockStartup, FrontendPortInUseExitsOne) {
   TempDir run;
   ChildProcess p({bin("sherlock"), "--directory", "127.0.0.1:9", "--http", "127.0.0.1:0",
                   "--frontend", "127.0.0.1:" + std::to_string(ntohs(a.sin_port)), "--run-dir",
-                  run.file("run"), "--haproxy-timeout-ms", "20000"});
+                  run.file("run"), "--haproxy-timeout", "20s"});
   const auto status = p.wait_exit(30000ms);
   ::close(taken);
   ASSERT_TRUE(status) << p.log();
