@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "directory_test_support.hpp"
+#include "metrics_check.hpp"
 
 namespace baker::directory::testing {
 namespace {
@@ -31,6 +32,7 @@ TEST(StatusPages, MetricsNameRoutesSubscribersRejectsAndWarmup) {
             std::string::npos);
   EXPECT_NE(m.find("# TYPE baker_directory_heartbeats_total counter\n"), std::string::npos);
   EXPECT_NE(m.find("baker_directory_snapshots_started_total 1\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(m), std::vector<std::string>{}) << m;
 }
 
 TEST(StatusPages, RoutesAsJsonAllOrOneService) {

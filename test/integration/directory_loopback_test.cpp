@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics_check.hpp"
 #include "process.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -183,6 +184,8 @@ TEST(DirectoryLoopback, AddExpiryAndGoodbyeReachASubscriber) {
   EXPECT_EQ(dir.metric("route_changes_total{kind=\"expiry\"}"), 1);
   EXPECT_EQ(dir.metric("route_changes_total{kind=\"goodbye\"}"), 1);
   EXPECT_EQ(sherlock.undecodable(), 0);
+  const auto page = dir.metrics();
+  EXPECT_EQ(check_metrics(page), std::vector<std::string>{}) << page;
 }
 
 TEST(DirectoryLoopback, NackIsAnsweredFromTheLogOrWithASnapshot) {
@@ -424,6 +427,16 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
       },
       3000ms));
   EXPECT_NE(p.log().find("cfg: added"), std::string::npos) << "log-level debug from the file";
+}
+
+TEST(DirectoryLoopback, MetricsPassPromtool) {
+  Directory dir;
+  Peer watson(dir.port);
+  watson.send(heartbeat("a", 1, 5000));
+  ASSERT_TRUE(wait_until([&] { return dir.metric("routes") == 1; }, 3000ms));
+  const auto verdict = promtool_check(dir.metrics());
+  if (!verdict) GTEST_SKIP() << "promtool is not installed (Debian: prometheus); check_metrics ran";
+  EXPECT_EQ(*verdict, "") << dir.metrics();
 }
 
 }  // namespace

@@ -4,4 +4,4 @@ baker_test(haproxy_unit_tests
   haproxy_commands_test.cpp haproxy_replies_test.cpp haproxy_plan_test.cpp
   haproxy_driver_test.cpp haproxy_managed_config_test.cpp haproxy_options_test.cpp
   haproxy_fake.cpp)
-target_link_libraries(haproxy_unit_tests PRIVATE baker_haproxy)
+target_link_libraries(haproxy_unit_tests PRIVATE baker_haproxy baker_test_support)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_fake.hpp"
+#include "metrics_check.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -457,6 +458,12 @@ TEST(HaproxyDriver, MetricsNameEveryBackend) {
   EXPECT_NE(out.find("baker_sherlock_haproxy_commands_total 5"), std::string::npos);
   EXPECT_NE(out.find("baker_sherlock_haproxy_sessions_total 2"), std::string::npos);
   EXPECT_NE(out.find("baker_sherlock_haproxy_last_apply_seconds 0"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(out), std::vector<std::string>{}) << out;
+  // Appended to what is already there (sherlock's own families come first).
+  std::string page = "# HELP baker_sherlock_routes R.\n# TYPE baker_sherlock_routes gauge\n";
+  h.driver.append_metrics(page);
+  EXPECT_EQ(page.rfind("# HELP baker_sherlock_routes R.\n", 0), 0u);
+  EXPECT_EQ(page.substr(page.find('\n', page.find('\n') + 1) + 1), out);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "metrics_check.hpp"
 #include "scripted_directory.hpp"
 #include "wire/codec.hpp"
 
@@ -92,6 +93,7 @@ TEST_F(QueryInterfaceTest, MetricsInPrometheusTextFormat) {
             std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find("baker_sherlock_nacks_sent_total 0\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(r.body), std::vector<std::string>{}) << r.body;
 }
 
 class CountingSink : public RouteSink {
