@@ -28,8 +28,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-using BadOption = baker::UsageError;
-
 po::options_description make_flags() {
   po::options_description flags("sherlock options");
   // clang-format off
@@ -75,15 +73,15 @@ udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const 
   rules.numeric = !resolve;
   std::string why;
   const auto hp = baker::parse_host_port(text, rules, &why);
-  if (!hp) throw BadOption("--" + flag + ": " + why);
+  if (!hp) throw baker::UsageError("--" + flag + ": " + why);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(hp->host, ec);
   if (!ec) return {address, hp->port};
   udp::resolver resolver(io);
   const auto results = resolver.resolve(hp->host, std::to_string(hp->port), ec);
   if (ec || results.empty()) {
-    throw BadOption("--" + flag + " '" + text + "': cannot resolve '" + hp->host +
-                    "': " + ec.message());
+    throw baker::StartupError("--" + flag + " '" + text + "': cannot resolve '" + hp->host + "': " +
+                              ec.message() + " (check the name and DNS, or give an IP address)");
   }
   return results.begin()->endpoint();
 }
@@ -102,14 +100,14 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
     o.listen = udp::endpoint(udp::v6(), 0);  // the default follows the directory's family
   }
   if (o.listen.protocol() != o.directory.protocol()) {
-    throw BadOption("--listen '" + get(v, "listen") + "' and --directory '" + get(v, "directory") +
-                    "' must both be IPv4 or both IPv6");
+    throw baker::UsageError("--listen '" + get(v, "listen") + "' and --directory '" +
+                            get(v, "directory") + "' must both be IPv4 or both IPv6");
   }
   if (v.count("service")) {
     for (const auto& s : v["service"].as<std::vector<std::string>>()) {
       if (!baker::wire::is_valid_service_name(s)) {
-        throw BadOption("--service '" + s +
-                        "': 1..100 chars of a-z 0-9 _ -, starting with a letter or _");
+        throw baker::UsageError("--service '" + s +
+                                "': 1..100 chars of a-z 0-9 _ -, starting with a letter or _");
       }
       if (std::find(o.replica.services.begin(), o.replica.services.end(), s) ==
           o.replica.services.end()) {
@@ -117,33 +115,34 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
       }
     }
     if (o.replica.services.size() > baker::wire::kMaxServicesPerSubscribe) {
-      throw BadOption("--service: at most " +
-                      std::to_string(baker::wire::kMaxServicesPerSubscribe) + " services");
+      throw baker::UsageError("--service: at most " +
+                              std::to_string(baker::wire::kMaxServicesPerSubscribe) + " services");
     }
   }
   if (v.count("multicast")) {
     const auto group = udp_endpoint(io, "multicast", get(v, "multicast"), false, false);
     if (!group.address().is_multicast()) {
-      throw BadOption("--multicast '" + get(v, "multicast") + "': not a multicast group");
+      throw baker::UsageError("--multicast '" + get(v, "multicast") + "': not a multicast group");
     }
     o.multicast_group = group;
     o.replica.multicast_member = true;
   }
   if (v.count("multicast-if")) {
-    if (!o.multicast_group) throw BadOption("--multicast-if needs --multicast");
+    if (!o.multicast_group) throw baker::UsageError("--multicast-if needs --multicast");
     boost::system::error_code ec;
     o.multicast_interface = asio::ip::make_address(get(v, "multicast-if"), ec);
-    if (ec) throw BadOption("--multicast-if '" + get(v, "multicast-if") + "': not an address");
+    if (ec)
+      throw baker::UsageError("--multicast-if '" + get(v, "multicast-if") + "': not an address");
   }
   baker::HostPortRules any_port;
   any_port.allow_zero = true;
   any_port.numeric = true;
   std::string why;
   const auto http = baker::parse_host_port(get(v, "http"), any_port, &why);
-  if (!http) throw BadOption("--http: " + why);
+  if (!http) throw baker::UsageError("--http: " + why);
   o.http = tcp::endpoint(asio::ip::make_address(http->host), http->port);
   o.receive_buffer = v["receive-buffer"].as<int>();
-  if (o.receive_buffer < 65536) throw BadOption("--receive-buffer: at least 65536 bytes");
+  if (o.receive_buffer < 65536) throw baker::UsageError("--receive-buffer: at least 65536 bytes");
   o.replica.subscriber_id = baker::random_nonzero_u64();
   o.replica.random_seed = baker::random_nonzero_u64();
   return o;
@@ -175,8 +174,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<baker::sherlock::Subscriber> subscriber;
   try {
     if (!baker::set_log_level(get(values, "log-level"))) {
-      throw BadOption("--log-level '" + get(values, "log-level") +
-                      "': expected trace, debug, info, warn, error, critical or off");
+      throw baker::UsageError("--log-level '" + get(values, "log-level") +
+                              "': expected trace, debug, info, warn, error, critical or off");
     }
     auto options = subscriber_options(io, values);
     auto keys = load_keys(values);
@@ -186,7 +185,8 @@ int main(int argc, char** argv) {
       // Throws UsageError for a bad flag, StartupError when haproxy does not start.
       sink = baker::sherlock::make_haproxy_sink(io, values);
 #else
-      throw BadOption("this sherlock was built without the HAProxy driver: use --no-haproxy");
+      throw baker::UsageError(
+          "this sherlock was built without the HAProxy driver: use --no-haproxy");
 #endif
     } else {
       spdlog::info("--no-haproxy: replica and query interface only");
