@@ -151,7 +151,8 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
 const char* kUsage =
     "usage: sherlock [--directory ADDR:PORT] [--service NAME]... [--no-haproxy] [options]\n"
     "Subscribes to Baker's directory, keeps a replica of the routes, serves them on a local\n"
-    "HTTP query interface and drives the local HAProxy through its admin socket.";
+    "HTTP query interface and drives the local HAProxy through its admin socket.\n"
+    "DURATION is a number and a unit: 500ms, 10s, 1.5s, 1m (a bare number is refused).";
 
 }  // namespace
 

@@ -30,7 +30,9 @@ constexpr const char* kUsage =
     "\n"
     "The config file takes the same settings, one per line, as 'name: value' or 'name = value'\n"
     "(Baker Street's watson.conf works: service_name, service_url, health_check_url, period,\n"
-    "directory_host, logging; [sections] and ;/# comments are ignored). Flags win over the file.";
+    "directory_host, logging; [sections] and ;/# comments are ignored). Flags win over the file.\n"
+    "DURATION is a number and a unit: 300ms, 2s, 1.5s, 1m (a bare number is refused; period alone\n"
+    "is a bare number of seconds, as in Baker Street).";
 
 po::options_description describe_flags() {
   po::options_description flags("options");
