@@ -4,6 +4,46 @@
 #include <iostream>
 
 namespace baker {
+namespace {
+
+void parse_duration_token(boost::any& store, const std::vector<std::string>& tokens, Duration min,
+                          Duration max) {
+  po::validators::check_first_occurrence(store);
+  const std::string& text = po::validators::get_single_string(tokens);
+  std::string error;
+  const auto d = parse_duration_within(text, min, max, &error);
+  if (!d) throw po::error_with_option_name("%canonical_option%: " + error);
+  store = *d;
+}
+
+// po::value<Duration> that parses with parse_duration_within; its errors get the option's name
+// from program_options (error_with_option_name), from the command line and the config file alike.
+class DurationValue final : public po::typed_value<Duration> {
+ public:
+  DurationValue(Duration min, Duration max)
+      : po::typed_value<Duration>(nullptr), min_(min), max_(max) {
+    value_name("DURATION");
+  }
+
+  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
+    parse_duration_token(store, tokens, min_, max_);
+  }
+
+ private:
+  Duration min_;
+  Duration max_;
+};
+
+}  // namespace
+}  // namespace baker
+
+template <>
+void boost::program_options::typed_value<baker::Duration, char>::xparse(
+    boost::any& store, const std::vector<std::string>& tokens) const {
+  baker::parse_duration_token(store, tokens, baker::Duration::zero(), baker::kMaxDuration);
+}
+
+namespace baker {
 
 ParsedOptions parse_options(int argc, char** argv, const po::options_description& flags,
                             const std::string& usage, const std::string& config_option) {
@@ -19,7 +59,7 @@ ParsedOptions parse_options(int argc, char** argv, const po::options_description
       const auto path = out.values[config_option].as<std::string>();
       std::ifstream in(path);
       if (!in) {
-        std::cerr << "error: cannot read config file '" << path << "'\n";
+        std::cerr << "error: cannot read config file '" << path << "'\n(see --help)\n";
         out.exit_code = 2;
         return out;
       }
@@ -34,32 +74,12 @@ ParsedOptions parse_options(int argc, char** argv, const po::options_description
   return out;
 }
 
-std::optional<std::pair<std::string, unsigned short>> parse_host_port(const std::string& text,
-                                                                      bool allow_zero) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return std::nullopt;  // bare IPv6 needs brackets
-  }
-  if (port.empty() || port.size() > 5) return std::nullopt;
-  unsigned long p = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (p > 65535 || (p == 0 && !allow_zero)) return std::nullopt;
-  return std::make_pair(host, static_cast<unsigned short>(p));
+po::typed_value<Duration>* duration_value(Duration min, Duration max) {
+  return new DurationValue(min, max);
+}
+
+po::typed_value<Duration>* duration_value(Duration fallback, Duration min, Duration max) {
+  return duration_value(min, max)->default_value(fallback, format_duration(fallback));
 }
 
 }  // namespace baker

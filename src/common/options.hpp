@@ -4,6 +4,15 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.hpp"
+#include "common/duration.hpp"
+
+// po::value<Duration> parses with parse_duration (program_options' generic parser would need an
+// operator>> for std::chrono types); duration_value below adds a range.
+template <>
+void boost::program_options::typed_value<baker::Duration, char>::xparse(
+    boost::any& store, const std::vector<std::string>& tokens) const;
+
 namespace baker {
 
 namespace po = boost::program_options;
@@ -16,13 +25,16 @@ struct ParsedOptions {
 
 // Parses argv and, if the `config` option names a file, that file (INI style "name = value", the
 // same names as the long flags). Prints --help (usage line + options) to stdout, and errors (naming
-// the bad flag, value or file line) to stderr. Never throws.
+// the bad flag, value or file line, then "(see --help)") to stderr. Never throws.
 ParsedOptions parse_options(int argc, char** argv, const po::options_description& flags,
                             const std::string& usage, const std::string& config_option = "config");
 
-// "ADDR:PORT" or "[v6]:PORT" -> (addr, port); nullopt if malformed or port outside 1..65535
-// (0 allowed when allow_zero, meaning "any free port").
-std::optional<std::pair<std::string, unsigned short>> parse_host_port(const std::string& text,
-                                                                      bool allow_zero = false);
+// A duration flag in common/duration.hpp's grammar ("250ms", "2s", "1m"), within [min, max]:
+// read it with .as<Duration>(). A bad value is a po::error naming the flag:
+// "--lease: '5': a duration needs a unit: 250ms, 2s, 1m".
+po::typed_value<Duration>* duration_value(Duration min = Duration::zero(),
+                                          Duration max = kMaxDuration);
+// The same with a default, shown in --help as format_duration prints it ("(=10s)").
+po::typed_value<Duration>* duration_value(Duration fallback, Duration min, Duration max);
 
 }  // namespace baker

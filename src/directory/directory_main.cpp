@@ -3,9 +3,9 @@
 
 #include <boost/asio.hpp>
 #include <exception>
-#include <iostream>
 
 #include "common/logging.hpp"
+#include "common/startup_error.hpp"
 #include "directory/directory_server.hpp"
 #include "directory/settings.hpp"
 
@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
     server.start();
     io.run();
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return baker::report_startup_failure(e);  // 2 for a usage error, 1 for the rest
   }
   spdlog::info("stopped");
   return 0;

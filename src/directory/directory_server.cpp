@@ -4,11 +4,12 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "common/duration.hpp"
+#include "common/key_file.hpp"
 #include "common/logging.hpp"
+#include "common/startup_error.hpp"
 
 namespace baker::directory {
 namespace asio = boost::asio;
@@ -40,17 +41,6 @@ std::uint64_t random_epoch() {
 }
 }  // namespace
 
-wire::Keyring load_key_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read key file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring) throw std::runtime_error("key file '" + path + "': " + error);
-  return std::move(*ring);
-}
-
 DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& settings, int argc,
                                  char** argv)
     : io_(io),
@@ -68,7 +58,7 @@ DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& set
 
   boost::system::error_code ec;
   const auto listen_address = asio::ip::make_address(settings_.listen.host, ec);
-  if (ec) throw std::runtime_error("--listen: bad address '" + settings_.listen.host + "'");
+  if (ec) throw UsageError("--listen: bad address '" + settings_.listen.host + "'");
   const udp::endpoint listen(listen_address, settings_.listen.port);
   socket_.open(listen.protocol());
   family_ = listen.protocol().family();
@@ -81,16 +71,16 @@ DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& set
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);  // count queue overflow drops
   socket_.bind(listen, ec);
   if (ec) {
-    throw std::runtime_error("cannot listen on UDP " + settings_.listen.host + ":" +
-                             std::to_string(settings_.listen.port) + ": " + ec.message());
+    throw StartupError("cannot listen on UDP " + settings_.listen.to_string() + ": " +
+                       ec.message() + " (another directory running? choose another --listen)");
   }
   socket_.non_blocking(true);
 
   if (settings_.multicast) {
     const auto group = asio::ip::make_address(settings_.multicast->host, ec);
     if (ec || group.is_v4() != listen_address.is_v4()) {
-      throw std::runtime_error("--multicast group " + settings_.multicast->host +
-                               " must be of the same IP version as --listen");
+      throw UsageError("--multicast group " + settings_.multicast->host +
+                       " must be of the same IP version as --listen");
     }
     socket_.set_option(asio::ip::multicast::hops(settings_.multicast_ttl), ec);
     if (!ec) socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);
@@ -102,7 +92,10 @@ DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& set
         ec = asio::error::address_family_not_supported;
       }
     }
-    if (ec) throw std::runtime_error("cannot set up multicast sending: " + ec.message());
+    if (ec) {
+      throw StartupError("cannot set up multicast sending: " + ec.message() +
+                         " (check --multicast-if and --multicast-ttl)");
+    }
     Endpoint e;
     e.address = *wire::IpAddress::parse(settings_.multicast->host);
     e.port = settings_.multicast->port;
@@ -111,14 +104,14 @@ DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& set
 
   if (settings_.metrics) {
     const auto addr = asio::ip::make_address(settings_.metrics->host, ec);
-    if (ec) throw std::runtime_error("--metrics: bad address '" + settings_.metrics->host + "'");
+    if (ec) throw UsageError("--metrics: bad address '" + settings_.metrics->host + "'");
     try {
       http_ = std::make_unique<HttpStatusServer>(
           io_, asio::ip::tcp::endpoint(addr, settings_.metrics->port),
           [this](const std::string& path) { return status(path); });
     } catch (const boost::system::system_error& e) {
-      throw std::runtime_error("cannot serve metrics on " + settings_.metrics->host + ":" +
-                               std::to_string(settings_.metrics->port) + ": " + e.code().message());
+      throw StartupError("cannot serve metrics on " + settings_.metrics->to_string() + ": " +
+                         e.code().message() + " (choose another --metrics address, or 'off')");
     }
   }
 }
@@ -127,9 +120,9 @@ void DirectoryServer::start() {
   const auto& c = settings_.core;
   spdlog::info(
       "listening on UDP {}:{} (receive buffer {} KiB), epoch {:016x}, miss-limit {}, warm-up "
-      "until {} ms at most{}{}{}",
+      "{} at most{}{}{}",
       settings_.listen.host, udp_port(), stats_.receive_buffer_bytes / 1024, core_.epoch(),
-      c.miss_limit, std::chrono::duration_cast<milliseconds>(c.warmup_max).count(),
+      c.miss_limit, format_duration(c.warmup_max),
       settings_.multicast ? ", multicast to " + settings_.multicast->host + ":" +
                                 std::to_string(settings_.multicast->port)
                           : std::string(),
@@ -271,7 +264,7 @@ void DirectoryServer::reload() {
   if (!fresh.settings.key_file.empty()) {
     try {
       keys = load_key_file(fresh.settings.key_file);
-    } catch (const std::exception& e) {
+    } catch (const KeyFileError& e) {
       spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
       set_log_level(settings_.log_level);
       return;

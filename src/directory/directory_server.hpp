@@ -18,12 +18,10 @@
 
 namespace baker::directory {
 
-// Reads and parses a key file; throws std::runtime_error naming the file and line on errors.
-wire::Keyring load_key_file(const std::string& path);
-
 class DirectoryServer {
  public:
-  // Binds everything; throws std::runtime_error with a clear message on start-up failures.
+  // Binds everything. Throws StartupError (a port in use, an unreadable key file: exit 1) or
+  // UsageError (flags that do not fit together: exit 2) with a clear message.
   // argc/argv are kept to re-read the settings on SIGHUP.
   DirectoryServer(boost::asio::io_context& io, const DaemonSettings& settings, int argc,
                   char** argv);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <iostream>
 
+#include "common/host_port.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
 #include "wire/address.hpp"
@@ -22,7 +23,8 @@ constexpr const char* kUsage =
     "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the key file and the log level.\n"
     "\n"
     "The config file takes the same settings as 'name = value' lines (e.g. 'miss-limit = 4');\n"
-    "flags win over the file. DURATION is e.g. 500ms, 30s or 2m (a bare number is ms).";
+    "flags win over the file. DURATION is a number and a unit: 250ms, 2s, 1.5s, 1m (us, ms, s, m,\n"
+    "h; a bare number is refused).";
 
 struct Problem {
   std::string message;
@@ -55,38 +57,36 @@ void read_uint(const po::variables_map& vm, const char* name, std::uint64_t lo, 
   out = static_cast<T>(*v);
 }
 
-void read_duration(const po::variables_map& vm, const char* name, Duration lo, Duration hi,
-                   Duration& out, std::vector<Problem>& problems) {
-  if (!vm.count(name)) return;
-  const auto text = vm[name].as<std::string>();
-  const auto d = parse_duration(text);
-  if (!d || *d < lo || *d > hi) {
-    problems.push_back({"--" + std::string(name) + ": expected a duration from " +
-                        std::to_string(std::chrono::duration_cast<milliseconds>(lo).count()) +
-                        "ms to " +
-                        std::to_string(std::chrono::duration_cast<milliseconds>(hi).count()) +
-                        "ms (e.g. 500ms, 30s), got '" + text + "'"});
-    return;
-  }
-  out = *d;
+void read_duration(const po::variables_map& vm, const char* name, Duration& out) {
+  if (vm.count(name)) out = vm[name].as<Duration>();  // parsed and range-checked by the flag
 }
 
 std::optional<HostPort> read_host_port(const po::variables_map& vm, const char* name,
                                        bool allow_zero, std::vector<Problem>& problems) {
   if (!vm.count(name)) return std::nullopt;
-  const auto text = vm[name].as<std::string>();
-  const auto hp = parse_host_port(text, allow_zero);
-  if (!hp || !wire::IpAddress::parse(hp->first)) {
-    problems.push_back({"--" + std::string(name) + ": expected ADDR:PORT with a numeric IPv4 " +
-                        "address or [IPv6]:PORT, got '" + text + "'"});
-    return std::nullopt;
-  }
-  return HostPort{hp->first, hp->second};
+  HostPortRules rules;
+  rules.allow_zero = allow_zero;
+  rules.numeric = true;
+  std::string error;
+  auto hp = parse_host_port(vm[name].as<std::string>(), rules, &error);
+  if (!hp) problems.push_back({"--" + std::string(name) + ": " + error});
+  return hp;
 }
 
 po::options_description describe_flags() {
   po::options_description flags("options");
+  const DirectoryConfig defaults;
   auto s = [] { return po::value<std::string>(); };
+  // Durations: common/duration.hpp's grammar, each within its range; defaults from DirectoryConfig.
+  auto d = [](Duration min, Duration max) { return duration_value(min, max); };
+  auto dflt = [](Duration v) { return " (" + format_duration(v) + ")"; };
+  const std::string warmup_help =
+      "upper bound of the warm-up after start, 0s..2h; 0s: none" + dflt(defaults.warmup_max);
+  const std::string lease_help = "subscription lease, 1s..1h" + dflt(defaults.lease);
+  const std::string tick_help = "period of Ticks, 10ms..10m" + dflt(defaults.tick_interval);
+  const std::string gap_help = "Ticks after bursts of Deltas: at most one per this gap, 0s..10s" +
+                               dflt(defaults.burst_tick_gap);
+  const std::string slice_help = "pacing slice of snapshots, 1ms..1s" + dflt(defaults.resync_slice);
   flags.add_options()                                                                         //
       ("help,h", "show this help and exit")                                                   //
       ("config,c", s()->value_name("FILE"), "config file (same settings, 'name = value')")    //
@@ -103,12 +103,10 @@ po::options_description describe_flags() {
       ("metrics", s()->value_name("ADDR:PORT"),
        "HTTP /metrics and /routes, or 'off' (127.0.0.1:7401)")                                    //
       ("log-level", s()->value_name("LEVEL"), "trace|debug|info|warn|error|critical|off (info)")  //
-      ("warmup-max", s()->value_name("DURATION"),
-       "upper bound of the warm-up after start (30s)")                        //
-      ("lease", s()->value_name("DURATION"), "subscription lease (15s)")      //
-      ("tick-interval", s()->value_name("DURATION"), "period of Ticks (1s)")  //
-      ("burst-tick-gap", s()->value_name("DURATION"),
-       "Ticks after bursts of Deltas: at most one per this gap (10ms)")                           //
+      ("warmup-max", d(Duration::zero(), std::chrono::hours(2)), warmup_help.c_str())             //
+      ("lease", d(std::chrono::seconds(1), milliseconds(wire::kMaxLeaseMs)), lease_help.c_str())  //
+      ("tick-interval", d(milliseconds(10), std::chrono::minutes(10)), tick_help.c_str())         //
+      ("burst-tick-gap", d(Duration::zero(), std::chrono::seconds(10)), gap_help.c_str())         //
       ("log-size", s()->value_name("N"), "changes kept to answer NACKs (65536)")                  //
       ("datagram-budget", s()->value_name("BYTES"), "largest datagram sent, 1200..65507 (1400)")  //
       ("nack-rate", s()->value_name("N"), "NACKs per second per subscriber (20)")                 //
@@ -116,7 +114,7 @@ po::options_description describe_flags() {
       ("max-snapshots", s()->value_name("N"), "snapshots/large retransmits in flight (8)")        //
       ("resync-burst", s()->value_name("N"),
        "datagrams per pacing slice, shared by the snapshots in flight (64)")                    //
-      ("resync-slice", s()->value_name("DURATION"), "pacing slice of snapshots (2ms)")          //
+      ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())         //
       ("max-routes", s()->value_name("N"), "routes held at most (4000000)")                     //
       ("max-subscribers", s()->value_name("N"), "subscribers held at most (100000)")            //
       ("receive-buffer", s()->value_name("BYTES"), "UDP receive buffer to ask for (16777216)")  //
@@ -125,21 +123,6 @@ po::options_description describe_flags() {
 }
 
 }  // namespace
-
-std::optional<Duration> parse_duration(const std::string& text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 12) return std::nullopt;
-  const auto n = parse_uint(text.substr(0, digits));
-  if (!n) return std::nullopt;
-  const auto v = static_cast<std::int64_t>(*n);
-  const std::string unit = text.substr(digits);
-  if (unit.empty() || unit == "ms") return milliseconds(v);
-  if (unit == "s") return std::chrono::seconds(v);
-  if (unit == "m") return std::chrono::minutes(v);
-  if (unit == "h") return std::chrono::hours(v);
-  return std::nullopt;
-}
 
 LoadedSettings load_settings(int argc, char** argv) {
   LoadedSettings out;
@@ -190,13 +173,10 @@ LoadedSettings load_settings(int argc, char** argv) {
   DirectoryConfig& c = s.core;
   c.multicast = s.multicast.has_value();
   read_uint(vm, "miss-limit", 1, 100, c.miss_limit, problems);
-  read_duration(vm, "warmup-max", Duration::zero(), std::chrono::hours(2), c.warmup_max, problems);
-  read_duration(vm, "lease", std::chrono::seconds(1), milliseconds(wire::kMaxLeaseMs), c.lease,
-                problems);
-  read_duration(vm, "tick-interval", milliseconds(10), std::chrono::minutes(10), c.tick_interval,
-                problems);
-  read_duration(vm, "burst-tick-gap", Duration::zero(), std::chrono::seconds(10), c.burst_tick_gap,
-                problems);
+  read_duration(vm, "warmup-max", c.warmup_max);
+  read_duration(vm, "lease", c.lease);
+  read_duration(vm, "tick-interval", c.tick_interval);
+  read_duration(vm, "burst-tick-gap", c.burst_tick_gap);
   read_uint(vm, "log-size", 1, 100'000'000, c.log_size, problems);
   read_uint(vm, "datagram-budget", wire::kMinDatagramBudget, wire::kMaxDatagramSize,
             c.datagram_budget, problems);
@@ -208,8 +188,7 @@ LoadedSettings load_settings(int argc, char** argv) {
   c.nack_burst = static_cast<double>(burst);
   read_uint(vm, "max-snapshots", 1, 10'000, c.max_snapshots_in_flight, problems);
   read_uint(vm, "resync-burst", 1, 100'000, c.resync_datagrams_per_slice, problems);
-  read_duration(vm, "resync-slice", milliseconds(1), std::chrono::seconds(1), c.resync_slice,
-                problems);
+  read_duration(vm, "resync-slice", c.resync_slice);
   read_uint(vm, "max-routes", 1, 100'000'000, c.max_routes, problems);
   read_uint(vm, "max-subscribers", 1, 10'000'000, c.max_subscribers, problems);
   read_uint(vm, "receive-buffer", 4096, 1u << 30, s.receive_buffer, problems);

@@ -6,15 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "common/host_port.hpp"
 #include "directory/config.hpp"
 #include "wire/result.hpp"
 
 namespace baker::directory {
-
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
 
 struct DaemonSettings {
   HostPort listen{"0.0.0.0", 7400};
@@ -36,8 +32,5 @@ struct LoadedSettings {
 
 // Parses argv (and the --config file). Prints --help to stdout and errors to stderr.
 LoadedSettings load_settings(int argc, char** argv);
-
-// "500ms", "30s", "2m", "1h"; a bare number is milliseconds.
-std::optional<Duration> parse_duration(const std::string& text);
 
 }  // namespace baker::directory

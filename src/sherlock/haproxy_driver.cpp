@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
+
+#include "common/prometheus.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -28,7 +31,13 @@ double seconds(Duration d) {
 }  // namespace
 
 HaproxyDriver::HaproxyDriver(DriverSettings settings)
-    : settings_(std::move(settings)), backoff_(settings_.reconnect_min) {}
+    : settings_(std::move(settings)),
+      reconnect_({settings_.reconnect_min, settings_.reconnect_max}),
+      // After a command error: re-read at once, then after error_retry x 2, x 4, ... up to
+      // error_retry x 32 or reconnect_max.
+      error_backoff_({settings_.error_retry * 2,
+                      std::min<Duration>(settings_.error_retry * 32, settings_.reconnect_max),
+                      /*immediate_first=*/true}) {}
 
 std::string HaproxyDriver::backend_for(const std::string& service) const {
   return settings_.backend_prefix + service;
@@ -215,16 +224,13 @@ void HaproxyDriver::on_replies(const std::vector<std::string>& replies, TimePoin
     // even a fresh connection reached a stopping worker (then back off: no busy loop).
     link_up_ = false;
     reconnect_at_ = now;
-    if (inflight_.fresh_connection) {
-      reconnect_at_ = now + backoff_;
-      backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
-    }
+    if (inflight_.fresh_connection) reconnect_at_ = now + reconnect_.failed();
     worker_pid_.reset();
     mark_all_unknown();
     restore_inflight_changes();
     return;
   }
-  backoff_ = settings_.reconnect_min;
+  reconnect_.succeeded();
   std::optional<TimePoint> oldest;
   for (const auto& [name, since] : inflight_since_) {
     if (failed.count(name)) {
@@ -283,12 +289,8 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
   auto& b = it->second;
   const auto retry_later = [&] {
     b.knowledge = Knowledge::unknown;
-    const auto delay = b.error_streak == 0
-                           ? Duration::zero()
-                           : std::min(settings_.error_retry * (1 << std::min(b.error_streak, 5)),
-                                      settings_.reconnect_max);
-    b.read_not_before = now + delay;
-    ++b.error_streak;
+    if (b.errors.failures() == 0) b.errors = Backoff(error_backoff_);
+    b.read_not_before = now + b.errors.failed();
   };
 
   switch (command.kind) {
@@ -354,7 +356,7 @@ void HaproxyDriver::process_reply(const Command& command, const std::string& rep
     retry_later();
     return;
   }
-  if (!failed.count(command.backend)) b.error_streak = 0;
+  if (!failed.count(command.backend)) b.errors.succeeded();
   apply_to_model(b, command);
   // A slot may have just been freed (maint) for an instance that waits for one.
   if (!b.unplaced.empty()) b.dirty = true;
@@ -447,7 +449,7 @@ void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
   ++counters_.session_failures;
   if (!failure_logged_) {
     spdlog::warn("haproxy: admin socket: {}; reconnecting (backoff from {} ms)", why,
-                 duration_cast<std::chrono::milliseconds>(backoff_).count());
+                 duration_cast<std::chrono::milliseconds>(reconnect_.peek()).count());
     failure_logged_ = true;
   } else {
     spdlog::debug("haproxy: admin socket: {}", why);
@@ -463,8 +465,7 @@ void HaproxyDriver::on_failure_unlocked(const std::string& why, TimePoint now) {
     reconnect_at_ = now;
     return;
   }
-  reconnect_at_ = now + backoff_;
-  backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
+  reconnect_at_ = now + reconnect_.failed();
 }
 
 void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
@@ -473,7 +474,7 @@ void HaproxyDriver::on_haproxy_restarted(TimePoint now) {
   link_up_ = false;
   worker_pid_.reset();
   reconnect_at_ = now;
-  backoff_ = settings_.reconnect_min;
+  reconnect_.succeeded();
   mark_all_unknown();
 }
 
@@ -537,65 +538,52 @@ bool HaproxyDriver::settled() const {
 }
 
 void HaproxyDriver::append_metrics(std::string& out) const {
-  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(value) + "\n";
-  };
-  counter("baker_haproxy_sessions_total", "Admin-socket sessions completed.", counters_.sessions);
-  counter("baker_haproxy_session_failures_total",
-          "Admin-socket sessions that failed (connection lost, timeout).",
-          counters_.session_failures);
-  counter("baker_haproxy_commands_total", "Commands sent to HAProxy's admin socket.",
-          counters_.commands_sent);
-  counter("baker_haproxy_command_errors_total", "Commands HAProxy answered with an error.",
-          counters_.command_errors);
-  counter("baker_haproxy_reconnects_total", "Reconnections to HAProxy's admin socket.",
-          counters_.reconnects);
-  out +=
-      "# HELP baker_haproxy_connected 1 while the admin socket is connected.\n"
-      "# TYPE baker_haproxy_connected gauge\nbaker_haproxy_connected " +
-      std::to_string(link_up_ ? 1 : 0) + "\n";
-  out +=
-      "# HELP baker_haproxy_last_apply_seconds Route change received -> HAProxy confirmed it, "
-      "for the last applied change.\n# TYPE baker_haproxy_last_apply_seconds gauge\n"
-      "baker_haproxy_last_apply_seconds " +
-      (counters_.last_apply ? std::to_string(seconds(*counters_.last_apply)) : "NaN") + "\n";
-  out +=
-      "# HELP baker_haproxy_last_session_seconds Duration of the last admin-socket session.\n"
-      "# TYPE baker_haproxy_last_session_seconds gauge\nbaker_haproxy_last_session_seconds " +
-      (counters_.last_session ? std::to_string(seconds(*counters_.last_session)) : "NaN") + "\n";
-  out +=
-      "# HELP baker_haproxy_slots Template slots per backend, by use.\n"
-      "# TYPE baker_haproxy_slots gauge\n";
+  using Type = MetricsWriter::Type;
+  MetricsWriter w;
+  w.counter("baker_sherlock_haproxy_sessions_total", "Admin-socket sessions completed.",
+            counters_.sessions);
+  w.counter("baker_sherlock_haproxy_session_failures_total",
+            "Admin-socket sessions that failed (connection lost, timeout).",
+            counters_.session_failures);
+  w.counter("baker_sherlock_haproxy_commands_total", "Commands sent to HAProxy's admin socket.",
+            counters_.commands_sent);
+  w.counter("baker_sherlock_haproxy_command_errors_total",
+            "Commands HAProxy answered with an error.", counters_.command_errors);
+  w.counter("baker_sherlock_haproxy_reconnects_total", "Reconnections to HAProxy's admin socket.",
+            counters_.reconnects);
+  w.gauge("baker_sherlock_haproxy_connected", "1 while the admin socket is connected.",
+          link_up_ ? 1 : 0);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  w.gauge("baker_sherlock_haproxy_last_apply_seconds",
+          "Route change received -> HAProxy confirmed it, for the last applied change.",
+          counters_.last_apply ? seconds(*counters_.last_apply) : nan);
+  w.gauge("baker_sherlock_haproxy_last_session_seconds",
+          "Duration of the last admin-socket session.",
+          counters_.last_session ? seconds(*counters_.last_session) : nan);
+  w.family("baker_sherlock_haproxy_slots", Type::gauge, "Template slots per backend, by use.");
   for (const auto& [name, b] : backends_) {
     if (b.knowledge == Knowledge::missing) continue;
-    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"used\"} " +
-           std::to_string(b.slots_used) + "\n";
-    out += "baker_haproxy_slots{backend=\"" + name + "\",state=\"free\"} " +
-           std::to_string(b.slots_total - b.slots_used) + "\n";
+    w.sample(static_cast<double>(b.slots_used), {{"backend", name}, {"state", "used"}});
+    w.sample(static_cast<double>(b.slots_total - b.slots_used),
+             {{"backend", name}, {"state", "free"}});
   }
-  out +=
-      "# HELP baker_haproxy_dynamic_servers Servers added with 'add server' (slots ran out).\n"
-      "# TYPE baker_haproxy_dynamic_servers gauge\n";
+  w.family("baker_sherlock_haproxy_dynamic_servers", Type::gauge,
+           "Servers added with 'add server' (slots ran out).");
   for (const auto& [name, b] : backends_) {
     if (b.knowledge == Knowledge::missing) continue;
-    out += "baker_haproxy_dynamic_servers{backend=\"" + name + "\"} " +
-           std::to_string(b.dynamic_servers) + "\n";
+    w.sample(static_cast<double>(b.dynamic_servers), {{"backend", name}});
   }
-  out +=
-      "# HELP baker_haproxy_unplaced_instances Instances waiting for a free slot.\n"
-      "# TYPE baker_haproxy_unplaced_instances gauge\n";
+  w.family("baker_sherlock_haproxy_unplaced_instances", Type::gauge,
+           "Instances waiting for a free slot.");
   for (const auto& [name, b] : backends_) {
-    out += "baker_haproxy_unplaced_instances{backend=\"" + name + "\"} " +
-           std::to_string(b.unplaced.size()) + "\n";
+    w.sample(std::uint64_t{b.unplaced.size()}, {{"backend", name}});
   }
-  out +=
-      "# HELP baker_haproxy_backend_missing 1 when HAProxy has no backend for a service.\n"
-      "# TYPE baker_haproxy_backend_missing gauge\n";
+  w.family("baker_sherlock_haproxy_backend_missing", Type::gauge,
+           "1 when HAProxy has no backend for a service.");
   for (const auto& [name, b] : backends_) {
-    out += "baker_haproxy_backend_missing{backend=\"" + name + "\"} " +
-           std::to_string(b.knowledge == Knowledge::missing ? 1 : 0) + "\n";
+    w.sample(std::uint64_t{b.knowledge == Knowledge::missing ? 1u : 0u}, {{"backend", name}});
   }
+  out += w.take();
 }
 
 }  // namespace baker::sherlock::haproxy

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/backoff.hpp"
 #include "common/clock.hpp"
 #include "sherlock/haproxy_commands.hpp"
 #include "sherlock/haproxy_plan.hpp"
@@ -113,7 +114,7 @@ class HaproxyDriver {
     int slots_total = 0;
     int slots_used = 0;
     int dynamic_servers = 0;
-    int error_streak = 0;
+    Backoff errors;  // re-reads after command errors (error_backoff_)
   };
 
   void mark_all_unknown();
@@ -133,14 +134,16 @@ class HaproxyDriver {
   bool busy_ = false;
   bool inflight_stale_ = false;
   Session inflight_;
-  // backend -> oldest change whose commands are in flight (for baker_haproxy_last_apply_seconds)
+  // backend -> oldest change whose commands are in flight (for
+  // baker_sherlock_haproxy_last_apply_seconds)
   std::map<std::string, TimePoint> inflight_since_;
   bool ever_connected_ = false;
   std::uint64_t session_seq_ = 0;  // numbers sessions (removal vs `show stat` ordering)
   std::uint64_t inflight_seq_ = 0;
   TimePoint inflight_started_{};
   TimePoint reconnect_at_{};
-  Duration backoff_{};
+  Backoff reconnect_;
+  BackoffSettings error_backoff_;
   bool failure_logged_ = false;
   std::optional<TimePoint> next_probe_;
   std::optional<TimePoint> next_reconcile_;

@@ -3,13 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <sstream>
 #include <stdexcept>
 
+#include "common/host_port.hpp"
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 #include "sherlock/managed_config.hpp"
+#include "wire/validate.hpp"
 
 namespace baker::sherlock {
 
@@ -28,9 +30,10 @@ void add_haproxy_options(po::options_description& flags) {
       "slots", po::value<int>()->default_value(16),
       "initial slots per backend in managed mode (grown by reload when they run out); with "
       "--haproxy-sock, the count suggested for a missing backend")(
-      "drain-timeout-ms", po::value<int>()->default_value(10000),
+      "drain-timeout", duration_value(std::chrono::seconds(10), Duration::zero(), kMaxDuration),
       "a removed instance drains until its sessions end or this timeout, then goes to maint")(
-      "reconcile-interval-ms", po::value<int>()->default_value(10000),
+      "reconcile-interval",
+      duration_value(std::chrono::seconds(10), std::chrono::milliseconds(100), kMaxDuration),
       "re-read HAProxy's state this often so drift from any cause heals")(
       "no-add-server", po::bool_switch(),
       "with --haproxy-sock: when a backend's slots run out, log instead of falling back to "
@@ -39,7 +42,8 @@ void add_haproxy_options(po::options_description& flags) {
       "options written on each 'add server' (default-server is not inherited), e.g. "
       "\"maxconn 100\"")("haproxy-bin", po::value<std::string>()->default_value("haproxy"),
                          "managed mode: the haproxy executable")(
-      "haproxy-timeout-ms", po::value<int>()->default_value(30000),
+      "haproxy-timeout",
+      duration_value(std::chrono::seconds(30), std::chrono::milliseconds(100), kMaxDuration),
       "managed mode: how long haproxy may take to start or reload (large configurations load "
       "slowly: ~0.6 ms per server line)")(
       "run-dir", po::value<std::string>(),
@@ -63,15 +67,7 @@ namespace haproxy {
 namespace {
 
 [[noreturn]] void bad(const std::string& flag, const std::string& why) {
-  throw std::runtime_error("--" + flag + ": " + why);
-}
-
-// Baker's service names (docs/PROTOCOL.md): 1..100 of a-z 0-9 _ -, first a-z or _.
-bool valid_service_name(const std::string& s) {
-  if (s.empty() || s.size() > 100 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  throw UsageError("--" + flag + ": " + why);
 }
 
 bool has_word(const std::string& text, const std::string& word) {
@@ -109,10 +105,6 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   }
   const int slots = v["slots"].as<int>();
   if (slots < 1 || slots > 100000) bad("slots", "must be 1..100000");
-  const int drain = v["drain-timeout-ms"].as<int>();
-  if (drain < 0) bad("drain-timeout-ms", "must be >= 0");
-  const int reconcile = v["reconcile-interval-ms"].as<int>();
-  if (reconcile < 100) bad("reconcile-interval-ms", "must be >= 100");
   const auto add_options = str("add-server-options");
   if (add_options.find_first_of(";\n\r") != std::string::npos) {
     bad("add-server-options", "must not contain ';' or line breaks");
@@ -124,9 +116,9 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
 
   s.driver.backend_prefix = prefix;
   s.driver.plan.naming.prefix = slot_prefix;
-  s.driver.plan.drain_timeout = std::chrono::milliseconds(drain);
+  s.driver.plan.drain_timeout = v["drain-timeout"].as<Duration>();
   s.driver.plan.add_server_options = add_options;
-  s.driver.reconcile_interval = std::chrono::milliseconds(reconcile);
+  s.driver.reconcile_interval = v["reconcile-interval"].as<Duration>();
   s.driver.suggested_slots = slots;
 
   if (v.count("haproxy-sock")) {
@@ -138,7 +130,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
                               "IP:PORT");
     }
     for (const char* managed_only :
-         {"haproxy-bin", "haproxy-timeout-ms", "run-dir", "frontend", "tcp-port", "balance"}) {
+         {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend", "tcp-port", "balance"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
@@ -157,16 +149,15 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   auto& m = s.managed;
   m.haproxy_bin = str("haproxy-bin");
   if (m.haproxy_bin.empty()) bad("haproxy-bin", "must not be empty");
-  const int haproxy_timeout = v["haproxy-timeout-ms"].as<int>();
-  if (haproxy_timeout < 100) bad("haproxy-timeout-ms", "must be >= 100");
-  m.start_timeout = m.reload_timeout = std::chrono::milliseconds(haproxy_timeout);
+  m.start_timeout = m.reload_timeout = v["haproxy-timeout"].as<Duration>();
   if (v.count("run-dir")) m.run_dir = str("run-dir");
-  const auto frontend = parse_host_port(str("frontend"));
-  boost::system::error_code ec;
-  if (frontend) boost::asio::ip::make_address(frontend->first, ec);
-  if (!frontend || ec) bad("frontend", "'" + str("frontend") + "' is not IP:PORT");
-  m.frontend_host = frontend->first;
-  m.frontend_port = frontend->second;
+  HostPortRules numeric;
+  numeric.numeric = true;
+  std::string why;
+  const auto frontend = parse_host_port(str("frontend"), numeric, &why);
+  if (!frontend) bad("frontend", why);
+  m.frontend_host = frontend->host;
+  m.frontend_port = frontend->port;
   m.slots = slots;
   m.backend_prefix = prefix;
   m.naming.prefix = slot_prefix;
@@ -180,14 +171,13 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
     for (const auto& item : v["tcp-port"].as<std::vector<std::string>>()) {
       const auto eq = item.find('=');
       const auto service = item.substr(0, eq);
-      if (eq == std::string::npos || !valid_service_name(service)) {
+      if (eq == std::string::npos || !wire::is_valid_service_name(service)) {
         bad("tcp-port", "'" + item + "' is not service=port");
       }
-      const auto port = parse_host_port("x:" + item.substr(eq + 1));
+      const auto port = parse_port(item.substr(eq + 1));
       if (!port) bad("tcp-port", "'" + item + "': port must be 1..65535");
-      if (port->second == m.frontend_port)
-        bad("tcp-port", "'" + item + "' uses the --frontend port");
-      if (!m.tcp_ports.emplace(service, port->second).second) {
+      if (*port == m.frontend_port) bad("tcp-port", "'" + item + "' uses the --frontend port");
+      if (!m.tcp_ports.emplace(service, *port).second) {
         bad("tcp-port", "service '" + service + "' given twice");
       }
       s.driver.extra_backends[service].push_back(tcp_listener_name(prefix + service));
@@ -213,7 +203,13 @@ HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
           driver_.on_haproxy_restarted(Clock::now());
           pump();
         });
-    managed_->start();
+    try {
+      managed_->start();
+    } catch (const std::runtime_error& e) {
+      // Every failure to start haproxy (its bind, its binary, the run directory) is a start-up
+      // failure, not a usage error: exit 1.
+      throw StartupError(std::string("managed haproxy: ") + e.what());
+    }
     endpoint.path = managed_->admin_socket();
   }
   transport_ = std::make_shared<AsioCliTransport>(io_, endpoint, settings_.session_timeout);

@@ -17,7 +17,8 @@ namespace baker::sherlock {
 
 // Registers the driver's flags (--haproxy-sock, --backend-prefix, managed-mode flags...) on
 // sherlock's option set; make_haproxy_sink builds the sink from the parsed values, or throws
-// std::runtime_error with a message naming the bad flag.
+// UsageError naming the bad flag, or StartupError when managed mode cannot start haproxy
+// (common/startup_error.hpp).
 void add_haproxy_options(boost::program_options::options_description& flags);
 std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
                                              const boost::program_options::variables_map& values);
@@ -33,13 +34,13 @@ struct SinkSettings {
   Duration session_timeout = std::chrono::seconds(5);
 };
 
-// Reads the flags add_haproxy_options registered; throws std::runtime_error naming a bad flag.
+// Reads the flags add_haproxy_options registered; throws UsageError naming a bad flag.
 SinkSettings sink_settings_from(const boost::program_options::variables_map& values);
 
 class HaproxySink final : public RouteSink {
  public:
-  // Managed mode starts haproxy here (blocking, before the io_context runs); throws
-  // std::runtime_error if it cannot.
+  // Managed mode starts haproxy here (blocking, before the io_context runs); throws StartupError
+  // (haproxy's own words when it has some) if it cannot.
   HaproxySink(boost::asio::io_context& io, SinkSettings settings);
   ~HaproxySink() override;
 

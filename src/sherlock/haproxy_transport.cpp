@@ -8,7 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-#include "common/options.hpp"
+#include "common/host_port.hpp"
 #include "sherlock/haproxy_replies.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -24,20 +24,18 @@ std::optional<CliEndpoint> CliEndpoint::parse(const std::string& text) {
     e.path = text;
     return e;
   }
-  const auto hp = parse_host_port(text);
+  HostPortRules rules;
+  rules.numeric = true;
+  const auto hp = parse_host_port(text, rules);
   if (!hp) return std::nullopt;
-  error_code ec;
-  asio::ip::make_address(hp->first, ec);
-  if (ec) return std::nullopt;
-  e.host = hp->first;
-  e.port = hp->second;
+  e.host = hp->host;
+  e.port = hp->port;
   return e;
 }
 
 std::string CliEndpoint::to_string() const {
   if (!path.empty()) return path;
-  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
-                                             : host + ":" + std::to_string(port);
+  return HostPort{host, port}.to_string();
 }
 
 AsioCliTransport::AsioCliTransport(asio::io_context& io, CliEndpoint endpoint, Duration timeout)

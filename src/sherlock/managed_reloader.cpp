@@ -129,7 +129,7 @@ void ManagedReloader::start_failed(const std::string& why, Actions& out) {
 
 void ManagedReloader::start_wait(const std::string& why, TimePoint now, Actions& out) {
   if (now >= start_deadline_) {
-    start_failed("haproxy did not start within the start-up timeout (--haproxy-timeout-ms): " + why,
+    start_failed("haproxy did not start within the start-up timeout (--haproxy-timeout): " + why,
                  out);
     return;
   }
@@ -380,7 +380,7 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
           reload_succeeded(now, out);
         }
       } else if (now - reload_started_ > settings_.reload_timeout) {
-        reload_failed("no new worker within the reload timeout (--haproxy-timeout-ms)", now, out);
+        reload_failed("no new worker within the reload timeout (--haproxy-timeout)", now, out);
       } else {
         // The master is re-executing (its socket refuses meanwhile): ask again.
         poll_at_ = now + settings_.poll_interval;

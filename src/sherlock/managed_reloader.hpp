@@ -33,7 +33,7 @@ struct ManagedSettings {
   std::string balance = "random";
   std::string backend_prefix;
   SlotNaming naming;
-  // --haproxy-timeout-ms: a configuration with 10k servers takes ~10 s to load on 2 cores.
+  // --haproxy-timeout: a configuration with 10k servers takes ~10 s to load on 2 cores.
   Duration start_timeout = std::chrono::seconds(30);
   Duration reload_timeout = std::chrono::seconds(30);      // reload start -> `show proc` confirms
   Duration poll_interval = std::chrono::milliseconds(10);  // start-up readiness, reload `show proc`

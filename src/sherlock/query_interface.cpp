@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/json.hpp"
+#include "common/prometheus.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::sherlock {
@@ -10,29 +12,6 @@ namespace baker::sherlock {
 namespace {
 
 constexpr const char* kJson = "application/json";
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 void append_route(std::string& out, const wire::Route& r) {
   out += "{\"instance\":";
@@ -60,30 +39,6 @@ void append_service(std::string& out, const std::string& service,
     append_route(out, routes[i]);
   }
   out += ']';
-}
-
-void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  out += name;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, " %.17g\n", value);
-  out += buf;
-}
-
-void counter(std::string& out, const char* name, const char* help, std::uint64_t value) {
-  metric(out, name, "counter", help, static_cast<double>(value));
-}
-
-void gauge(std::string& out, const char* name, const char* help, double value) {
-  metric(out, name, "gauge", help, value);
 }
 
 }  // namespace
@@ -120,74 +75,76 @@ std::string digest_json(const Replica& replica) {
 std::string metrics_text(const Replica& replica, const ReceiveStats& stats, TimePoint now,
                          const RouteSink* sink) {
   const auto& s = replica.stats();
-  std::string out;
-  out.reserve(6000);
-  gauge(out, "sherlock_routes", "Routes in the replica (every service it holds).",
-        static_cast<double>(replica.table().size()));
-  gauge(out, "sherlock_services", "Services shown (after the --service filter).",
-        static_cast<double>(replica.table().view().size()));
-  gauge(out, "sherlock_applied_seq", "Last directory sequence number applied.",
-        static_cast<double>(replica.applied()));
-  gauge(out, "sherlock_synced", "1 when following an epoch with a snapshot and no known gap.",
-        replica.synced() ? 1 : 0);
-  gauge(out, "sherlock_directory_warmup", "1 while the directory marks its stream as warm-up.",
-        replica.directory_warmup() ? 1 : 0);
-  gauge(out, "sherlock_directory_reachable",
-        "1 when a datagram came from the directory recently; routes are kept either way.",
-        replica.reachable() ? 1 : 0);
+  MetricsWriter w;
+  w.gauge("baker_sherlock_routes", "Routes in the replica (every service it holds).",
+          static_cast<double>(replica.table().size()));
+  w.gauge("baker_sherlock_services", "Services shown (after the --service filter).",
+          static_cast<double>(replica.table().view().size()));
+  w.family("baker_sherlock_applied_seq", MetricsWriter::Type::gauge,
+           "Last directory sequence number applied.");
+  w.sample(std::uint64_t{replica.applied()});
+  w.gauge("baker_sherlock_synced", "1 when following an epoch with a snapshot and no known gap.",
+          replica.synced() ? 1 : 0);
+  w.gauge("baker_sherlock_directory_warmup", "1 while the directory marks its stream as warm-up.",
+          replica.directory_warmup() ? 1 : 0);
+  w.gauge("baker_sherlock_directory_reachable",
+          "1 when a datagram came from the directory recently; routes are kept either way.",
+          replica.reachable() ? 1 : 0);
   double since = -1;
   if (const auto heard = replica.last_heard()) {
     since = std::chrono::duration<double>(now - *heard).count();
   }
-  gauge(out, "sherlock_directory_last_datagram_seconds",
-        "Seconds since the last datagram from the directory (-1: never).", since);
-  gauge(out, "sherlock_held_deltas", "Deltas held behind a gap.",
-        static_cast<double>(replica.held_deltas()));
-  gauge(out, "sherlock_lease_seconds", "Subscription lease the directory announced.",
-        std::chrono::duration<double>(replica.lease()).count());
-  counter(out, "sherlock_datagrams_received_total", "Datagrams read from the sockets.",
-          stats.datagrams);
-  counter(out, "sherlock_multicast_datagrams_received_total",
-          "Datagrams read from the multicast group's socket.", stats.group_datagrams);
-  counter(out, "sherlock_deltas_received_total", "Deltas received.", s.deltas_received);
-  counter(out, "sherlock_deltas_applied_total", "Deltas applied in sequence.", s.deltas_applied);
-  counter(out, "sherlock_deltas_duplicate_total", "Deltas already applied (ignored).",
-          s.deltas_duplicate);
-  counter(out, "sherlock_ops_applied_total", "Route changes applied from Deltas.", s.ops_applied);
-  counter(out, "sherlock_ticks_received_total", "Ticks received.", s.ticks_received);
-  counter(out, "sherlock_tick_advances_total",
-          "Ticks ahead of the replica whose digest already matched (filtered stream).",
-          s.tick_advances);
-  counter(out, "sherlock_gaps_total", "Sequence gaps found.", s.gaps);
-  counter(out, "sherlock_nacks_sent_total", "NACKs sent.", s.nacks_sent);
-  counter(out, "sherlock_snapshot_chunks_received_total", "Snapshot chunks received.",
-          s.snapshot_chunks);
-  counter(out, "sherlock_snapshots_applied_total", "Snapshots assembled and applied.",
-          s.snapshots_applied);
-  counter(out, "sherlock_snapshot_requests_total", "Subscribes asking for a snapshot.",
-          s.snapshot_requests);
-  counter(out, "sherlock_resyncs_total",
-          "Resyncs started (directory restart, digest mismatch, too many held deltas).", s.resyncs);
-  counter(out, "sherlock_subscribes_sent_total", "Subscribes sent (start, renewals, retries).",
-          s.subscribes_sent);
-  counter(out, "sherlock_retry_later_total", "RetryLater answers received.", s.retry_later);
-  counter(out, "sherlock_directory_silences_total",
-          "Times the directory went silent and did not answer a Subscribe.", s.silences);
-  counter(out, "sherlock_stale_epoch_total", "Datagrams of a directory process left behind.",
-          s.stale_epoch);
-  counter(out, "sherlock_unexpected_messages_total",
-          "Valid datagrams of a type a subscriber does not take.", stats.unexpected_type);
-  counter(out, "sherlock_send_errors_total", "Datagrams the socket refused to send.",
-          stats.send_errors);
-  counter(out, "sherlock_route_updates_total", "Calls to the route sink (one per changed batch).",
-          stats.sink_updates);
-  out += "# HELP sherlock_decode_rejects_total Datagrams rejected by the decoder, by reason.\n";
-  out += "# TYPE sherlock_decode_rejects_total counter\n";
+  w.gauge("baker_sherlock_directory_last_datagram_seconds",
+          "Seconds since the last datagram from the directory (-1: never).", since);
+  w.gauge("baker_sherlock_held_deltas", "Deltas held behind a gap.",
+          static_cast<double>(replica.held_deltas()));
+  w.gauge("baker_sherlock_lease_seconds", "Subscription lease the directory announced.",
+          std::chrono::duration<double>(replica.lease()).count());
+  w.counter("baker_sherlock_datagrams_received_total", "Datagrams read from the sockets.",
+            stats.datagrams);
+  w.counter("baker_sherlock_multicast_datagrams_received_total",
+            "Datagrams read from the multicast group's socket.", stats.group_datagrams);
+  w.counter("baker_sherlock_deltas_received_total", "Deltas received.", s.deltas_received);
+  w.counter("baker_sherlock_deltas_applied_total", "Deltas applied in sequence.", s.deltas_applied);
+  w.counter("baker_sherlock_deltas_duplicate_total", "Deltas already applied (ignored).",
+            s.deltas_duplicate);
+  w.counter("baker_sherlock_ops_applied_total", "Route changes applied from Deltas.",
+            s.ops_applied);
+  w.counter("baker_sherlock_ticks_received_total", "Ticks received.", s.ticks_received);
+  w.counter("baker_sherlock_tick_advances_total",
+            "Ticks ahead of the replica whose digest already matched (filtered stream).",
+            s.tick_advances);
+  w.counter("baker_sherlock_gaps_total", "Sequence gaps found.", s.gaps);
+  w.counter("baker_sherlock_nacks_sent_total", "NACKs sent.", s.nacks_sent);
+  w.counter("baker_sherlock_snapshot_chunks_received_total", "Snapshot chunks received.",
+            s.snapshot_chunks);
+  w.counter("baker_sherlock_snapshots_applied_total", "Snapshots assembled and applied.",
+            s.snapshots_applied);
+  w.counter("baker_sherlock_snapshot_requests_total", "Subscribes asking for a snapshot.",
+            s.snapshot_requests);
+  w.counter("baker_sherlock_resyncs_total",
+            "Resyncs started (directory restart, digest mismatch, too many held deltas).",
+            s.resyncs);
+  w.counter("baker_sherlock_subscribes_sent_total", "Subscribes sent (start, renewals, retries).",
+            s.subscribes_sent);
+  w.counter("baker_sherlock_retry_later_total", "RetryLater answers received.", s.retry_later);
+  w.counter("baker_sherlock_directory_silences_total",
+            "Times the directory went silent and did not answer a Subscribe.", s.silences);
+  w.counter("baker_sherlock_stale_epoch_total", "Datagrams of a directory process left behind.",
+            s.stale_epoch);
+  w.counter("baker_sherlock_unexpected_messages_total",
+            "Valid datagrams of a type a subscriber does not take.", stats.unexpected_type);
+  w.counter("baker_sherlock_send_errors_total", "Datagrams the socket refused to send.",
+            stats.send_errors);
+  w.counter("baker_sherlock_route_updates_total",
+            "Calls to the route sink (one per changed batch).", stats.sink_updates);
+  w.family("baker_sherlock_decode_rejects_total", MetricsWriter::Type::counter,
+           "Datagrams rejected by the decoder, by reason.");
   for (int i = 0; i < wire::kDecodeErrorCount; ++i) {
-    out += "sherlock_decode_rejects_total{reason=\"";
-    out += wire::to_string(static_cast<wire::DecodeError>(i));
-    out += "\"} " + std::to_string(stats.rejects[static_cast<std::size_t>(i)]) + "\n";
+    w.sample(stats.rejects[static_cast<std::size_t>(i)],
+             {{"reason", wire::to_string(static_cast<wire::DecodeError>(i))}});
   }
+  std::string out = w.take();
   if (sink) sink->append_metrics(out);
   return out;
 }

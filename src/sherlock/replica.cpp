@@ -378,7 +378,8 @@ void Replica::send_nack(TimePoint now, Outgoing& out) {
   ++stats_.nacks_sent;
   spdlog::debug("NACK {}..{} of epoch {:016x} (attempt {})", first, last, epoch_,
                 nack_attempts_ + 1);
-  const Duration wait = backoff(config_.nack_retry_initial, config_.nack_retry_max, nack_attempts_);
+  const Duration wait =
+      backoff_delay({config_.nack_retry_initial, config_.nack_retry_max}, nack_attempts_);
   ++nack_attempts_;
   nack_due_ = now + wait + uniform(Duration::zero(), wait / 4);
 }
@@ -424,24 +425,20 @@ void Replica::reschedule_subscribe() {
   const TimePoint sent = *last_subscribe_at_;
   const double spread = 1.0 + 0.25 * subscribe_jitter_;
   if (awaiting_answer_) {
-    subscribe_due_ = sent + scaled(backoff(config_.subscribe_retry_initial,
-                                           config_.subscribe_retry_max, unanswered_),
-                                   spread);
+    subscribe_due_ =
+        sent + scaled(backoff_delay({config_.subscribe_retry_initial, config_.subscribe_retry_max},
+                                    unanswered_),
+                      spread);
   } else if (need_snapshot_) {
     const TimePoint from = std::max(sent, assembly_.last_chunk_at().value_or(sent));
     const unsigned n = snapshot_attempts_ > 0 ? snapshot_attempts_ - 1 : 0;
     subscribe_due_ =
-        from + scaled(backoff(config_.snapshot_timeout, config_.snapshot_retry_max, n), spread);
+        from +
+        scaled(backoff_delay({config_.snapshot_timeout, config_.snapshot_retry_max}, n), spread);
   } else {
     // Renew a little before every third of the lease, so two renewals may be lost in a row.
     subscribe_due_ = sent + scaled(lease_ / 3, 0.9 + 0.1 * subscribe_jitter_);
   }
-}
-
-Duration Replica::backoff(Duration initial, Duration max, unsigned attempts) {
-  Duration d = initial;
-  for (unsigned i = 0; i < attempts && d < max; ++i) d *= 2;
-  return std::min(d, max);
 }
 
 Duration Replica::uniform(Duration lo, Duration hi) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/backoff.hpp"
 #include "common/clock.hpp"
 #include "sherlock/replica_table.hpp"
 #include "sherlock/snapshot_assembly.hpp"
@@ -132,7 +133,6 @@ class Replica {
   void reschedule_subscribe();
   bool is_retired(std::uint64_t epoch) const;
   bool probe_unanswered(TimePoint now) const;
-  static Duration backoff(Duration initial, Duration max, unsigned attempts);
   Duration uniform(Duration lo, Duration hi);
 
   ReplicaConfig config_;

@@ -18,7 +18,8 @@ class RouteSink {
   // valid only during the call); `changed` names the services whose routes changed (a service that
   // lost its last route is named too, and is absent from `all`). Must not block: a sink that does
   // I/O queues the work and returns.
-  virtual void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) = 0;
+  virtual void routes_changed(const ServiceRoutes& all,
+                              const std::vector<std::string>& changed) = 0;
   // Appends the sink's own Prometheus metrics to `out` (for sherlock's /metrics).
   virtual void append_metrics(std::string& out) const { (void)out; }
   // Graceful stop (managed mode stops its haproxy); the io_context keeps running until it returns.

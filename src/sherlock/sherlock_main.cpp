@@ -7,14 +7,14 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <stdexcept>
 
-#include "common/real_clock.hpp"
+#include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/logging.hpp"
 #include "common/options.hpp"
+#include "common/real_clock.hpp"
+#include "common/startup_error.hpp"
 #include "sherlock/haproxy_sink.hpp"
 #include "sherlock/subscriber.hpp"
 #include "wire/auth.hpp"
@@ -27,10 +27,6 @@ using asio::ip::udp;
 namespace po = boost::program_options;
 
 namespace {
-
-struct BadOption : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 po::options_description make_flags() {
   po::options_description flags("sherlock options");
@@ -70,33 +66,27 @@ std::string get(const po::variables_map& v, const char* name) {
 
 udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const std::string& text,
                            bool allow_zero, bool resolve) {
-  const auto hp = baker::parse_host_port(text, allow_zero);
-  if (!hp) throw BadOption("--" + flag + " '" + text + "': expected ADDR:PORT");
+  baker::HostPortRules rules;
+  rules.allow_zero = allow_zero;
+  rules.numeric = !resolve;
+  std::string why;
+  const auto hp = baker::parse_host_port(text, rules, &why);
+  if (!hp) throw baker::UsageError("--" + flag + ": " + why);
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(hp->first, ec);
-  if (!ec) return {address, hp->second};
-  if (!resolve) throw BadOption("--" + flag + " '" + text + "': not an IP address");
+  const auto address = asio::ip::make_address(hp->host, ec);
+  if (!ec) return {address, hp->port};
   udp::resolver resolver(io);
-  const auto results = resolver.resolve(hp->first, std::to_string(hp->second), ec);
+  const auto results = resolver.resolve(hp->host, std::to_string(hp->port), ec);
   if (ec || results.empty()) {
-    throw BadOption("--" + flag + " '" + text + "': cannot resolve '" + hp->first +
-                    "': " + ec.message());
+    throw baker::StartupError("--" + flag + " '" + text + "': cannot resolve '" + hp->host + "': " +
+                              ec.message() + " (check the name and DNS, or give an IP address)");
   }
   return results.begin()->endpoint();
 }
 
 std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
   if (!v.count("key-file")) return std::nullopt;
-  const auto path = get(v, "key-file");
-  std::ifstream in(path);
-  if (!in) throw BadOption("--key-file '" + path + "': cannot read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto keys = baker::wire::Keyring::parse(text.str(), &error);
-  if (!keys) throw BadOption("--key-file '" + path + "': " + error);
-  if (!keys->primary_id()) throw BadOption("--key-file '" + path + "': no primary key");
-  return keys;
+  return baker::load_key_file(get(v, "key-file"));
 }
 
 baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
@@ -108,14 +98,14 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
     o.listen = udp::endpoint(udp::v6(), 0);  // the default follows the directory's family
   }
   if (o.listen.protocol() != o.directory.protocol()) {
-    throw BadOption("--listen '" + get(v, "listen") + "' and --directory '" + get(v, "directory") +
-                    "' must both be IPv4 or both IPv6");
+    throw baker::UsageError("--listen '" + get(v, "listen") + "' and --directory '" +
+                            get(v, "directory") + "' must both be IPv4 or both IPv6");
   }
   if (v.count("service")) {
     for (const auto& s : v["service"].as<std::vector<std::string>>()) {
       if (!baker::wire::is_valid_service_name(s)) {
-        throw BadOption("--service '" + s +
-                        "': 1..100 chars of a-z 0-9 _ -, starting with a letter or _");
+        throw baker::UsageError("--service '" + s +
+                                "': 1..100 chars of a-z 0-9 _ -, starting with a letter or _");
       }
       if (std::find(o.replica.services.begin(), o.replica.services.end(), s) ==
           o.replica.services.end()) {
@@ -123,31 +113,34 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
       }
     }
     if (o.replica.services.size() > baker::wire::kMaxServicesPerSubscribe) {
-      throw BadOption("--service: at most " +
-                      std::to_string(baker::wire::kMaxServicesPerSubscribe) + " services");
+      throw baker::UsageError("--service: at most " +
+                              std::to_string(baker::wire::kMaxServicesPerSubscribe) + " services");
     }
   }
   if (v.count("multicast")) {
     const auto group = udp_endpoint(io, "multicast", get(v, "multicast"), false, false);
     if (!group.address().is_multicast()) {
-      throw BadOption("--multicast '" + get(v, "multicast") + "': not a multicast group");
+      throw baker::UsageError("--multicast '" + get(v, "multicast") + "': not a multicast group");
     }
     o.multicast_group = group;
     o.replica.multicast_member = true;
   }
   if (v.count("multicast-if")) {
-    if (!o.multicast_group) throw BadOption("--multicast-if needs --multicast");
+    if (!o.multicast_group) throw baker::UsageError("--multicast-if needs --multicast");
     boost::system::error_code ec;
     o.multicast_interface = asio::ip::make_address(get(v, "multicast-if"), ec);
-    if (ec) throw BadOption("--multicast-if '" + get(v, "multicast-if") + "': not an address");
+    if (ec)
+      throw baker::UsageError("--multicast-if '" + get(v, "multicast-if") + "': not an address");
   }
-  const auto http = baker::parse_host_port(get(v, "http"), true);
-  boost::system::error_code ec;
-  const auto http_address = http ? asio::ip::make_address(http->first, ec) : asio::ip::address();
-  if (!http || ec) throw BadOption("--http '" + get(v, "http") + "': expected ADDR:PORT");
-  o.http = tcp::endpoint(http_address, http->second);
+  baker::HostPortRules any_port;
+  any_port.allow_zero = true;
+  any_port.numeric = true;
+  std::string why;
+  const auto http = baker::parse_host_port(get(v, "http"), any_port, &why);
+  if (!http) throw baker::UsageError("--http: " + why);
+  o.http = tcp::endpoint(asio::ip::make_address(http->host), http->port);
   o.receive_buffer = v["receive-buffer"].as<int>();
-  if (o.receive_buffer < 65536) throw BadOption("--receive-buffer: at least 65536 bytes");
+  if (o.receive_buffer < 65536) throw baker::UsageError("--receive-buffer: at least 65536 bytes");
   o.replica.subscriber_id = baker::random_nonzero_u64();
   o.replica.random_seed = baker::random_nonzero_u64();
   return o;
@@ -156,7 +149,8 @@ baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
 const char* kUsage =
     "usage: sherlock [--directory ADDR:PORT] [--service NAME]... [--no-haproxy] [options]\n"
     "Subscribes to Baker's directory, keeps a replica of the routes, serves them on a local\n"
-    "HTTP query interface and drives the local HAProxy through its admin socket.";
+    "HTTP query interface and drives the local HAProxy through its admin socket.\n"
+    "DURATION is a number and a unit: 500ms, 10s, 1.5s, 1m (a bare number is refused).";
 
 }  // namespace
 
@@ -175,39 +169,30 @@ int main(int argc, char** argv) {
   const auto& values = parsed.values;
 
   baker::init_logging("sherlock");
-  if (!baker::set_log_level(get(values, "log-level"))) {
-    std::cerr << "error: --log-level '" << get(values, "log-level")
-              << "': expected trace, debug, info, warn, error, critical or off\n";
-    return 2;
-  }
-
   asio::io_context io;
   std::unique_ptr<baker::sherlock::Subscriber> subscriber;
   try {
+    if (!baker::set_log_level(get(values, "log-level"))) {
+      throw baker::UsageError("--log-level '" + get(values, "log-level") +
+                              "': expected trace, debug, info, warn, error, critical or off");
+    }
     auto options = subscriber_options(io, values);
     auto keys = load_keys(values);
     std::unique_ptr<baker::sherlock::RouteSink> sink;
     if (!values["no-haproxy"].as<bool>()) {
-#ifdef BAKER_SHERLOCK_HAPROXY
-      try {
-        sink = baker::sherlock::make_haproxy_sink(io, values);
-      } catch (const std::runtime_error& e) {
-        throw BadOption(e.what());
-      }
-#else
-      throw BadOption("this sherlock was built without the HAProxy driver: use --no-haproxy");
-#endif
+      // Throws UsageError for a bad flag, StartupError when haproxy does not start.
+      sink = baker::sherlock::make_haproxy_sink(io, values);
     } else {
       spdlog::info("--no-haproxy: replica and query interface only");
     }
     subscriber = std::make_unique<baker::sherlock::Subscriber>(io, std::move(options),
                                                                std::move(keys), std::move(sink));
-  } catch (const BadOption& e) {
-    std::cerr << "error: " << e.what() << "\n(see --help)\n";
-    return 2;
   } catch (const boost::system::system_error& e) {
-    std::cerr << "error: cannot start: " << e.what() << "\n";
-    return 1;
+    // Binding the UDP socket or the query interface failed.
+    return baker::report_startup_failure(baker::StartupError(
+        std::string("cannot start: ") + e.what() + " (check --listen and --http)"));
+  } catch (const std::exception& e) {
+    return baker::report_startup_failure(e);  // 2 for a usage error, 1 for the rest
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -229,7 +214,7 @@ int main(int argc, char** argv) {
                            get(again.values, "log-level"),
                            keys ? std::to_string(keys->size()) + " key(s)" : std::string("none"));
               subscriber->set_keys(std::move(keys));
-            } catch (const BadOption& e) {
+            } catch (const baker::KeyFileError& e) {
               spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
             }
           }

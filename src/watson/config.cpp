@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/duration.hpp"
 #include "wire/address.hpp"
 #include "wire/limits.hpp"
 #include "wire/validate.hpp"
@@ -44,12 +45,13 @@ constexpr std::array kSettings = {
                 "http, tcp, exec or none (always healthy; for tests); default: the one whose "
                 "setting is given"},
     SettingInfo{"check_timeout", "DURATION", false,
-                "time limit of one check, e.g. 1, 0.5s, 300ms (default 1s); an exec check's "
+                "time limit of one check, 1ms..10m, e.g. 300ms, 2s (default 1s); an exec check's "
                 "process group is killed after it"},
     SettingInfo{"period", "SECONDS", false,
-                "seconds between heartbeats and between health checks; at least 1 (default 1)"},
-    SettingInfo{"interval_ms", "MS", false,
-                "testing knob: the period in milliseconds (at least 50), overrides period"},
+                "seconds between heartbeats and between health checks, 1..3600 (default 1); a "
+                "bare number, as in Baker Street's watson.conf"},
+    SettingInfo{"interval", "DURATION", false,
+                "the period as a duration, 50ms..1h, e.g. 100ms in tests; overrides period"},
     SettingInfo{
         "rise", "N", false,
         "consecutive passing checks to become healthy again (healthy_threshold; default 2)"},
@@ -60,8 +62,8 @@ constexpr std::array kSettings = {
         "heartbeat gaps are drawn from [(1-jitter) x period, period]; 0..0.5 (default 0.1)"},
     SettingInfo{"goodbye_count", "N", false,
                 "Goodbye datagrams sent on leaving, 1..10 (default 3)"},
-    SettingInfo{"goodbye_spacing_ms", "MS", false,
-                "milliseconds between those Goodbyes, 1..5000 (default 100)"},
+    SettingInfo{"goodbye_spacing", "DURATION", false,
+                "time between those Goodbyes, 1ms..5s (default 100ms)"},
     SettingInfo{"draining", "", false,
                 "start draining (heartbeats say draining; SIGUSR1 drains, SIGUSR2 undrains)"},
     SettingInfo{"drain_file", "PATH", false,
@@ -87,6 +89,10 @@ std::string describe(std::string_view name, const SettingValue& v) {
 std::string invalid(std::string_view name, const SettingValue& v, std::string_view value,
                     std::string_view why) {
   return "invalid " + describe(name, v) + " '" + std::string(value) + "': " + std::string(why);
+}
+// For the toolkit's parsers, whose messages start with the value quoted ("'5': ...").
+std::string invalid(std::string_view name, const SettingValue& v, std::string_view quoted_why) {
+  return "invalid " + describe(name, v) + " " + std::string(quoted_why);
 }
 
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
@@ -139,6 +145,18 @@ std::optional<double> parse_decimal(std::string_view s) {
   return whole;
 }
 
+// Baker Street's watson.conf `period`: seconds, a bare integer or decimal ("1", "2.5"); the one
+// setting that keeps a bare number. A duration with a unit ("3s", "500ms") works too.
+std::optional<milliseconds> parse_period(std::string_view text) {
+  if (const auto seconds = parse_decimal(text)) {
+    if (*seconds > 1e9) return std::nullopt;
+    return milliseconds(static_cast<std::int64_t>(std::llround(*seconds * 1000)));
+  }
+  const auto d = parse_duration(text);
+  if (!d) return std::nullopt;
+  return std::chrono::duration_cast<milliseconds>(*d);
+}
+
 std::optional<bool> parse_bool(std::string_view s) {
   std::string lower;
   for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -188,6 +206,21 @@ class Builder {
           "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
     }
     out = *n;
+    return std::nullopt;
+  }
+
+  // A duration setting (common/duration.hpp's grammar) within [lo, hi], in whole milliseconds.
+  std::optional<std::string> duration_in(std::string_view name, milliseconds lo, milliseconds hi,
+                                         milliseconds& out) const {
+    const auto* v = get(name);
+    if (!v) return std::nullopt;
+    std::string why;
+    const auto d = parse_duration_within(v->values.back(), lo, hi, &why);
+    if (!d) return invalid(name, *v, why);
+    if (*d % milliseconds(1) != Duration::zero()) {
+      return invalid(name, *v, v->values.back(), "must be whole milliseconds");
+    }
+    out = std::chrono::duration_cast<milliseconds>(*d);
     return std::nullopt;
   }
 
@@ -295,65 +328,6 @@ std::optional<HttpUrl> parse_http_url(std::string_view text, bool allow_https, s
   return url;
 }
 
-std::optional<HostPort> parse_host_port_default(std::string_view text,
-                                                std::optional<std::uint16_t> default_port) {
-  if (text.empty()) return std::nullopt;
-  std::string_view host = text;
-  std::string_view port_text;
-  if (text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    const auto after = text.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':' || after.size() < 2) return std::nullopt;
-      port_text = after.substr(1);
-    }
-    if (!wire::IpAddress::parse(host)) return std::nullopt;
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    const auto colon = text.find(':');
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (port_text.empty()) return std::nullopt;
-  } else if (text.find(':') != std::string_view::npos) {
-    // A bare IPv6 address: no port can follow it without brackets.
-    if (!wire::IpAddress::parse(text)) return std::nullopt;
-  }
-  if (host.empty()) return std::nullopt;
-  for (char c : host) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-        c != '_') {
-      return std::nullopt;
-    }
-  }
-  HostPort out{std::string(host), 0};
-  if (port_text.empty()) {
-    if (!default_port) return std::nullopt;
-    out.port = *default_port;
-  } else {
-    const auto p = parse_unsigned(port_text);
-    if (!p || *p < 1 || *p > 65535) return std::nullopt;
-    out.port = static_cast<std::uint16_t>(*p);
-  }
-  return out;
-}
-
-std::optional<milliseconds> parse_duration(std::string_view text) {
-  double scale_ms = 1000;
-  if (text.ends_with("ms")) {
-    scale_ms = 1;
-    text.remove_suffix(2);
-  } else if (text.ends_with("s")) {
-    text.remove_suffix(1);
-  }
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  const auto v = parse_decimal(text);
-  if (!v) return std::nullopt;
-  const double ms = *v * scale_ms;
-  if (ms > 1e12) return std::nullopt;
-  return milliseconds(static_cast<std::int64_t>(std::llround(ms)));
-}
-
 std::optional<StatusRanges> parse_status_ranges(std::string_view text) {
   StatusRanges out;
   for (const auto& item : split_list({std::string(text)})) {
@@ -443,8 +417,9 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
   if (const auto* dirs = b.get("directory")) {
     c.directories.clear();
     for (const auto& d : split_list(dirs->values)) {
-      const auto hp = parse_host_port_default(d, kDefaultDirectoryPort);
-      if (!hp) return invalid("directory", *dirs, d, "expected ADDR[:PORT] (port 1..65535)");
+      std::string why;
+      const auto hp = parse_host_port(d, {kDefaultDirectoryPort}, &why);
+      if (!hp) return invalid("directory", *dirs, why);
       if (std::find(c.directories.begin(), c.directories.end(), *hp) == c.directories.end()) {
         c.directories.push_back(*hp);
       }
@@ -504,8 +479,9 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
   }
   if (c.check == CheckKind::tcp) {
     if (tcp) {
-      const auto hp = parse_host_port_default(tcp->values.back(), std::nullopt);
-      if (!hp) return invalid("tcp_check", *tcp, tcp->values.back(), "expected HOST:PORT");
+      std::string why;
+      const auto hp = parse_host_port(tcp->values.back(), {}, &why);
+      if (!hp) return invalid("tcp_check", *tcp, why);
       c.tcp_target = *hp;
     } else {
       c.tcp_target = HostPort{c.service.host, c.service.port};
@@ -515,18 +491,14 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
     c.exec_command = exec->values.back();
     if (c.exec_command.empty()) return invalid("exec_check", *exec, "", "empty command");
   }
-  if (const auto* t = b.get("check_timeout")) {
-    const auto d = parse_duration(t->values.back());
-    if (!d || *d < milliseconds(1) || *d > std::chrono::minutes(10)) {
-      return invalid("check_timeout", *t, t->values.back(),
-                     "expected a duration from 1ms to 600s, e.g. 2, 0.5s or 300ms");
-    }
-    c.check_timeout = *d;
+  if (auto e = b.duration_in("check_timeout", milliseconds(1), std::chrono::minutes(10),
+                             c.check_timeout)) {
+    return *e;
   }
 
   // Timing.
   if (const auto* p = b.get("period")) {
-    const auto d = parse_duration(p->values.back());
+    const auto d = parse_period(p->values.back());
     if (!d) {
       return invalid("period", *p, p->values.back(), "expected seconds, e.g. 1, 2.5 or 3s");
     }
@@ -538,10 +510,10 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
     }
     c.interval = *d;
   }
-  if (auto e = b.unsigned_in("interval_ms", wire::kMinIntervalMs, wire::kMaxIntervalMs, n)) {
+  if (auto e = b.duration_in("interval", milliseconds(wire::kMinIntervalMs),
+                             milliseconds(wire::kMaxIntervalMs), c.interval)) {
     return *e;
   }
-  if (b.get("interval_ms")) c.interval = milliseconds(n);
   if (auto e = b.unsigned_in("rise", 1, 100, n)) return *e;
   if (b.get("rise")) c.rise = static_cast<unsigned>(n);
   if (auto e = b.unsigned_in("fall", 1, 100, n)) return *e;
@@ -553,8 +525,10 @@ wire::Result<WatsonConfig, std::string> build_config(const Settings& settings) {
   }
   if (auto e = b.unsigned_in("goodbye_count", 1, 10, n)) return *e;
   if (b.get("goodbye_count")) c.goodbye_count = static_cast<unsigned>(n);
-  if (auto e = b.unsigned_in("goodbye_spacing_ms", 1, 5000, n)) return *e;
-  if (b.get("goodbye_spacing_ms")) c.goodbye_spacing = milliseconds(n);
+  if (auto e = b.duration_in("goodbye_spacing", milliseconds(1), std::chrono::seconds(5),
+                             c.goodbye_spacing)) {
+    return *e;
+  }
 
   // Draining and logging.
   if (const auto* d = b.get("draining")) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/host_port.hpp"
 #include "wire/result.hpp"
 
 namespace baker::watson {
@@ -47,18 +48,6 @@ struct HttpUrl {
 // *error to what is wrong.
 std::optional<HttpUrl> parse_http_url(std::string_view text, bool allow_https, std::string* error);
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-  friend bool operator==(const HostPort&, const HostPort&) = default;
-};
-// "host:port", "[v6]:port", or (default_port given) "host" / "v6".
-std::optional<HostPort> parse_host_port_default(std::string_view text,
-                                                std::optional<std::uint16_t> default_port);
-
-// "3", "1.5", "2s", "500ms" -> milliseconds; nullopt if malformed or negative.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
 // HTTP statuses a health check accepts: "200-299", "200,204,301-302".
 using StatusRanges = std::vector<std::pair<int, int>>;
 std::optional<StatusRanges> parse_status_ranges(std::string_view text);
@@ -83,7 +72,7 @@ struct WatsonConfig {
   std::string exec_command;  // exec: run with /bin/sh -c
   std::chrono::milliseconds check_timeout{1000};
 
-  std::chrono::milliseconds interval{1000};  // heartbeats and checks (period, or interval_ms)
+  std::chrono::milliseconds interval{1000};  // heartbeats and checks (period, or interval)
   unsigned rise = 2;
   unsigned fall = 3;
   double jitter = 0.1;

@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/duration.hpp"
+#include "common/key_file.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::watson {
@@ -36,12 +36,11 @@ void WatsonDaemon::start() {
   for (const auto& l : links_) dirs += (dirs.empty() ? "" : ", ") + l->name();
   spdlog::info(
       "watson for service '{}' instance '{}' at {}{}{}:{} (weight {}, {} tag(s)), epoch {:016x}: "
-      "checking by {} every {} ms (timeout {} ms, rise {}, fall {}); heartbeats every {} ms to {}"
-      "{}",
+      "checking by {} every {} (timeout {}, rise {}, fall {}); heartbeats every {} to {}{}",
       route.service, route.instance, v6 ? "[" : "", route.address.to_string(), v6 ? "]" : "",
       route.port, route.weight, route.tags.size(), core_.epoch(), check_->describe(),
-      config_.interval.count(), config_.check_timeout.count(), config_.rise, config_.fall,
-      config_.interval.count(), dirs, keys_ ? ", authenticated" : "");
+      format_duration(config_.interval), format_duration(config_.check_timeout), config_.rise,
+      config_.fall, format_duration(config_.interval), dirs, keys_ ? ", authenticated" : "");
   if (core_.draining()) spdlog::info("draining from the start (--draining)");
   do_await_signal();
   poll_drain_file();  // not announced yet: nothing to send
@@ -128,18 +127,18 @@ void WatsonDaemon::log_transitions(Health health_before, bool announced_before,
                                    bool draining_before) {
   if (core_.health() != health_before) {
     if (core_.health() == Health::healthy) {
-      spdlog::info("instance healthy{}: heartbeating every {} ms{}",
+      spdlog::info("instance healthy{}: heartbeating every {}{}",
                    health_before == Health::unhealthy
                        ? fmt::format(" again after {} passing checks",
                                      core_.health_state().consecutive_passes())
                        : "",
-                   config_.interval.count(), core_.draining() ? " (draining)" : "");
+                   format_duration(config_.interval), core_.draining() ? " (draining)" : "");
     } else if (announced_before) {
       spdlog::warn("instance unhealthy after {} failed checks: saying goodbye, heartbeats stop",
                    core_.health_state().consecutive_failures());
     } else {
-      spdlog::warn("instance unhealthy: not announced; checking every {} ms",
-                   config_.interval.count());
+      spdlog::warn("instance unhealthy: not announced; checking every {}",
+                   format_duration(config_.interval));
     }
   }
   if (core_.draining() != draining_before) {
@@ -208,21 +207,12 @@ void WatsonDaemon::reload_keys() {
     spdlog::info("SIGHUP: no key file configured, nothing to reload");
     return;
   }
-  std::ifstream in(config_.key_file);
-  if (!in) {
-    spdlog::error("SIGHUP: cannot read key file {}; keeping the current keys", config_.key_file);
+  try {
+    keys_ = load_key_file(config_.key_file);
+  } catch (const KeyFileError& e) {
+    spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
     return;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring || !ring->primary_id()) {
-    spdlog::error("SIGHUP: key file {}: {}; keeping the current keys", config_.key_file,
-                  ring ? "no primary key" : error);
-    return;
-  }
-  keys_ = std::move(*ring);
   spdlog::info("SIGHUP: reloaded {} key(s) from {}, primary key id {}", keys_->size(),
                config_.key_file, *keys_->primary_id());
 }

@@ -4,12 +4,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
-#include "common/real_clock.hpp"
+#include "common/key_file.hpp"
 #include "common/logging.hpp"
+#include "common/real_clock.hpp"
+#include "common/startup_error.hpp"
 #include "watson/watson_daemon.hpp"
 #include "watson/watson_options.hpp"
 #include "wire/validate.hpp"
@@ -20,10 +19,6 @@ namespace asio = boost::asio;
 using namespace baker;
 using namespace baker::watson;
 
-struct StartupError {
-  std::string message;
-};
-
 // An IP address as written, or a host name resolved once, now (IPv4 preferred).
 asio::ip::address resolve_once(asio::io_context& io, const std::string& host,
                                const std::string& field) {
@@ -33,8 +28,9 @@ asio::ip::address resolve_once(asio::io_context& io, const std::string& host,
   asio::ip::tcp::resolver resolver(io);
   const auto results = resolver.resolve(host, "", ec);
   if (ec || results.empty()) {
-    throw StartupError{"cannot resolve host '" + host + "' of " + field + ": " +
-                       (ec ? ec.message() : "no address")};
+    throw StartupError("cannot resolve host '" + host + "' of " + field + ": " +
+                       (ec ? ec.message() : "no address") +
+                       " (check the name and DNS, or give an IP address)");
   }
   asio::ip::address chosen = results.begin()->endpoint().address();
   for (const auto& r : results) {
@@ -52,23 +48,11 @@ std::string endpoint_name(const asio::ip::address& a, std::uint16_t port) {
                    : a.to_string() + ":" + std::to_string(port);
 }
 
-wire::Keyring read_keys(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw StartupError{"cannot read key_file '" + path + "'"};
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring) throw StartupError{"invalid key_file '" + path + "': " + error};
-  if (!ring->primary_id()) throw StartupError{"key_file '" + path + "' has no primary key"};
-  return std::move(*ring);
-}
-
 DaemonSetup make_setup(asio::io_context& io, WatsonConfig config) {
   DaemonSetup s;
   const auto address = resolve_once(io, config.service.host, "service_url");
   const auto wire_address = wire::IpAddress::parse(address.to_string());
-  if (!wire_address) throw StartupError{"service_url: unusable address " + address.to_string()};
+  if (!wire_address) throw UsageError("service_url: unusable address " + address.to_string());
 
   auto& route = s.core.route;
   route.service = config.service_name;
@@ -80,8 +64,8 @@ DaemonSetup make_setup(asio::io_context& io, WatsonConfig config) {
                        ? address.to_string() + ":" + std::to_string(config.service.port)
                        : config.instance_id;
   if (!wire::is_valid_instance_id(route.instance)) {
-    throw StartupError{"the default instance id '" + route.instance +
-                       "' is not valid; set instance_id (1..64 of A-Z a-z 0-9 _ - . :)"};
+    throw UsageError("the default instance id '" + route.instance +
+                     "' is not valid; set instance_id (1..64 of A-Z a-z 0-9 _ - . :)");
   }
   s.core.epoch = random_nonzero_u64();
   s.core.heartbeat_interval = config.interval;
@@ -118,7 +102,7 @@ DaemonSetup make_setup(asio::io_context& io, WatsonConfig config) {
     const auto a = resolve_once(io, d.host, "directory");
     s.directories.emplace_back(asio::ip::udp::endpoint(a, d.port), endpoint_name(a, d.port));
   }
-  if (!config.key_file.empty()) s.keys = read_keys(config.key_file);
+  if (!config.key_file.empty()) s.keys = load_key_file(config.key_file);
   s.config = std::move(config);
   return s;
 }
@@ -135,11 +119,7 @@ int main(int argc, char** argv) {
     daemon.start();
     io.run();
     return 0;
-  } catch (const StartupError& e) {
-    std::cerr << "error: " << e.message << "\n";
-    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return report_startup_failure(e);  // 2 for a usage error, 1 for the rest
   }
 }

@@ -1,10 +1,10 @@
 #include "watson/watson_options.hpp"
 
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 
 namespace baker::watson {
 namespace {
@@ -30,7 +30,9 @@ constexpr const char* kUsage =
     "\n"
     "The config file takes the same settings, one per line, as 'name: value' or 'name = value'\n"
     "(Baker Street's watson.conf works: service_name, service_url, health_check_url, period,\n"
-    "directory_host, logging; [sections] and ;/# comments are ignored). Flags win over the file.";
+    "directory_host, logging; [sections] and ;/# comments are ignored). Flags win over the file.\n"
+    "DURATION is a number and a unit: 300ms, 2s, 1.5s, 1m (a bare number is refused; period alone\n"
+    "is a bare number of seconds, as in Baker Street).";
 
 po::options_description describe_flags() {
   po::options_description flags("options");
@@ -108,39 +110,29 @@ LoadedConfig load_config(int argc, char** argv) {
     out.exit_code = parsed.exit_code;
     return out;
   }
-  Settings settings = settings_from_flags(parsed.values);
-  if (parsed.values.count("config")) {
-    const auto path = parsed.values["config"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) {
-      std::cerr << "error: cannot read config file '" << path << "'\n";
-      out.exit_code = 2;
-      return out;
+  try {
+    Settings settings = settings_from_flags(parsed.values);
+    if (parsed.values.count("config")) {
+      const auto path = parsed.values["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw UsageError("cannot read config file '" + path + "'");
+      std::stringstream text;
+      text << in.rdbuf();
+      auto entries = parse_config_text(text.str());
+      if (!entries) {
+        throw UsageError(path + " line " + std::to_string(entries.error().line) + ": " +
+                         entries.error().message);
+      }
+      auto merged = merge_settings(std::move(settings), entries.value(), path);
+      if (!merged) throw UsageError(merged.error());
+      settings = std::move(merged).value();
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto entries = parse_config_text(text.str());
-    if (!entries) {
-      std::cerr << "error: " << path << " line " << entries.error().line << ": "
-                << entries.error().message << "\n";
-      out.exit_code = 2;
-      return out;
-    }
-    auto merged = merge_settings(std::move(settings), entries.value(), path);
-    if (!merged) {
-      std::cerr << "error: " << merged.error() << "\n";
-      out.exit_code = 2;
-      return out;
-    }
-    settings = std::move(merged).value();
+    auto config = build_config(settings);
+    if (!config) throw UsageError(config.error());
+    out.config = std::move(config).value();
+  } catch (const UsageError& e) {
+    out.exit_code = report_startup_failure(e);
   }
-  auto config = build_config(settings);
-  if (!config) {
-    std::cerr << "error: " << config.error() << "\n(see --help)\n";
-    out.exit_code = 2;
-    return out;
-  }
-  out.config = std::move(config).value();
   return out;
 }
 

@@ -41,11 +41,25 @@ const Key* Keyring::find(std::uint32_t key_id) const {
 }
 
 std::optional<Keyring> Keyring::parse(std::string_view text, std::string* error) {
+  KeyringError e;
+  auto ring = parse(text, &e);
+  if (!ring && error) {
+    *error = "key file " + (e.line > 0 ? "line " + std::to_string(e.line) + ": " : std::string()) +
+             e.message;
+  }
+  return ring;
+}
+
+std::optional<Keyring> Keyring::parse(std::string_view text, KeyringError* error) {
   Keyring ring;
   int line_no = 0;
-  int primaries = 0;
+  int primary_line = 0;
   auto fail = [&](const std::string& why) {
-    if (error) *error = "key file line " + std::to_string(line_no) + ": " + why;
+    if (error) *error = {line_no, why};
+    return std::nullopt;
+  };
+  auto fail_file = [&](const std::string& why) {
+    if (error) *error = {0, why};
     return std::nullopt;
   };
   while (!text.empty()) {
@@ -78,24 +92,18 @@ std::optional<Keyring> Keyring::parse(std::string_view text, std::string* error)
     bool primary = false;
     if (w.size() == 3) {
       if (w[2] != "primary") return fail("third word may only be 'primary'");
+      if (primary_line > 0) {
+        return fail("a second key marked primary (the first is on line " +
+                    std::to_string(primary_line) + ")");
+      }
       primary = true;
-      ++primaries;
+      primary_line = line_no;
     }
     ring.add(static_cast<std::uint32_t>(id), key, primary);
   }
-  if (ring.empty()) {
-    if (error) *error = "key file holds no key";
-    return std::nullopt;
-  }
-  if (primaries > 1) {
-    if (error) *error = "key file marks more than one key primary";
-    return std::nullopt;
-  }
-  if (primaries == 0) {
-    if (ring.size() > 1) {
-      if (error) *error = "key file holds several keys but none is marked primary";
-      return std::nullopt;
-    }
+  if (ring.empty()) return fail_file("holds no key");
+  if (primary_line == 0) {
+    if (ring.size() > 1) return fail_file("holds several keys but none is marked primary");
     ring.primary_ = ring.keys_.begin()->first;
   }
   return ring;

@@ -15,6 +15,13 @@ namespace baker::wire {
 using Key = std::array<std::uint8_t, kKeySize>;
 using Mac = std::array<std::uint8_t, kMacSize>;
 
+// Why a key file did not parse: the line (1-based; 0 when the file as a whole is wrong, e.g. it
+// holds no key) and what is wrong with it.
+struct KeyringError {
+  int line = 0;
+  std::string message;
+};
+
 // Several keys at once so a cluster can rotate: senders use the primary, receivers accept any.
 class Keyring {
  public:
@@ -27,7 +34,9 @@ class Keyring {
 
   // Parses a key file: one key per line, "<id> <64 hex digits> [primary]"; '#' starts a comment.
   // Exactly one key may be marked primary; with a single key it is primary implicitly. On error
-  // returns nullopt and sets *error to a message naming the line.
+  // returns nullopt and sets *error (the line and what is wrong with it).
+  static std::optional<Keyring> parse(std::string_view text, KeyringError* error);
+  // The same, with the error as one message ("key file line 3: ...").
   static std::optional<Keyring> parse(std::string_view text, std::string* error);
 
  private:

@@ -79,6 +79,8 @@ TEST(DirectorySettings, BadValuesExitWithStatusTwo) {
            {"--datagram-budget", "100"},
            {"--log-level", "loud"},
            {"--warmup-max", "forever"},
+           {"--warmup-max", "0"},
+           {"--tick-interval", "1000"},
            {"--no-such-flag"},
            {"--config", "/nonexistent/directory.conf"},
        }) {
@@ -92,14 +94,26 @@ TEST(DirectorySettings, HelpExitsZero) {
 }
 
 TEST(DirectorySettings, DurationsTakeUnits) {
-  EXPECT_EQ(parse_duration("250ms"), 250ms);
-  EXPECT_EQ(parse_duration("250"), 250ms);
-  EXPECT_EQ(parse_duration("3s"), 3s);
-  EXPECT_EQ(parse_duration("2m"), 2min);
-  EXPECT_FALSE(parse_duration("s"));
-  EXPECT_FALSE(parse_duration("1.5s"));
-  EXPECT_FALSE(parse_duration("-1s"));
-  EXPECT_FALSE(parse_duration("10 s"));
+  auto s = load({"--tick-interval", "250ms", "--lease", "1.5m", "--warmup-max", "0s",
+                 "--burst-tick-gap", "0s", "--resync-slice", "1.5ms"});
+  ASSERT_FALSE(s.exit_code);
+  EXPECT_EQ(s.settings.core.tick_interval, 250ms);
+  EXPECT_EQ(s.settings.core.lease, 90s);
+  EXPECT_EQ(s.settings.core.warmup_max, 0s);
+  EXPECT_EQ(s.settings.core.burst_tick_gap, 0s);
+  EXPECT_EQ(s.settings.core.resync_slice, 1500us);
+}
+
+TEST(DirectorySettings, ABareNumberIsNotADuration) {
+  ::testing::internal::CaptureStderr();
+  const auto s = load({"--lease", "30"});
+  const auto err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_EQ(err, "error: --lease: '30': a duration needs a unit: 250ms, 2s, 1m\n(see --help)\n");
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(load({"--resync-slice", "2s"}).exit_code, 2);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "error: --resync-slice: '2s': must be from 1ms to 1s\n(see --help)\n");
 }
 
 }  // namespace

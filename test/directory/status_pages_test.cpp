@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "directory_test_support.hpp"
+#include "metrics_check.hpp"
 
 namespace baker::directory::testing {
 namespace {
@@ -31,6 +32,7 @@ TEST(StatusPages, MetricsNameRoutesSubscribersRejectsAndWarmup) {
             std::string::npos);
   EXPECT_NE(m.find("# TYPE baker_directory_heartbeats_total counter\n"), std::string::npos);
   EXPECT_NE(m.find("baker_directory_snapshots_started_total 1\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(m), std::vector<std::string>{}) << m;
 }
 
 TEST(StatusPages, RoutesAsJsonAllOrOneService) {
@@ -59,6 +61,18 @@ TEST(StatusPages, RoutesAsJsonAllOrOneService) {
   const std::string cut = render_routes_json(core, "", clock.now(), 1);
   EXPECT_NE(cut.find("\"truncated\":true"), std::string::npos) << cut;
   EXPECT_EQ(cut.find("\"service\":\"api\""), std::string::npos);
+}
+
+TEST(StatusPages, RoutesJsonEscapesControlCharacters) {
+  ManualTimeSource clock;
+  DirectoryCore core(DirectoryConfig{}, 1, clock.now());
+  auto hb = heartbeat("web", "a", 1);
+  hb.route.tags = {
+      std::string("tab\tnew\nline\x01"
+                  "end")};
+  core.on_datagram(hb, kWatson, clock.now());
+  const std::string all = render_routes_json(core, "", clock.now());
+  EXPECT_NE(all.find("\"tags\":[\"tab\\tnew\\nline\\u0001end\"]"), std::string::npos) << all;
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
   ChildProcess watson(
       {bin("watson"), "--service-name", "greeting", "--service-url", "http://" + instance,
        "--check", "none", "--directory", "127.0.0.1:" + std::to_string(directory_port),
-       "--interval-ms", "50", "--goodbye-count", "3", "--goodbye-spacing-ms", "20"},
+       "--interval", "50ms", "--goodbye-count", "3", "--goodbye-spacing", "20ms"},
       dir.file("watson.log"));
   // Heartbeats flow and the directory announces the route.
   ASSERT_TRUE(wait_until(

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics_check.hpp"
 #include "process.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -111,7 +112,7 @@ struct Directory {
                                      "127.0.0.1:" + std::to_string(port), "--metrics",
                                      "127.0.0.1:" + std::to_string(metrics_port)};
     if (std::find(extra.begin(), extra.end(), "--warmup-max") == extra.end()) {
-      extra.insert(extra.end(), {"--warmup-max", "0"});  // most tests want expiry at once
+      extra.insert(extra.end(), {"--warmup-max", "0s"});  // most tests want expiry at once
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<ChildProcess>(argv);
@@ -183,6 +184,8 @@ TEST(DirectoryLoopback, AddExpiryAndGoodbyeReachASubscriber) {
   EXPECT_EQ(dir.metric("route_changes_total{kind=\"expiry\"}"), 1);
   EXPECT_EQ(dir.metric("route_changes_total{kind=\"goodbye\"}"), 1);
   EXPECT_EQ(sherlock.undecodable(), 0);
+  const auto page = dir.metrics();
+  EXPECT_EQ(check_metrics(page), std::vector<std::string>{}) << page;
 }
 
 TEST(DirectoryLoopback, NackIsAnsweredFromTheLogOrWithASnapshot) {
@@ -407,7 +410,7 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
   const std::uint16_t metrics_port = free_tcp_port();
   tmp.write("directory.conf", "listen = 127.0.0.1:" + std::to_string(port) +
                                   "\nmetrics = 127.0.0.1:" + std::to_string(metrics_port) +
-                                  "\nmiss-limit = 7\nwarmup-max = 0\nlog-level = debug\n");
+                                  "\nmiss-limit = 7\nwarmup-max = 0s\nlog-level = debug\n");
   ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2"});
   ASSERT_TRUE(wait_until(
       [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms))
@@ -424,6 +427,16 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
       },
       3000ms));
   EXPECT_NE(p.log().find("cfg: added"), std::string::npos) << "log-level debug from the file";
+}
+
+TEST(DirectoryLoopback, MetricsPassPromtool) {
+  Directory dir;
+  Peer watson(dir.port);
+  watson.send(heartbeat("a", 1, 5000));
+  ASSERT_TRUE(wait_until([&] { return dir.metric("routes") == 1; }, 3000ms));
+  const auto verdict = promtool_check(dir.metrics());
+  if (!verdict) GTEST_SKIP() << "promtool is not installed (Debian: prometheus); check_metrics ran";
+  EXPECT_EQ(*verdict, "") << dir.metrics();
 }
 
 }  // namespace

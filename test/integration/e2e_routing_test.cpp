@@ -8,6 +8,7 @@
 #include <string>
 
 #include "e2e_support.hpp"
+#include "metrics_check.hpp"
 
 namespace baker::testing {
 namespace {
@@ -109,6 +110,31 @@ TEST_P(EndToEndRouting, HaproxyServesExactlyTheHealthyInstances) {
         return true;
       },
       kConverge));
+}
+
+// Every /metrics page of the running system: the directory's, and sherlock's with the driver's
+// (and in managed mode the managed haproxy's) families appended.
+TEST_P(EndToEndRouting, MetricsPagesPassTheExpositionCheck) {
+  expect_routing({port_of(0), port_of(1), port_of(2)}, "three healthy instances");
+  const auto directory = c.directory_metrics();
+  EXPECT_EQ(check_metrics(directory), std::vector<std::string>{}) << directory;
+  const auto sherlock = http_get("127.0.0.1", c.sherlock_http_port(), "/metrics");
+  ASSERT_TRUE(sherlock);
+  EXPECT_NE(sherlock->body.find("baker_sherlock_haproxy_connected 1\n"), std::string::npos);
+  EXPECT_EQ(check_metrics(sherlock->body), std::vector<std::string>{}) << sherlock->body;
+}
+
+TEST_P(EndToEndRouting, MetricsPagesPassPromtool) {
+  if (!promtool_check("")) {
+    GTEST_SKIP() << "promtool is not installed (Debian: prometheus); the C++ check ran in "
+                    "MetricsPagesPassTheExpositionCheck";
+  }
+  expect_routing({port_of(0), port_of(1), port_of(2)}, "three healthy instances");
+  const auto directory = c.directory_metrics();
+  EXPECT_EQ(promtool_check(directory), "") << directory;
+  const auto sherlock = http_get("127.0.0.1", c.sherlock_http_port(), "/metrics");
+  ASSERT_TRUE(sherlock);
+  EXPECT_EQ(promtool_check(sherlock->body), "") << sherlock->body;
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, EndToEndRouting,

@@ -112,7 +112,7 @@ TEST(HaproxyExternal, AddedAndRemovedInstancesShowInServersStateAndRouting) {
   EXPECT_THAT(distinct_ids(port, "/", 10), ElementsAre(""));
   EXPECT_TRUE(wait_until([&] { return sink.settled(); }, 3000ms));
   const auto metrics = sink.metrics();
-  EXPECT_THAT(metrics, ::testing::HasSubstr("baker_haproxy_command_errors_total 0\n"));
+  EXPECT_THAT(metrics, ::testing::HasSubstr("baker_sherlock_haproxy_command_errors_total 0\n"));
 }
 
 TEST(HaproxyExternal, WeightChangesApply) {
@@ -202,7 +202,7 @@ TEST(HaproxyExternal, HaproxyRestartedServersComeBack) {
   haproxy.start();                     // a fresh process: runtime changes are lost
   ASSERT_TRUE(wait_until([&] { return ready_servers(sock, "web").size() == 2; }, 8000ms));
   EXPECT_THAT(distinct_ids(haproxy.frontend_port(), "/", 60), ElementsAre("a", "b"));
-  EXPECT_THAT(sink.metrics(), ::testing::HasSubstr("baker_haproxy_reconnects_total 1\n"));
+  EXPECT_THAT(sink.metrics(), ::testing::HasSubstr("baker_sherlock_haproxy_reconnects_total 1\n"));
 }
 
 TEST(HaproxyExternal, ReloadUnderTheDriverIsNoticedAndReapplied) {
@@ -237,7 +237,7 @@ TEST(HaproxyExternal, MissingBackendIsLoggedWithTheLinesToAdd) {
   replica.set("other", {a.route("other")});
   ASSERT_TRUE(wait_until(
       [&] {
-        return sink.metrics().find("baker_haproxy_backend_missing{backend=\"other\"} 1") !=
+        return sink.metrics().find("baker_sherlock_haproxy_backend_missing{backend=\"other\"} 1") !=
                std::string::npos;
       },
       3000ms));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/startup_error.hpp"
 #include "haproxy_test_support.hpp"
 #include "http_load.hpp"
 #include "sherlock/managed_config.hpp"
@@ -262,7 +263,7 @@ TEST(HaproxyManaged, FrontendPortInUseIsAClearStartupError) {
   try {
     SinkRunner sink(managed(dir, busy.port()));
     FAIL() << "start-up should fail";
-  } catch (const std::runtime_error& e) {
+  } catch (const StartupError& e) {  // exit 1 in sherlock, not a usage error
     EXPECT_THAT(e.what(), HasSubstr("--frontend"));
   }
 }

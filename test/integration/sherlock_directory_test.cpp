@@ -328,7 +328,7 @@ class SherlockWithDirectoryTest : public ::testing::Test {
                                   "--metrics",
                                   "127.0.0.1:" + std::to_string(directory_http_),
                                   "--warmup-max",
-                                  "0"};
+                                  "0s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     directory_ = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))
@@ -398,8 +398,8 @@ TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualToTheDirectorysTable) {
       << (converged(&why), why) << "\n"
       << sherlock_->log();
   const auto metrics = sherlock_metrics();
-  EXPECT_GE(metric(metrics, "sherlock_deltas_applied_total"), 1) << metrics;
-  EXPECT_EQ(metric(metrics, "sherlock_synced"), 1) << metrics;
+  EXPECT_GE(metric(metrics, "baker_sherlock_deltas_applied_total"), 1) << metrics;
+  EXPECT_EQ(metric(metrics, "baker_sherlock_synced"), 1) << metrics;
 }
 
 TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualAfterALossyPath) {
@@ -438,19 +438,19 @@ TEST_F(SherlockWithDirectoryTest, ReplicaEndsEqualAfterALossyPath) {
   ASSERT_TRUE(wait_until([&] { return converged(); }, 15000ms)) << (converged(&why), why) << "\n"
                                                                 << sherlock_->log();
   const auto metrics = sherlock_metrics();
-  EXPECT_GT(metric(metrics, "sherlock_nacks_sent_total") +
-                metric(metrics, "sherlock_snapshot_requests_total"),
+  EXPECT_GT(metric(metrics, "baker_sherlock_nacks_sent_total") +
+                metric(metrics, "baker_sherlock_snapshot_requests_total"),
             1)
       << metrics;
-  EXPECT_EQ(metric(metrics, "sherlock_synced"), 1) << metrics;
+  EXPECT_EQ(metric(metrics, "baker_sherlock_synced"), 1) << metrics;
   std::printf(
       "relay dropped %llu of %llu datagrams; sherlock sent %g NACKs, %g snapshot requests, "
       "%g resyncs\n",
       static_cast<unsigned long long>(relay.dropped()),
       static_cast<unsigned long long>(relay.dropped() + relay.forwarded()),
-      metric(metrics, "sherlock_nacks_sent_total"),
-      metric(metrics, "sherlock_snapshot_requests_total"),
-      metric(metrics, "sherlock_resyncs_total"));
+      metric(metrics, "baker_sherlock_nacks_sent_total"),
+      metric(metrics, "baker_sherlock_snapshot_requests_total"),
+      metric(metrics, "baker_sherlock_resyncs_total"));
 }
 
 // Multicast members hold the whole table (the digest covers it) and show only their services.
@@ -488,7 +488,7 @@ TEST_F(SherlockMulticastTest, MemberHearsTheGroupAndShowsItsServices) {
       2000ms))
       << sherlock_->log();
   const auto metrics = sherlock_metrics();
-  EXPECT_GT(metric(metrics, "sherlock_multicast_datagrams_received_total"), 0) << metrics;
+  EXPECT_GT(metric(metrics, "baker_sherlock_multicast_datagrams_received_total"), 0) << metrics;
   const auto shown = sherlock_table(sherlock_http_)->routes;
   EXPECT_EQ(shown.size(), 10u);
   for (const auto& r : shown) EXPECT_EQ(r.service, "api");

@@ -1,8 +1,12 @@
 // The real sherlock binary (--no-haproxy) against a directory scripted by the test: a UDP socket
 // that receives sherlock's Subscribe/Nack/Unsubscribe and sends Delta, Tick and snapshot chunks
 // built with the wire library.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics_check.hpp"
 #include "process.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -144,10 +149,14 @@ TEST_F(SherlockScriptedTest, RoutesFromSnapshotAndDeltasAppearInQueryInterface) 
   EXPECT_EQ(web.find("\"api\""), std::string::npos) << web;
   EXPECT_EQ(http_get("127.0.0.1", http_port, "/routes/nope")->status, 404);
   const auto metrics = get("/metrics");
-  EXPECT_NE(metrics.find("sherlock_routes 4\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(metrics.find("sherlock_deltas_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(metrics.find("sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_routes 4\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("baker_sherlock_snapshots_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_deltas_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("baker_sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(metrics), std::vector<std::string>{}) << metrics;
+  if (const auto verdict = baker::testing::promtool_check(metrics)) {
+    EXPECT_EQ(*verdict, "") << metrics;
+  }
 }
 
 TEST_F(SherlockScriptedTest, GapProducesNackThenFills) {
@@ -171,7 +180,7 @@ TEST_F(SherlockScriptedTest, GapProducesNackThenFills) {
   ASSERT_TRUE(wait_until([&] { return digest_is(wire::table_digest(table), 3); }, 3000ms))
       << get("/digest");
   const auto metrics = get("/metrics");
-  EXPECT_NE(metrics.find("sherlock_gaps_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("baker_sherlock_gaps_total 1\n"), std::string::npos) << metrics;
 }
 
 TEST_F(SherlockScriptedTest, TailLossFoundByTickAndLostChunkAskedAgain) {
@@ -282,7 +291,8 @@ TEST_F(SherlockScriptedTest, KeyFileAuthenticatesBothWaysAndSighupReloads) {
                     sherlock_port);  // no MAC
   ASSERT_TRUE(wait_until(
       [&] {
-        return get("/metrics").find("sherlock_decode_rejects_total{reason=\"missing_mac\"} 1\n") !=
+        return get("/metrics")
+                   .find("baker_sherlock_decode_rejects_total{reason=\"missing_mac\"} 1\n") !=
                std::string::npos;
       },
       3000ms));
@@ -318,28 +328,59 @@ TEST_F(SherlockScriptedTest, KeyFileAuthenticatesBothWaysAndSighupReloads) {
 }
 
 TEST_F(SherlockScriptedTest, BadFlagsExitWithAClearError) {
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+    int status = 2;  // usage error; 1: start-up failure
+  };
+  const std::vector<Case> cases{
       {{"--directory", "nowhere"}, "--directory"},
       {{"--listen", "localhost:0"}, "--listen"},
       {{"--service", "Not_Valid"}, "--service"},
       {{"--multicast", "127.0.0.1:7410"}, "--multicast"},
       {{"--http", "127.0.0.1"}, "--http"},
-      {{"--key-file", "/nonexistent/keys"}, "--key-file"},
+      {{"--key-file", "/nonexistent/keys"}, "cannot read key file /nonexistent/keys", 1},
       {{"--log-level", "chatty"}, "--log-level"},
+      {{"--drain-timeout", "10"}, "--drain-timeout: '10': a duration needs a unit"},
       {{"--frobnicate"}, "frobnicate"},
   };
-  for (const auto& [args, needle] : cases) {
+  for (const auto& c : cases) {
     std::vector<std::string> argv{bin("sherlock"), "--no-haproxy"};
-    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
     ChildProcess p(argv);
     const auto status = p.wait_exit(5000ms);
-    ASSERT_TRUE(status) << args[0];
-    EXPECT_NE(*status, 0) << args[0];
-    EXPECT_NE(p.log().find(needle), std::string::npos) << p.log();
+    ASSERT_TRUE(status) << c.args[0];
+    EXPECT_EQ(*status, c.status) << c.args[0] << "\n" << p.log();
+    EXPECT_NE(p.log().find(c.needle), std::string::npos) << p.log();
+    EXPECT_EQ(p.log().find("(see --help)") != std::string::npos, c.status == 2) << p.log();
   }
   ChildProcess help({bin("sherlock"), "--help"});
   EXPECT_EQ(help.wait_exit(5000ms), 0);
   EXPECT_NE(help.log().find("--no-haproxy"), std::string::npos);
+}
+
+// Managed mode (a real haproxy): a frontend port already taken is a start-up failure (exit 1, a
+// message naming --frontend), not a usage error (no "(see --help)").
+TEST(SherlockStartup, FrontendPortInUseExitsOne) {
+  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(taken, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
+  TempDir run;
+  ChildProcess p({bin("sherlock"), "--directory", "127.0.0.1:9", "--http", "127.0.0.1:0",
+                  "--frontend", "127.0.0.1:" + std::to_string(ntohs(a.sin_port)), "--run-dir",
+                  run.file("run"), "--haproxy-timeout", "20s"});
+  const auto status = p.wait_exit(30000ms);
+  ::close(taken);
+  ASSERT_TRUE(status) << p.log();
+  EXPECT_EQ(*status, 1) << p.log();
+  EXPECT_NE(p.log().find("--frontend 127.0.0.1:"), std::string::npos) << p.log();
+  EXPECT_EQ(p.log().find("(see --help)"), std::string::npos) << p.log();
 }
 
 }  // namespace

@@ -189,16 +189,16 @@ std::vector<std::string> watson_args(const FakeDirectory& dir, std::uint16_t ser
                                 "http://127.0.0.1:" + std::to_string(service_port) + "/api",
                                 "--directory",
                                 dir.address(),
-                                "--interval-ms",
-                                "100",
+                                "--interval",
+                                "100ms",
                                 "--check-timeout",
                                 "200ms",
                                 "--rise",
                                 "2",
                                 "--fall",
                                 "2",
-                                "--goodbye-spacing-ms",
-                                "50",
+                                "--goodbye-spacing",
+                                "50ms",
                                 "--log-level",
                                 "debug"};
   a.insert(a.end(), extra.begin(), extra.end());
@@ -457,8 +457,8 @@ TEST(WatsonAgent, AbsentDirectoryIsLoggedAndRetriedUntilItAppears) {
                                    "none",
                                    "--directory",
                                    "127.0.0.1:" + std::to_string(port),
-                                   "--interval-ms",
-                                   "50"};
+                                   "--interval",
+                                   "50ms"};
   ChildProcess watson(args);
   ASSERT_TRUE(
       wait_until([&] { return watson.log().find("port unreachable") != std::string::npos; }, 3s))
@@ -530,7 +530,7 @@ class RealDirectory {
                                      "--metrics",
                                      "127.0.0.1:" + std::to_string(metrics_port_),
                                      "--warmup-max",
-                                     "0"};
+                                     "0s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<ChildProcess>(argv);
     up_ = wait_until([&] { return http_get("127.0.0.1", metrics_port_, "/metrics").has_value(); },
@@ -578,8 +578,8 @@ TEST(WatsonWithDirectory, RouteFollowsHealthDrainingAndShutdown) {
                                    "http://127.0.0.1:" + std::to_string(http.port()) + "/health",
                                    "--directory",
                                    directory.address(),
-                                   "--interval-ms",
-                                   "100",
+                                   "--interval",
+                                   "100ms",
                                    "--fall",
                                    "2",
                                    "--weight",
@@ -629,7 +629,7 @@ TEST(WatsonWithDirectory, SharedKeyIsAcceptedAndAWrongKeyRejected) {
     return std::make_unique<ChildProcess>(std::vector<std::string>{
         bin("watson"), "--service-name", "greeting", "--service-url", "http://127.0.0.1:8080",
         "--instance-id", instance, "--check", "none", "--directory", directory.address(),
-        "--interval-ms", "100", "--key-file", tmp.file(keys)});
+        "--interval", "100ms", "--key-file", tmp.file(keys)});
   };
   auto good = start("good", "cluster.keys");
   auto bad = start("bad", "other.keys");
@@ -645,6 +645,7 @@ struct BadConfig {
   std::vector<std::string> args;
   std::string config_file;  // written to watson.conf and passed with --config if not empty
   std::string expected;     // in the error message
+  int status = 2;           // a usage error; 1 for a start-up failure
 };
 
 TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
@@ -665,13 +666,18 @@ TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
        "",
        "invalid period (--period) '0.5': must be at least 1 second"},
       {{"--service-name", "ok", "--service-url", "http://127.0.0.1:8080", "--check", "none",
+        "--interval", "100"},
+       "",
+       "invalid interval (--interval) '100': a duration needs a unit: 250ms, 2s, 1m"},
+      {{"--service-name", "ok", "--service-url", "http://127.0.0.1:8080", "--check", "none",
         "--directory", "127.0.0.1:0"},
        "",
        "invalid directory"},
       {{"--service-name", "ok", "--service-url", "http://127.0.0.1:8080", "--check", "none",
         "--key-file", "/nonexistent/keys"},
        "",
-       "key_file"},
+       "cannot read key file /nonexistent/keys: No such file or directory",
+       1},
       {{},
        "service_name: ok\nservice_url: http://127.0.0.1:8080\nperiod: 0\ncheck: none\n",
        "line 3) '0': must be at least 1 second"},
@@ -691,7 +697,9 @@ TEST(WatsonAgent, InvalidConfigurationExitsNonZeroNamingTheField) {
     ChildProcess watson(args);
     const auto status = watson.wait_exit(3s);
     ASSERT_TRUE(status.has_value()) << c.expected;
-    EXPECT_EQ(*status, 2) << c.expected << "\n" << watson.log();
+    EXPECT_EQ(*status, c.status) << c.expected << "\n" << watson.log();
+    EXPECT_EQ(watson.log().find("(see --help)") != std::string::npos, c.status == 2)
+        << watson.log();
     EXPECT_NE(watson.log().find(c.expected), std::string::npos)
         << "expected '" << c.expected << "' in:\n"
         << watson.log();
@@ -703,7 +711,7 @@ TEST(WatsonAgent, HelpExitsZero) {
   ChildProcess watson({bin("watson"), "--help"});
   ASSERT_EQ(watson.wait_exit(3s), 0);
   EXPECT_NE(watson.log().find("--health-check-url"), std::string::npos);
-  EXPECT_NE(watson.log().find("--interval-ms"), std::string::npos);
+  EXPECT_NE(watson.log().find("--interval DURATION"), std::string::npos) << watson.log();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_fake.hpp"
+#include "metrics_check.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -234,6 +235,36 @@ TEST(HaproxyDriver, PersistentErrorsBackOffInsteadOfSpinning) {
   EXPECT_LT(h.sessions.size() - before, 20u);
 }
 
+TEST(HaproxyDriver, ErrorRereadsBackOffAtOnceThenFromTwiceErrorRetry) {
+  DriverHarness h;  // error_retry 200 ms, reconnect_max 5 s
+  h.haproxy.add_backend("web", 2);
+  h.set({{"web", {}}}, {"web"});
+  h.run_due();
+  h.haproxy.forced_errors["show servers state web"] = "Permission denied\n";
+  h.set({{"web", {route("web", "a", "10.0.0.1", 80)}}}, {"web"});
+  h.driver.on_haproxy_restarted(h.clock.now());  // every backend is read again, and fails
+  std::vector<Duration> reads;                   // when each failing read ran
+  const auto start = h.clock.now();
+  for (int step = 0; step < 1700; ++step) {
+    const auto before = h.haproxy.log.size();
+    h.run_due();
+    for (auto i = before; i < h.haproxy.log.size(); ++i) {
+      if (h.haproxy.log[i] == "show servers state web") reads.push_back(h.clock.now() - start);
+    }
+    h.clock.advance(milliseconds(10));
+  }
+  // The first read fails, the re-read goes at once, then 400 ms, 800 ms, 1.6 s, 3.2 s apart
+  // (then 5 s, the ceiling min(error_retry x 32, reconnect_max), but the reconcile at 10 s reads
+  // every backend again anyway).
+  const std::vector<Duration> expected = {milliseconds(0),    milliseconds(0),
+                                          milliseconds(400),  milliseconds(1200),
+                                          milliseconds(2800), milliseconds(6000)};
+  ASSERT_GE(reads.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(std::chrono::duration_cast<milliseconds>(reads[i]), expected[i]) << i;
+  }
+}
+
 TEST(HaproxyDriver, PeriodicReconcileHealsDrift) {
   DriverSettings settings;
   settings.reconcile_interval = seconds(5);
@@ -420,11 +451,19 @@ TEST(HaproxyDriver, MetricsNameEveryBackend) {
   h.run_due();
   std::string out;
   h.driver.append_metrics(out);
-  EXPECT_NE(out.find("baker_haproxy_slots{backend=\"web\",state=\"used\"} 1"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_slots{backend=\"web\",state=\"free\"} 3"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_commands_total 5"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_sessions_total 2"), std::string::npos);
-  EXPECT_NE(out.find("baker_haproxy_last_apply_seconds 0"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_slots{backend=\"web\",state=\"used\"} 1"),
+            std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_slots{backend=\"web\",state=\"free\"} 3"),
+            std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_commands_total 5"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_sessions_total 2"), std::string::npos);
+  EXPECT_NE(out.find("baker_sherlock_haproxy_last_apply_seconds 0"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(out), std::vector<std::string>{}) << out;
+  // Appended to what is already there (sherlock's own families come first).
+  std::string page = "# HELP baker_sherlock_routes R.\n# TYPE baker_sherlock_routes gauge\n";
+  h.driver.append_metrics(page);
+  EXPECT_EQ(page.rfind("# HELP baker_sherlock_routes R.\n", 0), 0u);
+  EXPECT_EQ(page.substr(page.find('\n', page.find('\n') + 1) + 1), out);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/startup_error.hpp"
 #include "sherlock/haproxy_sink.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -18,10 +19,13 @@ po::variables_map parse(std::vector<std::string> args) {
   return v;
 }
 
+// The message of a bad flag: from the flag's own parser (a duration) or from sink_settings_from.
 std::string error_of(std::vector<std::string> args) {
   try {
     sink_settings_from(parse(std::move(args)));
-  } catch (const std::runtime_error& e) {
+  } catch (const UsageError& e) {
+    return e.what();
+  } catch (const po::error& e) {
     return e.what();
   }
   return "";
@@ -41,14 +45,29 @@ TEST(HaproxyOptions, DefaultsToManagedMode) {
 }
 
 TEST(HaproxyOptions, HaproxyTimeoutBoundsStartAndReload) {
-  const auto s = sink_settings_from(parse({"--haproxy-timeout-ms", "60000"}));
+  const auto s = sink_settings_from(parse({"--haproxy-timeout", "1m"}));
   EXPECT_EQ(s.managed.start_timeout, std::chrono::seconds(60));
   EXPECT_EQ(s.managed.reload_timeout, std::chrono::seconds(60));
-  EXPECT_NE(error_of({"--haproxy-timeout-ms", "10"}).find("--haproxy-timeout-ms"),
+  EXPECT_EQ(error_of({"--haproxy-timeout", "10ms"}),
+            "--haproxy-timeout: '10ms': must be from 100ms to 24h");
+  EXPECT_NE(error_of({"--haproxy-sock", "/x", "--haproxy-timeout", "1s"}).find("managed mode only"),
             std::string::npos);
-  EXPECT_NE(
-      error_of({"--haproxy-sock", "/x", "--haproxy-timeout-ms", "1000"}).find("managed mode only"),
-      std::string::npos);
+}
+
+TEST(HaproxyOptions, DurationsTakeAUnit) {
+  auto s = sink_settings_from(parse({"--drain-timeout", "2.5s", "--reconcile-interval", "1m"}));
+  EXPECT_EQ(s.driver.plan.drain_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(s.driver.reconcile_interval, std::chrono::minutes(1));
+  s = sink_settings_from(parse({"--drain-timeout", "0s"}));
+  EXPECT_EQ(s.driver.plan.drain_timeout, Duration::zero());
+  s = sink_settings_from(parse({}));
+  EXPECT_EQ(s.driver.plan.drain_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(s.driver.reconcile_interval, std::chrono::seconds(10));
+  EXPECT_EQ(error_of({"--drain-timeout", "10000"}),
+            "--drain-timeout: '10000': a duration needs a unit: 250ms, 2s, 1m");
+  EXPECT_EQ(error_of({"--reconcile-interval", "50ms"}),
+            "--reconcile-interval: '50ms': must be from 100ms to 24h");
+  EXPECT_NE(error_of({"--drain-timeout", "-1s"}).find("cannot be negative"), std::string::npos);
 }
 
 TEST(HaproxyOptions, ExternalSocketPathOrAddress) {

@@ -237,7 +237,7 @@ TEST_F(ReloaderTest, StartUpTimesOutWhenHaproxyNeverServes) {
   ASSERT_TRUE(failed);
   EXPECT_GE(now_ - started, seconds(30));
   EXPECT_LE(now_ - started, seconds(30) + milliseconds(10));
-  EXPECT_NE(failed->why.find("start-up timeout (--haproxy-timeout-ms)"), std::string::npos);
+  EXPECT_NE(failed->why.find("start-up timeout (--haproxy-timeout)"), std::string::npos);
   EXPECT_NE(failed->why.find("/run/sherlock-1.sock does not answer"), std::string::npos);
 }
 

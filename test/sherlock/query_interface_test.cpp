@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "metrics_check.hpp"
 #include "scripted_directory.hpp"
 #include "wire/codec.hpp"
 
@@ -63,6 +64,12 @@ TEST_F(QueryInterfaceTest, OneServiceOrNotFound) {
   EXPECT_EQ(get("/routes?pretty=1").status, 200);
 }
 
+TEST_F(QueryInterfaceTest, NotFoundEchoesTheServiceEscaped) {
+  const auto r = get(std::string("/routes/a\x01\"b\n"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "{\"error\":\"no routes for service\",\"service\":\"a\\u0001\\\"b\\n\"}\n");
+}
+
 TEST_F(QueryInterfaceTest, DigestMatchesTheDirectorys) {
   const auto r = get("/digest");
   EXPECT_EQ(r.status, 200);
@@ -77,13 +84,16 @@ TEST_F(QueryInterfaceTest, MetricsInPrometheusTextFormat) {
   stats.rejects[static_cast<std::size_t>(wire::DecodeError::bad_mac)] = 4;
   const auto r = get("/metrics");
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("# TYPE sherlock_routes gauge\nsherlock_routes 3\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_snapshots_applied_total 1\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_directory_reachable 1\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
-  EXPECT_NE(r.body.find("sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"), std::string::npos)
+  EXPECT_NE(r.body.find("# TYPE baker_sherlock_routes gauge\nbaker_sherlock_routes 3\n"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_snapshots_applied_total 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_directory_reachable 1\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_directory_last_datagram_seconds 1.5\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_decode_rejects_total{reason=\"bad_mac\"} 4\n"),
+            std::string::npos)
       << r.body;
-  EXPECT_NE(r.body.find("sherlock_nacks_sent_total 0\n"), std::string::npos);
+  EXPECT_NE(r.body.find("baker_sherlock_nacks_sent_total 0\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(r.body), std::vector<std::string>{}) << r.body;
 }
 
 class CountingSink : public RouteSink {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/json.hpp"
 #include "json_value.hpp"
 #include "wire/sample_messages.hpp"
 

@@ -176,7 +176,8 @@ TEST(KeyFile, RejectsBadFilesWithLineNumbers) {
       {"1 " + std::string(63, 'a') + "g\n", "line 1: key must be hex digits only"},
       {"1 " + key + "\n1 " + key + "\n", "line 2: duplicate key id"},
       {"1 " + key + "\n2 " + key + "\n", "none is marked primary"},
-      {"1 " + key + " primary\n2 " + key + " primary\n", "more than one key primary"},
+      {"1 " + key + " primary\n2 " + key + " primary\n",
+       "line 2: a second key marked primary (the first is on line 1)"},
       {"1 " + key + " main\n", "line 1: third word may only be 'primary'"},
       {"4294967296 " + key + "\n", "line 1: key id must be"},
   };
@@ -185,6 +186,17 @@ TEST(KeyFile, RejectsBadFilesWithLineNumbers) {
     EXPECT_FALSE(Keyring::parse(text, &err)) << text;
     EXPECT_NE(err.find(want), std::string::npos) << "got: " << err << " want: " << want;
   }
+}
+
+TEST(KeyFile, StructuredErrorsCarryTheLine) {
+  const std::string key(64, 'a');
+  KeyringError e;
+  EXPECT_FALSE(Keyring::parse("# keys\n\n1 " + key + "\n2 zz\n", &e));
+  EXPECT_EQ(e.line, 4);
+  EXPECT_EQ(e.message, "key must be exactly 64 hex digits (32 bytes)");
+  EXPECT_FALSE(Keyring::parse("# nothing\n", &e));
+  EXPECT_EQ(e.line, 0) << "the file as a whole";
+  EXPECT_EQ(e.message, "holds no key");
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "common/options.hpp"
+#include "common/host_port.hpp"
 
 namespace baker::dump {
 namespace {
@@ -36,11 +36,11 @@ std::optional<AddressMatch> parse_address_match(std::string_view text) {
       return AddressMatch{*v6, std::nullopt};
     }
   }
-  const auto hp = parse_host_port(std::string(text));
+  HostPortRules rules;
+  rules.numeric = true;
+  const auto hp = parse_host_port(text, rules);
   if (!hp) return std::nullopt;
-  const auto address = wire::IpAddress::parse(hp->first);
-  if (!address) return std::nullopt;
-  return AddressMatch{*address, hp->second};
+  return AddressMatch{*wire::IpAddress::parse(hp->host), hp->port};
 }
 
 std::optional<TypeMask> parse_type_list(std::string_view text, std::string* bad) {

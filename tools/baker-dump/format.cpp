@@ -3,6 +3,8 @@
 #include <ctime>
 #include <type_traits>
 
+#include "common/json.hpp"
+
 namespace baker::dump {
 namespace {
 
@@ -309,40 +311,6 @@ std::string hex_bytes(std::span<const std::uint8_t> bytes, std::size_t max) {
     s += digits[bytes[i] & 0xf];
   }
   return s;
-}
-
-std::string json_string(std::string_view s) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          // Baker's strings are ASCII; anything else is shown byte by byte, never as raw bytes.
-          out += "\\u00";
-          out += digits[c >> 4];
-          out += digits[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::string format_body(const Record& r, const FormatOptions& options) {

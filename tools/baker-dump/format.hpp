@@ -31,7 +31,4 @@ std::string format_json(const Record& r);
 std::string format_text(const Note& n);
 std::string format_json(const Note& n);
 
-// JSON string literal with escapes (quotes included).
-std::string json_string(std::string_view s);
-
 }  // namespace baker::dump

@@ -1,5 +1,7 @@
 #include "baker-dump/inspector.hpp"
 
+#include "common/json.hpp"
+
 namespace baker::dump {
 namespace {
 

@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -24,7 +23,10 @@
 #include "baker-dump/filter.hpp"
 #include "baker-dump/frame.hpp"
 #include "baker-dump/inspector.hpp"
+#include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/options.hpp"
+#include "common/startup_error.hpp"
 #include "wire/auth.hpp"
 
 namespace {
@@ -32,9 +34,11 @@ namespace {
 using namespace baker;
 using namespace baker::dump;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // capture or file failure at run time
-constexpr int kExitUsage = 2;    // bad flags
+// Baker's exit statuses (common/startup_error.hpp): 0 ok, 1 capture, file or key-file failure,
+// 2 bad flags.
+constexpr int kExitOk = baker::kExitOk;
+constexpr int kExitFailure = baker::kExitStartupFailure;
+constexpr int kExitUsage = baker::kExitUsage;
 // The largest IP packet (65,535) plus the largest link header we parse: every UDP datagram whole.
 // Not libpcap's 262,144 default: on Linux each ring slot is snaplen-sized, so a smaller snaplen
 // means many more packets fit in the ring before the kernel drops any.
@@ -156,7 +160,7 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
       "Shows Baker's UDP datagrams, one line each, with sequence analysis (gaps, reorders,\n"
       "duplicates, restarts). Live capture needs root or CAP_NET_RAW. The summary goes to\n"
       "stderr on exit (and on SIGINT); with --json it is also the last line on stdout.\n"
-      "Exit status: 0 ok, 1 capture or file error, 2 bad flags.";
+      "Exit status: 0 ok, 1 capture, file or key-file error, 2 bad flags.";
   auto parsed = parse_options(argc, argv, flags, usage, /*config_option=*/"");
   if (parsed.exit_code) return parsed.exit_code;
   const auto& vm = parsed.values;
@@ -186,17 +190,19 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
     if (s.read_path) return fail("--join: has no meaning with -r", kExitUsage);
     JoinSpec j;
     j.text = vm["join"].as<std::string>();
-    const auto hp = parse_host_port(j.text);
-    if (!hp || inet_pton(AF_INET, hp->first.c_str(), &j.group) != 1) {
+    HostPortRules numeric;
+    numeric.numeric = true;
+    const auto hp = parse_host_port(j.text, numeric);
+    if (!hp || inet_pton(AF_INET, hp->host.c_str(), &j.group) != 1) {
       return fail("--join '" + j.text + "': expected IPV4GROUP:PORT, e.g. 239.255.74.0:7410",
                   kExitUsage);
     }
     if (!IN_MULTICAST(ntohl(j.group.s_addr))) {
       return fail(
-          "--join '" + j.text + "': " + hp->first + " is not a multicast address (224.0.0.0/4)",
+          "--join '" + j.text + "': " + hp->host + " is not a multicast address (224.0.0.0/4)",
           kExitUsage);
     }
-    j.port = hp->second;
+    j.port = hp->port;
     j.interface.s_addr = htonl(INADDR_ANY);
     if (vm.count("join-if")) {
       const auto text = vm["join-if"].as<std::string>();
@@ -212,9 +218,9 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
   std::vector<std::uint16_t> ports;
   if (vm.count("port")) {
     for (const auto& p : split_list(vm["port"].as<std::vector<std::string>>())) {
-      const auto hp = parse_host_port("x:" + p);
-      if (!hp) return fail("--port '" + p + "': expected a port number 1..65535", kExitUsage);
-      ports.push_back(hp->second);
+      const auto port = parse_port(p);
+      if (!port) return fail("--port '" + p + "': expected a port number 1..65535", kExitUsage);
+      ports.push_back(*port);
     }
     s.bpf_given = true;
   } else {
@@ -257,14 +263,11 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
   }
 
   if (vm.count("key-file")) {
-    const auto path = vm["key-file"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) return fail("--key-file '" + path + "': cannot read: " + std::strerror(errno));
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string error;
-    s.keys = wire::Keyring::parse(text.str(), &error);
-    if (!s.keys) return fail("--key-file '" + path + "': " + error, kExitUsage);
+    try {
+      s.keys = load_key_file(vm["key-file"].as<std::string>());
+    } catch (const KeyFileError& e) {
+      return fail(e.what(), kExitFailure);
+    }
   }
   return std::nullopt;
 }

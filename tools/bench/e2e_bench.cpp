@@ -591,7 +591,7 @@ int run(const Options& o) {
   const std::string log = o.dir + "/";
   directory = spawn("directory",
                     {o.bin + "/directory", "--listen", dir_addr, "--metrics",
-                     "127.0.0.1:" + std::to_string(port(1)), "--warmup-max", "0"},
+                     "127.0.0.1:" + std::to_string(port(1)), "--warmup-max", "0s"},
                     log + "directory.log");
   if (!wait_until([&] { return http_get(port(1), "/metrics").has_value(); }, 5000, 5)) {
     die("the directory did not start (see " + log + "directory.log)");
@@ -617,8 +617,8 @@ int run(const Options& o) {
     return spawn(
         i == 0 ? "anchor-watson" : "watson",
         {o.bin + "/watson", "--service-name", "web", "--service-url", url, "--health-check-url",
-         url + "/health", "--interval-ms", std::to_string(o.interval_ms), "--rise", "1", "--fall",
-         "1", "--directory", dir_addr},
+         url + "/health", "--interval", std::to_string(o.interval_ms) + "ms", "--rise", "1",
+         "--fall", "1", "--directory", dir_addr},
         log + (i == 0 ? "anchor-watson.log" : "watson.log"));
   };
   anchor_watson = start_watson(0);
@@ -789,8 +789,11 @@ int run(const Options& o) {
     counters["requests.sf_window.failed"] = static_cast<double>(n.failed());
   }
   if (const auto r = http_get(port(5), "/metrics"); r && o.bakerstreet) {
-    const auto at = r->find("bakerstreet_reloads_total ");
-    if (at != std::string::npos) counters["sf_reloads"] = std::atof(r->c_str() + at + 26);
+    const std::string sample = "\nbakerstreet_reloads_total ";  // the sample, not its # HELP
+    const auto at = r->find(sample);
+    if (at != std::string::npos) {
+      counters["sf_reloads"] = std::atof(r->c_str() + at + sample.size());
+    }
   }
   counters["cycles"] = static_cast<double>(modes.size());
   counters["interval_ms"] = o.interval_ms;

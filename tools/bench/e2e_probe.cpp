@@ -34,8 +34,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/real_clock.hpp"
+#include "common/host_port.hpp"
 #include "common/options.hpp"
+#include "common/real_clock.hpp"
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"
 
@@ -58,10 +59,10 @@ sockaddr_in parse_addr(const std::string& text) {
   const auto hp = baker::parse_host_port(text);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  if (!hp || inet_pton(AF_INET, hp->first.c_str(), &a.sin_addr) != 1) {
+  if (!hp || inet_pton(AF_INET, hp->host.c_str(), &a.sin_addr) != 1) {
     die("expected IPv4ADDR:PORT, got '" + text + "'");
   }
-  a.sin_port = htons(hp->second);
+  a.sin_port = htons(hp->port);
   return a;
 }
 

@@ -31,8 +31,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/real_clock.hpp"
+#include "common/host_port.hpp"
+#include "common/key_file.hpp"
 #include "common/options.hpp"
+#include "common/real_clock.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
 
@@ -56,7 +58,7 @@ constexpr const char* kUsage =
     "subscribes afresh K times and times each full snapshot. --find-max searches for the highest\n"
     "rate at which nothing is lost.";
 
-void die(const std::string& message) {
+[[noreturn]] void die(const std::string& message) {
   std::cerr << "error: " << message << "\n";
   std::exit(2);
 }
@@ -73,10 +75,10 @@ sockaddr_in parse_target(const std::string& text) {
   const auto hp = baker::parse_host_port(text);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  if (!hp || inet_pton(AF_INET, hp->first.c_str(), &a.sin_addr) != 1) {
+  if (!hp || inet_pton(AF_INET, hp->host.c_str(), &a.sin_addr) != 1) {
     die("expected IPv4ADDR:PORT, got '" + text + "'");
   }
-  a.sin_port = htons(hp->second);
+  a.sin_port = htons(hp->port);
   return a;
 }
 
@@ -413,14 +415,11 @@ int run_ceiling(const baker::po::variables_map& vm) {
 
 std::optional<wire::Keyring> read_keys(const baker::po::variables_map& vm) {
   if (!vm.count("key-file")) return std::nullopt;
-  std::ifstream in(vm["key-file"].as<std::string>());
-  if (!in) die("cannot read key file");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string error;
-  auto ring = wire::Keyring::parse(text.str(), &error);
-  if (!ring) die("key file: " + error);
-  return ring;
+  try {
+    return baker::load_key_file(vm["key-file"].as<std::string>());
+  } catch (const baker::KeyFileError& e) {
+    die(e.what());
+  }
 }
 
 int run_heartbeats(const baker::po::variables_map& vm, bool fill_only) {

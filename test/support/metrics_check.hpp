@@ -1,0 +1,23 @@
+#pragma once
+// Checks a /metrics page the way `promtool check metrics` does (the text format, version 0.0.4,
+// and promtool's lint rules), plus Baker's naming: every family is baker_<component>_<what>, has
+// a # HELP and a # TYPE line before its samples, and appears once; counters end in _total and only
+// counters do; names are snake case without the type in them; labels are well formed and every
+// series appears once; values parse. In C++ so it runs everywhere (promtool comes with the whole
+// Prometheus server package); promtool_check runs the real promtool when it is installed.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace baker::testing {
+
+// The problems found, one message each naming the line; empty when the page is clean.
+// `prefix` is the name prefix every family must have ("baker_").
+std::vector<std::string> check_metrics(std::string_view text, std::string_view prefix = "baker_");
+
+// `promtool check metrics` on `text`: nullopt when promtool is not installed, else its complaints
+// (empty when it has none).
+std::optional<std::string> promtool_check(const std::string& text);
+
+}  // namespace baker::testing
