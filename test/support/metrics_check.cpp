@@ -213,8 +213,10 @@ std::vector<std::string> check_metrics(std::string_view text, std::string_view p
   return c.finish();
 }
 
-std::optional<std::string> promtool_check(const std::string& text) {
-  if (std::system("command -v promtool > /dev/null 2>&1") != 0) return std::nullopt;
+std::string promtool_check(const std::string& text) {
+  if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
+    return "promtool is not installed (tools/install-deps extracts it from Debian's prometheus)";
+  }
   char path[] = "/tmp/baker-metrics-XXXXXX";
   const int fd = mkstemp(path);
   if (fd < 0) return "cannot create a temporary file";
