@@ -1,6 +1,6 @@
 #pragma once
 // The directory, without I/O: fed decoded datagrams and timer wake-ups with the current time,
-// it returns the datagrams to send. The Asio shell (directory_server) owns sockets and the clock.
+// it returns the datagrams to send. The Asio shell (DirectoryDaemon) owns sockets and the clock.
 // docs/PROTOCOL.md ("Rules") is the specification of everything decided here.
 #include <array>
 #include <cstdint>

@@ -6,7 +6,7 @@
 
 #include "common/logging.hpp"
 #include "common/startup_error.hpp"
-#include "directory/directory_server.hpp"
+#include "directory/directory_daemon.hpp"
 #include "directory/settings.hpp"
 
 int main(int argc, char** argv) {
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   baker::set_log_level(loaded.settings.log_level);
   try {
     boost::asio::io_context io(1);
-    baker::directory::DirectoryServer server(io, loaded.settings, argc, argv);
+    baker::directory::DirectoryDaemon server(io, loaded.settings, argc, argv);
     server.start();
     io.run();
   } catch (const std::exception& e) {

@@ -94,7 +94,7 @@ void HaproxyDriver::mark_all_unknown() {
   }
 }
 
-std::optional<Session> HaproxyDriver::next_session(TimePoint now) {
+std::optional<Session> HaproxyDriver::on_timer(TimePoint now) {
   if (busy_) return std::nullopt;
   ++session_seq_;
   Session s;

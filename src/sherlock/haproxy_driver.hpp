@@ -1,7 +1,7 @@
 #pragma once
 // HaproxyDriver: the sans-I/O core that keeps HAProxy's backends equal to sherlock's replica.
 // Fed the replica's changes and the replies of the sessions it asked for (with `now`), it returns
-// the next admin-socket session to run. The Asio shell (haproxy_sink.cpp) only performs sessions.
+// the next admin-socket session to run. The Asio shell (haproxy_shell.cpp) only performs sessions.
 //
 // - No coalescing window: when no session is in flight, a change is planned and sent at once; what
 //   arrives while one is in flight is batched into the next session (one round trip each).
@@ -69,11 +69,11 @@ class HaproxyDriver {
                   const std::vector<std::string>& changed, TimePoint now);
 
   // The session to run now, or nullopt (nothing due, or one already in flight).
-  std::optional<Session> next_session(TimePoint now);
+  std::optional<Session> on_timer(TimePoint now);
   // The in-flight session's outcome: one reply per command, or a transport failure.
   void on_replies(const std::vector<std::string>& replies, TimePoint now);
   void on_failure(const std::string& why, TimePoint now);
-  // When next_session may have something to do (timers); nullopt while a session is in flight.
+  // When on_timer may have something to do (timers); nullopt while a session is in flight.
   std::optional<TimePoint> next_deadline() const;
 
   // HAProxy was reloaded or restarted (managed mode knows when): drop the connection, whatever the

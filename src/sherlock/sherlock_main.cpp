@@ -15,8 +15,8 @@
 #include "common/options.hpp"
 #include "common/real_clock.hpp"
 #include "common/startup_error.hpp"
-#include "sherlock/haproxy_sink.hpp"
-#include "sherlock/subscriber.hpp"
+#include "sherlock/haproxy_shell.hpp"
+#include "sherlock/sherlock_daemon.hpp"
 #include "wire/auth.hpp"
 #include "wire/limits.hpp"
 #include "wire/validate.hpp"
@@ -89,9 +89,8 @@ std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
   return baker::load_key_file(get(v, "key-file"));
 }
 
-baker::sherlock::SubscriberOptions subscriber_options(asio::io_context& io,
-                                                      const po::variables_map& v) {
-  baker::sherlock::SubscriberOptions o;
+baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::variables_map& v) {
+  baker::sherlock::SherlockOptions o;
   o.directory = udp_endpoint(io, "directory", get(v, "directory"), false, true);
   o.listen = udp_endpoint(io, "listen", get(v, "listen"), true, false);
   if (v["listen"].defaulted() && o.directory.address().is_v6()) {
@@ -170,13 +169,13 @@ int main(int argc, char** argv) {
 
   baker::init_logging("sherlock");
   asio::io_context io;
-  std::unique_ptr<baker::sherlock::Subscriber> subscriber;
+  std::unique_ptr<baker::sherlock::SherlockDaemon> daemon;
   try {
     if (!baker::set_log_level(get(values, "log-level"))) {
       throw baker::UsageError("--log-level '" + get(values, "log-level") +
                               "': expected trace, debug, info, warn, error, critical or off");
     }
-    auto options = subscriber_options(io, values);
+    auto options = daemon_options(io, values);
     auto keys = load_keys(values);
     std::unique_ptr<baker::sherlock::RouteSink> sink;
     if (!values["no-haproxy"].as<bool>()) {
@@ -185,7 +184,7 @@ int main(int argc, char** argv) {
     } else {
       spdlog::info("--no-haproxy: replica and query interface only");
     }
-    subscriber = std::make_unique<baker::sherlock::Subscriber>(io, std::move(options),
+    daemon = std::make_unique<baker::sherlock::SherlockDaemon>(io, std::move(options),
                                                                std::move(keys), std::move(sink));
   } catch (const boost::system::system_error& e) {
     // Binding the UDP socket or the query interface failed.
@@ -213,7 +212,7 @@ int main(int argc, char** argv) {
               spdlog::info("SIGHUP: reloaded log level ({}) and keys ({})",
                            get(again.values, "log-level"),
                            keys ? std::to_string(keys->size()) + " key(s)" : std::string("none"));
-              subscriber->set_keys(std::move(keys));
+              daemon->set_keys(std::move(keys));
             } catch (const baker::KeyFileError& e) {
               spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
             }
@@ -222,12 +221,12 @@ int main(int argc, char** argv) {
           return;
         }
         spdlog::info("signal {}: shutting down", sig);
-        subscriber->stop();
+        daemon->stop();
         signals.cancel();  // nothing left to wait for: run() returns
       };
   signals.async_wait(on_signal);
 
-  subscriber->start();
+  daemon->start();
   try {
     io.run();
   } catch (const std::exception& e) {

@@ -10,7 +10,7 @@
 namespace baker::testing {
 namespace {
 
-using sherlock::haproxy::SinkSettings;
+using sherlock::haproxy::ShellSettings;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
@@ -25,8 +25,8 @@ const char* kConfig =
     "    http-reuse always\n"
     "    server-template slot 1-4 127.0.0.1:9 disabled weight 1\n";
 
-SinkSettings external(const TestHaproxy& haproxy) {
-  SinkSettings s;
+ShellSettings external(const TestHaproxy& haproxy) {
+  ShellSettings s;
   s.socket = sherlock::haproxy::CliEndpoint{haproxy.admin_socket(), "", 0};
   s.driver.plan.allow_add_server = true;
   s.driver.plan.drain_timeout = std::chrono::seconds(5);
@@ -253,7 +253,7 @@ TEST(HaproxyExternal, TcpAdminSocket) {
   TestHaproxy haproxy(dir, std::string("global\n    stats socket 127.0.0.1:") +
                                std::to_string(cli_port) + " level admin\n" + kConfig);
   TestBackend a("a");
-  SinkSettings s;
+  ShellSettings s;
   s.socket = sherlock::haproxy::CliEndpoint{"", "127.0.0.1", cli_port};
   SinkRunner sink(s);
   Replica replica(sink);

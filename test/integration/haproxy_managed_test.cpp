@@ -15,12 +15,12 @@
 namespace baker::testing {
 namespace {
 
-using sherlock::haproxy::SinkSettings;
+using sherlock::haproxy::ShellSettings;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-SinkSettings managed(const TempDir& dir, std::uint16_t frontend_port, int slots = 4) {
-  SinkSettings s;
+ShellSettings managed(const TempDir& dir, std::uint16_t frontend_port, int slots = 4) {
+  ShellSettings s;
   s.driver.managed = true;
   s.managed.run_dir = dir.file("run");
   s.managed.frontend_port = frontend_port;
@@ -241,7 +241,7 @@ TEST(HaproxyManaged, TcpListenerPerService) {
 
 TEST(HaproxyManaged, StopEndsHaproxyAndRemovesItsOwnRunDirectory) {
   const auto port = free_tcp_port();
-  SinkSettings s;
+  ShellSettings s;
   s.driver.managed = true;
   s.managed.frontend_port = port;
   std::string run_dir;

@@ -200,8 +200,8 @@ std::vector<std::string> distinct_ids(std::uint16_t port, const std::string& pat
 
 // --- SinkRunner ---
 
-SinkRunner::SinkRunner(sherlock::haproxy::SinkSettings settings) {
-  sink_ = std::make_unique<sherlock::haproxy::HaproxySink>(io_, std::move(settings));
+SinkRunner::SinkRunner(sherlock::haproxy::ShellSettings settings) {
+  sink_ = std::make_unique<sherlock::haproxy::HaproxyShell>(io_, std::move(settings));
   thread_ = std::thread([this] {
     auto guard = boost::asio::make_work_guard(io_);
     io_.run();

@@ -15,7 +15,7 @@
 
 #include "process.hpp"
 #include "sherlock/haproxy_replies.hpp"
-#include "sherlock/haproxy_sink.hpp"
+#include "sherlock/haproxy_shell.hpp"
 
 namespace baker::testing {
 
@@ -87,12 +87,12 @@ std::vector<std::string> distinct_ids(std::uint16_t port, const std::string& pat
 // The sink on its own io_context thread.
 class SinkRunner {
  public:
-  explicit SinkRunner(sherlock::haproxy::SinkSettings settings);
+  explicit SinkRunner(sherlock::haproxy::ShellSettings settings);
   ~SinkRunner();
   void set_routes(const sherlock::ServiceRoutes& all, const std::vector<std::string>& changed);
   // Runs `f` on the io_context thread and waits for it.
   template <typename F>
-  auto call(F f) -> decltype(f(std::declval<sherlock::haproxy::HaproxySink&>())) {
+  auto call(F f) -> decltype(f(std::declval<sherlock::haproxy::HaproxyShell&>())) {
     std::packaged_task<decltype(f(*sink_))()> task([&] { return f(*sink_); });
     auto result = task.get_future();
     post([&task] { task(); });
@@ -104,7 +104,7 @@ class SinkRunner {
  private:
   void post(std::function<void()> f);
   boost::asio::io_context io_;
-  std::unique_ptr<sherlock::haproxy::HaproxySink> sink_;
+  std::unique_ptr<sherlock::haproxy::HaproxyShell> sink_;
   std::thread thread_;
 };
 

@@ -36,7 +36,7 @@ class DriverHarness {
   // Runs sessions until the driver has nothing more to do now. Returns how many ran.
   int run_due() {
     int n = 0;
-    while (auto s = driver.next_session(clock.now())) {
+    while (auto s = driver.on_timer(clock.now())) {
       ++n;
       sessions.push_back(*s);
       if (s->fresh_connection && new_worker_on_connect) {
@@ -92,14 +92,14 @@ TEST(HaproxyDriver, FirstSessionConnectsAndReadsState) {
   DriverHarness h;
   h.haproxy.add_backend("web", 4);
   h.set({{"web", {route("web", "a", "10.0.0.1", 80)}}}, {"web"});
-  auto s = h.driver.next_session(h.clock.now());
+  auto s = h.driver.on_timer(h.clock.now());
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->fresh_connection);
   ASSERT_EQ(s->commands.size(), 2u);
   EXPECT_EQ(s->commands[0].text, "show info");
   EXPECT_EQ(s->commands[1].text, "show servers state web");
   // One session in flight at a time.
-  EXPECT_FALSE(h.driver.next_session(h.clock.now()));
+  EXPECT_FALSE(h.driver.on_timer(h.clock.now()));
   EXPECT_FALSE(h.driver.next_deadline());
 }
 
@@ -132,7 +132,7 @@ TEST(HaproxyDriver, BatchesWhatArrivesDuringASession) {
   h.run_due();
   Routes all{{"web", {route("web", "a", "10.0.0.1", 80)}}, {"api", {}}};
   h.set(all, {"web"});
-  auto first = h.driver.next_session(h.clock.now());
+  auto first = h.driver.on_timer(h.clock.now());
   ASSERT_TRUE(first);
   // While it is in flight, three more changes arrive.
   all["web"].push_back(route("web", "b", "10.0.0.2", 80));
@@ -141,7 +141,7 @@ TEST(HaproxyDriver, BatchesWhatArrivesDuringASession) {
   h.set(all, {"api"});
   all["web"].push_back(route("web", "c", "10.0.0.3", 80));
   h.set(all, {"web"});
-  EXPECT_FALSE(h.driver.next_session(h.clock.now()));
+  EXPECT_FALSE(h.driver.on_timer(h.clock.now()));
   std::vector<std::string> lines;
   for (const auto& c : first->commands) lines.push_back(c.text);
   h.driver.on_replies(h.haproxy.run(lines), h.clock.now());
@@ -429,11 +429,11 @@ TEST(HaproxyDriver, RestartNotificationDropsTheInFlightSession) {
   h.set({{"web", {}}}, {"web"});
   h.run_due();
   h.set({{"web", {route("web", "a", "10.0.0.1", 80)}}}, {"web"});
-  auto s = h.driver.next_session(h.clock.now());
+  auto s = h.driver.on_timer(h.clock.now());
   ASSERT_TRUE(s);
   h.driver.on_haproxy_restarted(h.clock.now());
   h.driver.on_failure("operation aborted", h.clock.now());  // the transport was closed
-  auto next = h.driver.next_session(h.clock.now());
+  auto next = h.driver.on_timer(h.clock.now());
   ASSERT_TRUE(next);
   EXPECT_TRUE(next->fresh_connection);
   std::vector<std::string> lines;

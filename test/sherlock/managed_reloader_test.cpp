@@ -486,7 +486,7 @@ TEST_F(ReloaderTest, BackendOutOfSlotsReloadsWithTwiceTheSlots) {
   routes["web"].push_back(route("web", "c", "10.0.0.3", 80));
   driver_->set_routes(routes, {"web"}, now_);
   for (int i = 0; i < 10; ++i) {
-    auto s = driver_->next_session(now_);
+    auto s = driver_->on_timer(now_);
     if (!s) break;
     std::vector<std::string> lines;
     for (const auto& c : s->commands) lines.push_back(c.text);

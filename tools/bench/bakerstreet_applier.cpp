@@ -1,9 +1,9 @@
 // bakerstreet-applier: Baker Street's way of applying route changes, as the yardstick of the
 // end-to-end benchmark (tools/bench/bench-e2e; docs/BENCHMARKS.md, "End to end").
 //
-// It follows the directory with Baker's own subscriber (sherlock's Subscriber and Replica), so it
-// learns of a change exactly when sherlock does, and applies every batch of changes the way Baker
-// Street's sherlock did: rewrite the whole HAProxy configuration and start a new haproxy with
+// It follows the directory with Baker's own subscriber (sherlock's SherlockDaemon and Replica), so
+// it learns of a change exactly when sherlock does, and applies every batch of changes the way
+// Baker Street's sherlock did: rewrite the whole HAProxy configuration and start a new haproxy with
 // `haproxy -f cfg -p pidfile -sf <old pids>` (daemon mode; no master-worker, no listener handover,
 // no runtime API). With --window-ms W it first coalesces changes for W ms after the first one
 // (Baker Street waited 2 s); a change that arrives during a reload goes into the next one.
@@ -29,7 +29,7 @@
 #include "common/logging.hpp"
 #include "common/options.hpp"
 #include "common/prometheus.hpp"
-#include "sherlock/subscriber.hpp"
+#include "sherlock/sherlock_daemon.hpp"
 
 extern char** environ;
 
@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
   baker::init_logging("bakerstreet");
   baker::set_log_level(v["log-level"].as<std::string>());
   asio::io_context io;
-  std::unique_ptr<sh::Subscriber> subscriber;
+  std::unique_ptr<sh::SherlockDaemon> subscriber;
   try {
     if (!v.count("run-dir")) throw std::runtime_error("--run-dir is required");
     Settings s;
@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
     s.run_dir = v["run-dir"].as<std::string>();
     s.window = std::chrono::milliseconds(v["window-ms"].as<int>());
     s.haproxy_bin = v["haproxy-bin"].as<std::string>();
-    sh::SubscriberOptions o;
+    sh::SherlockOptions o;
     o.directory = udp_endpoint(v["directory"].as<std::string>(), false);
     o.listen = udp_endpoint(v["listen"].as<std::string>(), true);
     if (v.count("http")) {
@@ -292,8 +292,8 @@ int main(int argc, char** argv) {
     }
     o.replica.subscriber_id = baker::random_nonzero_u64();
     o.replica.random_seed = baker::random_nonzero_u64();
-    subscriber = std::make_unique<sh::Subscriber>(io, std::move(o), std::nullopt,
-                                                  std::make_unique<ReloadSink>(io, s));
+    subscriber = std::make_unique<sh::SherlockDaemon>(io, std::move(o), std::nullopt,
+                                                      std::make_unique<ReloadSink>(io, s));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

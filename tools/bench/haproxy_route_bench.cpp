@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "sherlock/haproxy_sink.hpp"
+#include "sherlock/haproxy_shell.hpp"
 
 namespace {
 
@@ -188,13 +188,13 @@ int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 500;
   spdlog::set_level(spdlog::level::warn);
   Backend a('A'), b('B');
-  hx::SinkSettings settings;
+  hx::ShellSettings settings;
   settings.driver.managed = true;
   settings.managed.frontend_port = free_port();
   settings.managed.slots = 4;
   if (argc > 2) settings.managed.haproxy_bin = argv[2];
   boost::asio::io_context io;
-  auto sink = std::make_unique<hx::HaproxySink>(io, settings);
+  auto sink = std::make_unique<hx::HaproxyShell>(io, settings);
   std::thread io_thread([&] {
     auto guard = boost::asio::make_work_guard(io);
     io.run();

@@ -1,4 +1,4 @@
-#include "sherlock/subscriber.hpp"
+#include "sherlock/sherlock_daemon.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -10,8 +10,8 @@ namespace baker::sherlock {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
-Subscriber::Subscriber(asio::io_context& io, SubscriberOptions options,
-                       std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink)
+SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
+                               std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink)
     : options_(std::move(options)),
       replica_(options_.replica),
       keys_(std::move(keys)),
@@ -45,7 +45,7 @@ Subscriber::Subscriber(asio::io_context& io, SubscriberOptions options,
   }
 }
 
-void Subscriber::set_receive_buffer(udp::socket& socket) {
+void SherlockDaemon::set_receive_buffer(udp::socket& socket) {
   const int want = options_.receive_buffer;
   // SO_RCVBUFFORCE passes net.core.rmem_max when privileged; otherwise the capped SO_RCVBUF.
   if (setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) {
@@ -63,7 +63,7 @@ void Subscriber::set_receive_buffer(udp::socket& socket) {
   }
 }
 
-void Subscriber::start() {
+void SherlockDaemon::start() {
   spdlog::info(
       "sherlock {} subscribing to {} from udp {}{}; query interface on {}",
       options_.replica.services.empty()
@@ -83,7 +83,7 @@ void Subscriber::start() {
   settle();
 }
 
-void Subscriber::stop() {
+void SherlockDaemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   spdlog::info("sherlock stopping: unsubscribing, keeping nothing");
@@ -96,21 +96,21 @@ void Subscriber::stop() {
   if (http_) http_->stop();
 }
 
-void Subscriber::set_keys(std::optional<wire::Keyring> keys) {
+void SherlockDaemon::set_keys(std::optional<wire::Keyring> keys) {
   keys_ = std::move(keys);
 }
 
-udp::endpoint Subscriber::local_endpoint() const {
+udp::endpoint SherlockDaemon::local_endpoint() const {
   boost::system::error_code ec;
   return socket_.local_endpoint(ec);
 }
 
-std::optional<unsigned short> Subscriber::http_port() const {
+std::optional<unsigned short> SherlockDaemon::http_port() const {
   if (!http_) return std::nullopt;
   return http_->port();
 }
 
-void Subscriber::do_receive(udp::socket& socket, Replica::Source source) {
+void SherlockDaemon::do_receive(udp::socket& socket, Replica::Source source) {
   socket.async_wait(udp::socket::wait_read, [this, &socket, source](boost::system::error_code ec) {
     if (ec || stopped_) return;
     drain(socket, source);
@@ -119,7 +119,7 @@ void Subscriber::do_receive(udp::socket& socket, Replica::Source source) {
   });
 }
 
-void Subscriber::drain(udp::socket& socket, Replica::Source source) {
+void SherlockDaemon::drain(udp::socket& socket, Replica::Source source) {
   const TimePoint now = clock_.now();
   udp::endpoint from;
   std::size_t n = 0;
@@ -137,7 +137,7 @@ void Subscriber::drain(udp::socket& socket, Replica::Source source) {
   if (n > 0) ++stats_.batches;
 }
 
-void Subscriber::handle_datagram(std::size_t size, TimePoint now, Replica::Source source) {
+void SherlockDaemon::handle_datagram(std::size_t size, TimePoint now, Replica::Source source) {
   ++stats_.datagrams;
   if (source == Replica::Source::multicast) ++stats_.group_datagrams;
   wire::DecodeOptions decode_options;
@@ -167,7 +167,7 @@ void Subscriber::handle_datagram(std::size_t size, TimePoint now, Replica::Sourc
   }
 }
 
-void Subscriber::send(const Replica::Outgoing& out) {
+void SherlockDaemon::send(const Replica::Outgoing& out) {
   for (const auto& m : out) {
     wire::encode_into(m, keys_ ? &*keys_ : nullptr, send_buffer_);
     boost::system::error_code ec;
@@ -180,7 +180,7 @@ void Subscriber::send(const Replica::Outgoing& out) {
   }
 }
 
-void Subscriber::settle() {
+void SherlockDaemon::settle() {
   if (stopped_) return;
   const auto changed = replica_.take_changes();
   if (!changed.empty() && sink_) {
@@ -190,7 +190,7 @@ void Subscriber::settle() {
   arm_timer();
 }
 
-void Subscriber::arm_timer() {
+void SherlockDaemon::arm_timer() {
   const auto next = replica_.next_deadline();
   if (next == timer_at_) return;  // already armed for it
   timer_at_ = next;

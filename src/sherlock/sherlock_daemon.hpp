@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "common/real_clock.hpp"
 #include "common/http_status_server.hpp"
+#include "common/real_clock.hpp"
 #include "sherlock/query_interface.hpp"
 #include "sherlock/replica.hpp"
 #include "sherlock/route_sink.hpp"
@@ -17,7 +17,7 @@
 
 namespace baker::sherlock {
 
-struct SubscriberOptions {
+struct SherlockOptions {
   boost::asio::ip::udp::endpoint directory;
   boost::asio::ip::udp::endpoint listen;
   std::optional<boost::asio::ip::udp::endpoint> multicast_group;
@@ -29,12 +29,12 @@ struct SubscriberOptions {
   ReplicaConfig replica;
 };
 
-class Subscriber {
+class SherlockDaemon {
  public:
   // Binds the sockets and the HTTP listener; throws boost::system::system_error if it cannot.
   // sink may be null (--no-haproxy).
-  Subscriber(boost::asio::io_context& io, SubscriberOptions options,
-             std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink);
+  SherlockDaemon(boost::asio::io_context& io, SherlockOptions options,
+                 std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink);
 
   void start();
   // Unsubscribe, stop the sink, close sockets and the timer, so io_context::run() returns.
@@ -55,7 +55,7 @@ class Subscriber {
   void arm_timer();
   void set_receive_buffer(boost::asio::ip::udp::socket& socket);
 
-  SubscriberOptions options_;
+  SherlockOptions options_;
   RealTimeSource clock_;
   Replica replica_;
   std::optional<wire::Keyring> keys_;

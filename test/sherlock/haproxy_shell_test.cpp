@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/startup_error.hpp"
-#include "sherlock/haproxy_sink.hpp"
+#include "sherlock/haproxy_shell.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -19,10 +19,10 @@ po::variables_map parse(std::vector<std::string> args) {
   return v;
 }
 
-// The message of a bad flag: from the flag's own parser (a duration) or from sink_settings_from.
+// The message of a bad flag: from the flag's own parser (a duration) or from shell_settings_from.
 std::string error_of(std::vector<std::string> args) {
   try {
-    sink_settings_from(parse(std::move(args)));
+    shell_settings_from(parse(std::move(args)));
   } catch (const UsageError& e) {
     return e.what();
   } catch (const po::error& e) {
@@ -32,7 +32,7 @@ std::string error_of(std::vector<std::string> args) {
 }
 
 TEST(HaproxyOptions, DefaultsToManagedMode) {
-  const auto s = sink_settings_from(parse({}));
+  const auto s = shell_settings_from(parse({}));
   EXPECT_FALSE(s.socket);
   EXPECT_TRUE(s.driver.managed);
   EXPECT_FALSE(s.driver.plan.allow_add_server);
@@ -45,7 +45,7 @@ TEST(HaproxyOptions, DefaultsToManagedMode) {
 }
 
 TEST(HaproxyOptions, HaproxyTimeoutBoundsStartAndReload) {
-  const auto s = sink_settings_from(parse({"--haproxy-timeout", "1m"}));
+  const auto s = shell_settings_from(parse({"--haproxy-timeout", "1m"}));
   EXPECT_EQ(s.managed.start_timeout, std::chrono::seconds(60));
   EXPECT_EQ(s.managed.reload_timeout, std::chrono::seconds(60));
   EXPECT_EQ(error_of({"--haproxy-timeout", "10ms"}),
@@ -55,12 +55,12 @@ TEST(HaproxyOptions, HaproxyTimeoutBoundsStartAndReload) {
 }
 
 TEST(HaproxyOptions, DurationsTakeAUnit) {
-  auto s = sink_settings_from(parse({"--drain-timeout", "2.5s", "--reconcile-interval", "1m"}));
+  auto s = shell_settings_from(parse({"--drain-timeout", "2.5s", "--reconcile-interval", "1m"}));
   EXPECT_EQ(s.driver.plan.drain_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(s.driver.reconcile_interval, std::chrono::minutes(1));
-  s = sink_settings_from(parse({"--drain-timeout", "0s"}));
+  s = shell_settings_from(parse({"--drain-timeout", "0s"}));
   EXPECT_EQ(s.driver.plan.drain_timeout, Duration::zero());
-  s = sink_settings_from(parse({}));
+  s = shell_settings_from(parse({}));
   EXPECT_EQ(s.driver.plan.drain_timeout, std::chrono::seconds(10));
   EXPECT_EQ(s.driver.reconcile_interval, std::chrono::seconds(10));
   EXPECT_EQ(error_of({"--drain-timeout", "10000"}),
@@ -71,24 +71,24 @@ TEST(HaproxyOptions, DurationsTakeAUnit) {
 }
 
 TEST(HaproxyOptions, ExternalSocketPathOrAddress) {
-  auto s = sink_settings_from(parse({"--haproxy-sock", "/run/haproxy.sock"}));
+  auto s = shell_settings_from(parse({"--haproxy-sock", "/run/haproxy.sock"}));
   ASSERT_TRUE(s.socket);
   EXPECT_EQ(s.socket->path, "/run/haproxy.sock");
   EXPECT_FALSE(s.driver.managed);
   EXPECT_TRUE(s.driver.plan.allow_add_server);
-  s = sink_settings_from(parse({"--haproxy-sock", "127.0.0.1:9999", "--no-add-server"}));
+  s = shell_settings_from(parse({"--haproxy-sock", "127.0.0.1:9999", "--no-add-server"}));
   EXPECT_EQ(s.socket->host, "127.0.0.1");
   EXPECT_EQ(s.socket->port, 9999);
   EXPECT_FALSE(s.driver.plan.allow_add_server);
 }
 
 TEST(HaproxyOptions, SlotsSizeTheSuggestedLinesWithAnExternalSocket) {
-  const auto s = sink_settings_from(parse({"--haproxy-sock", "/x", "--slots", "64"}));
+  const auto s = shell_settings_from(parse({"--haproxy-sock", "/x", "--slots", "64"}));
   EXPECT_EQ(s.driver.suggested_slots, 64);
 }
 
 TEST(HaproxyOptions, TcpPortsBecomeExtraBackends) {
-  const auto s = sink_settings_from(
+  const auto s = shell_settings_from(
       parse({"--tcp-port", "db=5432", "--tcp-port", "cache=6379", "--backend-prefix", "bk_"}));
   EXPECT_EQ(s.managed.tcp_ports.at("db"), 5432);
   EXPECT_EQ(s.managed.tcp_ports.at("cache"), 6379);

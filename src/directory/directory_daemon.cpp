@@ -1,4 +1,4 @@
-#include "directory/directory_server.hpp"
+#include "directory/directory_daemon.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -41,7 +41,7 @@ std::uint64_t random_epoch() {
 }
 }  // namespace
 
-DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& settings, int argc,
+DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& settings, int argc,
                                  char** argv)
     : io_(io),
       settings_(settings),
@@ -116,7 +116,7 @@ DirectoryServer::DirectoryServer(asio::io_context& io, const DaemonSettings& set
   }
 }
 
-void DirectoryServer::start() {
+void DirectoryDaemon::start() {
   const auto& c = settings_.core;
   spdlog::info(
       "listening on UDP {}:{} (receive buffer {} KiB), epoch {:016x}, miss-limit {}, warm-up "
@@ -136,7 +136,7 @@ void DirectoryServer::start() {
   arm_timer();
 }
 
-void DirectoryServer::do_receive() {
+void DirectoryDaemon::do_receive() {
   socket_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
     if (ec || stopping_) return;
     on_readable();
@@ -144,7 +144,7 @@ void DirectoryServer::do_receive() {
   });
 }
 
-void DirectoryServer::on_readable() {
+void DirectoryDaemon::on_readable() {
   const int fd = socket_.native_handle();
   TimePoint now = clock_.now();
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
@@ -166,7 +166,7 @@ void DirectoryServer::on_readable() {
   arm_timer();
 }
 
-void DirectoryServer::handle(const BatchReceiver::Datagram& d, TimePoint now) {
+void DirectoryDaemon::handle(const BatchReceiver::Datagram& d, TimePoint now) {
   ++stats_.datagrams_received;
   stats_.bytes_received += d.bytes.size();
   if (d.truncated) {
@@ -185,7 +185,7 @@ void DirectoryServer::handle(const BatchReceiver::Datagram& d, TimePoint now) {
   core_.on_datagram(decoded.value().message, d.from, now, actions_);
 }
 
-void DirectoryServer::send_actions() {
+void DirectoryDaemon::send_actions() {
   if (actions_.empty()) return;
   if (encoded_.size() < actions_.size()) encoded_.resize(actions_.size());
   for (std::size_t k = 0; k < actions_.size(); ++k) {
@@ -202,7 +202,7 @@ void DirectoryServer::send_actions() {
   if (encoded_.size() > 4096) encoded_.resize(4096);  // a burst's buffers need not stay
 }
 
-void DirectoryServer::arm_timer() {
+void DirectoryDaemon::arm_timer() {
   if (stopping_) return;
   const TimePoint next = core_.next_deadline().value_or(TimePoint::max());
   if (next >= armed_) return;  // already armed for an earlier moment
@@ -215,7 +215,7 @@ void DirectoryServer::arm_timer() {
   });
 }
 
-void DirectoryServer::on_timer() {
+void DirectoryDaemon::on_timer() {
   if (stopping_) return;
   const bool was_warming = core_.warming_up();
   core_.on_timer(clock_.now(), actions_);
@@ -226,7 +226,7 @@ void DirectoryServer::on_timer() {
   arm_timer();
 }
 
-void DirectoryServer::do_rate_timer() {
+void DirectoryDaemon::do_rate_timer() {
   rate_timer_.expires_after(std::chrono::seconds(1));
   rate_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping_) return;
@@ -237,7 +237,7 @@ void DirectoryServer::do_rate_timer() {
   });
 }
 
-void DirectoryServer::do_await_signal() {
+void DirectoryDaemon::do_await_signal() {
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
@@ -252,7 +252,7 @@ void DirectoryServer::do_await_signal() {
   });
 }
 
-void DirectoryServer::reload() {
+void DirectoryDaemon::reload() {
   // Same flags, config file re-read: the key file and the log level may have changed.
   const LoadedSettings fresh = load_settings(argc_, argv_);
   if (fresh.exit_code) {
@@ -280,7 +280,7 @@ void DirectoryServer::reload() {
                settings_.log_level);
 }
 
-void DirectoryServer::stop() {
+void DirectoryDaemon::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   timer_.cancel();
@@ -290,7 +290,7 @@ void DirectoryServer::stop() {
   if (http_) http_->stop();
 }
 
-HttpReply DirectoryServer::status(const std::string& path) {
+HttpReply DirectoryDaemon::status(const std::string& path) {
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", render_metrics(core_, stats_)};
   if (path == "/routes") {
     return {200, "application/json", render_routes_json(core_, "", clock_.now())};

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "common/real_clock.hpp"
 #include "common/http_status_server.hpp"
+#include "common/real_clock.hpp"
 #include "directory/batch_udp.hpp"
 #include "directory/directory_core.hpp"
 #include "directory/settings.hpp"
@@ -18,12 +18,12 @@
 
 namespace baker::directory {
 
-class DirectoryServer {
+class DirectoryDaemon {
  public:
   // Binds everything. Throws StartupError (a port in use, an unreadable key file: exit 1) or
   // UsageError (flags that do not fit together: exit 2) with a clear message.
   // argc/argv are kept to re-read the settings on SIGHUP.
-  DirectoryServer(boost::asio::io_context& io, const DaemonSettings& settings, int argc,
+  DirectoryDaemon(boost::asio::io_context& io, const DaemonSettings& settings, int argc,
                   char** argv);
   void start();
   std::uint16_t udp_port() const { return socket_.local_endpoint().port(); }

@@ -1,5 +1,5 @@
 #pragma once
-// HaproxySink: sherlock's RouteSink for HAProxy. The thin Asio shell around HaproxyDriver: it runs
+// HaproxyShell: sherlock's RouteSink for HAProxy. The thin Asio shell around HaproxyDriver: it runs
 // the sessions the driver asks for on an AsioCliTransport, arms one timer for the driver's next
 // deadline, and in managed mode owns the ManagedHaproxy that runs haproxy.
 #include <boost/asio/io_context.hpp>
@@ -27,7 +27,7 @@ std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
 
 namespace baker::sherlock::haproxy {
 
-struct SinkSettings {
+struct ShellSettings {
   std::optional<CliEndpoint> socket;  // external HAProxy's admin socket; nullopt = managed mode
   DriverSettings driver;
   ManagedSettings managed;
@@ -35,14 +35,14 @@ struct SinkSettings {
 };
 
 // Reads the flags add_haproxy_options registered; throws UsageError naming a bad flag.
-SinkSettings sink_settings_from(const boost::program_options::variables_map& values);
+ShellSettings shell_settings_from(const boost::program_options::variables_map& values);
 
-class HaproxySink final : public RouteSink {
+class HaproxyShell final : public RouteSink {
  public:
   // Managed mode starts haproxy here (blocking, before the io_context runs); throws StartupError
   // (haproxy's own words when it has some) if it cannot.
-  HaproxySink(boost::asio::io_context& io, SinkSettings settings);
-  ~HaproxySink() override;
+  HaproxyShell(boost::asio::io_context& io, ShellSettings settings);
+  ~HaproxyShell() override;
 
   void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) override;
   void append_metrics(std::string& out) const override;
@@ -58,7 +58,7 @@ class HaproxySink final : public RouteSink {
   void on_timer(const boost::system::error_code& ec);
 
   boost::asio::io_context& io_;
-  SinkSettings settings_;
+  ShellSettings settings_;
   HaproxyDriver driver_;
   std::unique_ptr<ManagedHaproxy> managed_;
   std::shared_ptr<AsioCliTransport> transport_;

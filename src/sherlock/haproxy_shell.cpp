@@ -1,4 +1,4 @@
-#include "sherlock/haproxy_sink.hpp"
+#include "sherlock/haproxy_shell.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -59,7 +59,7 @@ void add_haproxy_options(po::options_description& flags) {
 
 std::unique_ptr<RouteSink> make_haproxy_sink(boost::asio::io_context& io,
                                              const po::variables_map& values) {
-  return std::make_unique<haproxy::HaproxySink>(io, haproxy::sink_settings_from(values));
+  return std::make_unique<haproxy::HaproxyShell>(io, haproxy::shell_settings_from(values));
 }
 
 namespace haproxy {
@@ -90,8 +90,8 @@ bool dynamic_balance(const std::string& b) {
 
 }  // namespace
 
-SinkSettings sink_settings_from(const po::variables_map& v) {
-  SinkSettings s;
+ShellSettings shell_settings_from(const po::variables_map& v) {
+  ShellSettings s;
   const auto str = [&](const char* name) { return v[name].as<std::string>(); };
   const auto given = [&](const char* name) { return v.count(name) && !v[name].defaulted(); };
 
@@ -186,7 +186,7 @@ SinkSettings sink_settings_from(const po::variables_map& v) {
   return s;
 }
 
-HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
+HaproxyShell::HaproxyShell(boost::asio::io_context& io, ShellSettings settings)
     : io_(io), settings_(std::move(settings)), driver_(settings_.driver), timer_(io) {
   CliEndpoint endpoint;
   if (settings_.socket) {
@@ -218,22 +218,22 @@ HaproxySink::HaproxySink(boost::asio::io_context& io, SinkSettings settings)
   });
 }
 
-HaproxySink::~HaproxySink() {
+HaproxyShell::~HaproxyShell() {
   *alive_ = false;
   stop();
 }
 
-void HaproxySink::routes_changed(const ServiceRoutes& all,
-                                 const std::vector<std::string>& changed) {
+void HaproxyShell::routes_changed(const ServiceRoutes& all,
+                                  const std::vector<std::string>& changed) {
   if (stopped_) return;
   driver_.set_routes(all, changed, Clock::now());
   if (managed_) managed_->update(&all);
   pump();
 }
 
-void HaproxySink::pump() {
+void HaproxyShell::pump() {
   if (stopped_) return;
-  if (auto session = driver_.next_session(Clock::now())) {
+  if (auto session = driver_.on_timer(Clock::now())) {
     std::vector<std::string> lines;
     lines.reserve(session->commands.size());
     for (const auto& c : session->commands) lines.push_back(c.text);
@@ -262,12 +262,12 @@ void HaproxySink::pump() {
   }
 }
 
-void HaproxySink::append_metrics(std::string& out) const {
+void HaproxyShell::append_metrics(std::string& out) const {
   driver_.append_metrics(out);
   if (managed_) managed_->append_metrics(out);
 }
 
-void HaproxySink::stop() {
+void HaproxyShell::stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
