@@ -3,8 +3,8 @@
 //   decode         every sample message, with and without MAC (key 1 = 0x42 x 32, as the targets')
 //   haproxy_reply  HAProxy 2.6.12's replies (haproxy_fixtures.hpp and the error texts measured for
 //                  classify_reply), each behind the byte that selects its reader (fuzz_inputs.hpp)
-//   dump_frame     the frames of test/tools/captures/any_v4_v6.pcap, and hand-built frames of every
-//                  link type carrying sample messages (test/tools/frames.hpp)
+//   dump_frame     the frames of test/baker-dump/captures/any_v4_v6.pcap, and hand-built frames of every
+//                  link type carrying sample messages (test/baker-dump/frames.hpp)
 //   watson_config  watson.conf examples (Baker Street's layout, `name = value`, every setting)
 //   keyring        key files (one key, rotation with two, comments)
 #include <cstdint>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "../sherlock/haproxy_fixtures.hpp"
-#include "../tools/frames.hpp"
+#include "../baker-dump/frames.hpp"
 #include "fuzz_inputs.hpp"
 #include "sherlock/haproxy_commands.hpp"
 #include "wire/sample_messages.hpp"
@@ -164,7 +164,7 @@ void dump_seeds(const fs::path& root) {
   SeedWriter out(root, "dump_frame");
   // The committed capture (classic pcap, little endian, Linux cooked): every frame alone, and the
   // whole capture as one input (a heartbeat gap, Deltas with a gap, a snapshot chunk).
-  const Bytes pcap = read_file(fs::path(BAKER_SOURCE_DIR) / "test/tools/captures/any_v4_v6.pcap");
+  const Bytes pcap = read_file(fs::path(BAKER_SOURCE_DIR) / "test/baker-dump/captures/any_v4_v6.pcap");
   if (pcap.size() < 24 || le32(pcap, 0) != 0xa1b2c3d4) throw std::runtime_error("bad capture");
   const auto link = link_index(static_cast<int>(le32(pcap, 20)));
   Bytes capture;

@@ -5,9 +5,9 @@ if(TARGET baker-dump)
                          ${CMAKE_CURRENT_LIST_DIR}/baker_dump_capture_test.cpp)
   target_link_libraries(baker_dump_integration_test PRIVATE baker_dump baker_wire
                                                             PkgConfig::PCAP)
-  target_include_directories(baker_dump_integration_test PRIVATE ${PROJECT_SOURCE_DIR}/test/tools)
+  target_include_directories(baker_dump_integration_test PRIVATE ${PROJECT_SOURCE_DIR}/test/baker-dump)
   target_compile_definitions(baker_dump_integration_test
-                             PRIVATE BAKER_DUMP_CAPTURES="${PROJECT_SOURCE_DIR}/test/tools/captures")
+                             PRIVATE BAKER_DUMP_CAPTURES="${PROJECT_SOURCE_DIR}/test/baker-dump/captures")
   add_dependencies(baker_dump_integration_test baker-dump)
 endif()
 
@@ -16,7 +16,7 @@ if(TARGET baker-dump AND TARGET directory AND TARGET watson)
   baker_integration_test(baker_dump_daemons_test
                          ${CMAKE_CURRENT_LIST_DIR}/baker_dump_daemons_test.cpp)
   target_link_libraries(baker_dump_daemons_test PRIVATE baker_wire PkgConfig::PCAP)
-  target_include_directories(baker_dump_daemons_test PRIVATE ${PROJECT_SOURCE_DIR}/test/tools
+  target_include_directories(baker_dump_daemons_test PRIVATE ${PROJECT_SOURCE_DIR}/test/baker-dump
                                                              ${PROJECT_SOURCE_DIR}/tools)
   add_dependencies(baker_dump_daemons_test baker-dump directory watson)
 endif()

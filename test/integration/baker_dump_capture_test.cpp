@@ -538,7 +538,7 @@ TEST_F(BakerDumpFiles, AuthenticationFailuresWithKeyFile) {
 }
 
 // A committed capture made with `baker-dump -i any -w` (Linux cooked headers, IPv4 and IPv6):
-// test/tools/captures/make_fixtures.sh re-records it.
+// test/baker-dump/captures/make_fixtures.sh re-records it.
 TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
   const std::string path = std::string(BAKER_DUMP_CAPTURES) + "/any_v4_v6.pcap";
   int linktype = 0;

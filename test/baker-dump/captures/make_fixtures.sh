@@ -1,6 +1,6 @@
 #!/bin/sh
 # Re-records the committed capture fixtures (needs root; run from anywhere):
-#   test/tools/captures/make_fixtures.sh build/bin/baker-dump
+#   test/baker-dump/captures/make_fixtures.sh build/bin/baker-dump
 # any_v4_v6.pcap: `baker-dump -i any` (Linux cooked capture) of IPv4 and IPv6 loopback datagrams:
 # heartbeats 1, 2, 4 (a gap), a goodbye, Deltas to a subscriber on ::1 with a gap, a snapshot
 # chunk, one undecodable datagram. Fixed epochs; the time stamps are whenever it was recorded.
