@@ -12,7 +12,7 @@
 namespace baker::dump {
 namespace {
 
-using testing::parse_json;
+using baker::testing::parse_json;
 using wire::samples::sample_messages;
 
 const Endpoint kFrom{wire::IpAddress::v4(127, 0, 0, 1), 40001};

@@ -13,6 +13,7 @@ namespace baker::dump {
 namespace {
 
 using namespace testing;
+using baker::testing::parse_json;
 
 const V4 kLocal{127, 0, 0, 1};
 

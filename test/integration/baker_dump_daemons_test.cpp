@@ -22,8 +22,8 @@ using baker::testing::ChildProcess;
 using baker::testing::TempDir;
 using baker::testing::UdpSocket;
 using baker::testing::wait_until;
-using testing::JsonValue;
-using testing::parse_json;
+using baker::testing::JsonValue;
+using baker::testing::parse_json;
 
 // The JSON objects printed so far by a --json child (its log also holds stderr lines).
 std::vector<JsonValue> json_lines(const std::string& log) {

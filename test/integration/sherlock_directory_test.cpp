@@ -23,7 +23,9 @@
 #include <variant>
 #include <vector>
 
+#include "json_value.hpp"
 #include "process.hpp"
+#include "routes.hpp"
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"
 
@@ -36,140 +38,29 @@ using baker::testing::ChildProcess;
 using baker::testing::free_tcp_port;
 using baker::testing::free_udp_port;
 using baker::testing::http_get;
+using baker::testing::JsonValue;
+using baker::testing::parse_json;
 using baker::testing::UdpSocket;
 using baker::testing::wait_until;
 
-// ---- a small JSON reader, enough for both daemons' /routes and /digest ------------------------
+// A route as both daemons' /routes show it.
+wire::Route route_of(const std::string& service, const JsonValue& j) {
+  std::vector<std::string> tags;
+  for (const auto& t : j["tags"].items) tags.push_back(t.str());
+  return baker::testing::make_route(
+      service, j["instance"].str(),
+      wire::IpAddress::parse(j["address"].str()).value_or(wire::IpAddress{}),
+      static_cast<std::uint16_t>(j["port"].u64()), static_cast<std::uint16_t>(j["weight"].u64()),
+      j["state"].str() == "up" ? wire::InstanceState::up : wire::InstanceState::draining, tags);
+}
 
-struct Json {
-  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
-               std::map<std::string, Json>>
-      v;
-  const Json* at(const std::string& key) const {
-    const auto* o = std::get_if<std::map<std::string, Json>>(&v);
-    if (!o) return nullptr;
-    const auto it = o->find(key);
-    return it == o->end() ? nullptr : &it->second;
+// The page's JSON, or nullopt while a daemon is not serving a whole page yet.
+std::optional<JsonValue> json_of(const std::string& body) {
+  try {
+    return parse_json(body);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;
   }
-  std::string str() const {
-    const auto* s = std::get_if<std::string>(&v);
-    return s ? *s : std::string();
-  }
-  double num() const {
-    const auto* d = std::get_if<double>(&v);
-    return d ? *d : -1;
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(const std::string& text) : s_(text) {}
-  std::optional<Json> parse() {
-    auto v = value();
-    skip();
-    if (!v || i_ != s_.size()) return std::nullopt;
-    return v;
-  }
-
- private:
-  void skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool eat(char c) {
-    skip();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  std::optional<std::string> string() {
-    if (!eat('"')) return std::nullopt;
-    std::string out;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      char c = s_[i_++];
-      if (c == '\\') {
-        if (i_ >= s_.size()) return std::nullopt;
-        c = s_[i_++];
-        if (c == 'u') {
-          if (i_ + 4 > s_.size()) return std::nullopt;
-          out += static_cast<char>(std::stoi(s_.substr(i_, 4), nullptr, 16));
-          i_ += 4;
-          continue;
-        }
-        if (c == 'n') c = '\n';
-      }
-      out += c;
-    }
-    if (!eat('"')) return std::nullopt;
-    return out;
-  }
-  std::optional<Json> value() {
-    skip();
-    if (i_ >= s_.size()) return std::nullopt;
-    const char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      std::map<std::string, Json> o;
-      if (eat('}')) return Json{o};
-      do {
-        auto k = string();
-        if (!k || !eat(':')) return std::nullopt;
-        auto v = value();
-        if (!v) return std::nullopt;
-        o[*k] = std::move(*v);
-      } while (eat(','));
-      if (!eat('}')) return std::nullopt;
-      return Json{o};
-    }
-    if (c == '[') {
-      ++i_;
-      std::vector<Json> a;
-      if (eat(']')) return Json{a};
-      do {
-        auto v = value();
-        if (!v) return std::nullopt;
-        a.push_back(std::move(*v));
-      } while (eat(','));
-      if (!eat(']')) return std::nullopt;
-      return Json{a};
-    }
-    if (c == '"') {
-      auto s = string();
-      if (!s) return std::nullopt;
-      return Json{*s};
-    }
-    for (const auto& [word, j] : {std::pair{"true", Json{true}}, std::pair{"false", Json{false}},
-                                  std::pair{"null", Json{nullptr}}}) {
-      if (s_.compare(i_, std::strlen(word), word) == 0) {
-        i_ += std::strlen(word);
-        return j;
-      }
-    }
-    std::size_t used = 0;
-    try {
-      const double d = std::stod(s_.substr(i_, 32), &used);
-      i_ += used;
-      return Json{d};
-    } catch (...) {
-      return std::nullopt;
-    }
-  }
-
-  const std::string& s_;
-  std::size_t i_ = 0;
-};
-
-wire::Route route_of(const std::string& service, const Json& j) {
-  wire::Route r;
-  r.service = service;
-  r.instance = j.at("instance")->str();
-  r.address = wire::IpAddress::parse(j.at("address")->str()).value_or(wire::IpAddress{});
-  r.port = static_cast<std::uint16_t>(j.at("port")->num());
-  r.weight = static_cast<std::uint16_t>(j.at("weight")->num());
-  r.state = j.at("state")->str() == "up" ? wire::InstanceState::up : wire::InstanceState::draining;
-  for (const auto& t : std::get<std::vector<Json>>(j.at("tags")->v)) r.tags.push_back(t.str());
-  return r;
 }
 
 struct TableView {
@@ -189,12 +80,10 @@ void sort_routes(std::vector<wire::Route>& routes) {
 std::optional<TableView> directory_table(std::uint16_t port) {
   const auto r = http_get("127.0.0.1", port, "/routes");
   if (!r || r->status != 200) return std::nullopt;
-  const auto j = JsonReader(r->body).parse();
-  if (!j || !j->at("routes") || !j->at("epoch")) return std::nullopt;
-  TableView t{j->at("epoch")->str(), static_cast<std::uint64_t>(j->at("seq")->num()), {}};
-  for (const auto& x : std::get<std::vector<Json>>(j->at("routes")->v)) {
-    t.routes.push_back(route_of(x.at("service")->str(), x));
-  }
+  const auto j = json_of(r->body);
+  if (!j || !j->has("routes") || !j->has("epoch")) return std::nullopt;
+  TableView t{(*j)["epoch"].str(), (*j)["seq"].u64(), {}};
+  for (const auto& x : (*j)["routes"].items) t.routes.push_back(route_of(x["service"].str(), x));
   sort_routes(t.routes);
   return t;
 }
@@ -204,14 +93,13 @@ std::optional<TableView> sherlock_table(std::uint16_t port, std::uint64_t* diges
   const auto d = http_get("127.0.0.1", port, "/digest");
   const auto r = http_get("127.0.0.1", port, "/routes");
   if (!d || !r) return std::nullopt;
-  const auto dj = JsonReader(d->body).parse();
-  const auto rj = JsonReader(r->body).parse();
-  if (!dj || !rj || !dj->at("epoch")) return std::nullopt;
-  TableView t{dj->at("epoch")->str(), static_cast<std::uint64_t>(dj->at("seq")->num()), {}};
-  if (digest) *digest = std::stoull(dj->at("digest")->str(), nullptr, 16);
-  for (const auto& [service, list] : std::get<std::map<std::string, Json>>(rj->v)) {
-    for (const auto& x : std::get<std::vector<Json>>(list.v))
-      t.routes.push_back(route_of(service, x));
+  const auto dj = json_of(d->body);
+  const auto rj = json_of(r->body);
+  if (!dj || !rj || !dj->has("epoch")) return std::nullopt;
+  TableView t{(*dj)["epoch"].str(), (*dj)["seq"].u64(), {}};
+  if (digest) *digest = std::stoull((*dj)["digest"].str(), nullptr, 16);
+  for (const auto& [service, list] : rj->fields) {
+    for (const auto& x : list.items) t.routes.push_back(route_of(service, x));
   }
   sort_routes(t.routes);
   return t;

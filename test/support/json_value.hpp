@@ -1,5 +1,6 @@
 #pragma once
-// A small strict JSON reader for checking baker-dump's --json output field by field in tests.
+// A small strict JSON reader for tests: baker-dump's --json output, the daemons' /routes and
+// /digest pages, field by field.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -9,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace baker::dump::testing {
+namespace baker::testing {
 
 struct JsonValue {
   enum class Kind { null, boolean, number, string, array, object } kind = Kind::null;
@@ -187,4 +188,4 @@ inline JsonValue parse_json(std::string_view s) {
   return JsonParser(s).parse();
 }
 
-}  // namespace baker::dump::testing
+}  // namespace baker::testing
