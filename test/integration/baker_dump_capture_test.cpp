@@ -23,12 +23,7 @@ namespace baker::dump {
 namespace {
 
 using namespace std::chrono_literals;
-using baker::testing::bin;
-using baker::testing::ChildProcess;
-using baker::testing::TempDir;
-using baker::testing::UdpSocket;
-using baker::testing::wait_until;
-using baker::testing::JsonValue;
+using namespace baker::testing;
 using testing::Packet;
 using baker::testing::parse_json;
 using testing::run_tool;

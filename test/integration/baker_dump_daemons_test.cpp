@@ -17,13 +17,7 @@ namespace baker::dump {
 namespace {
 
 using namespace std::chrono_literals;
-using baker::testing::bin;
-using baker::testing::ChildProcess;
-using baker::testing::TempDir;
-using baker::testing::UdpSocket;
-using baker::testing::wait_until;
-using baker::testing::JsonValue;
-using baker::testing::parse_json;
+using namespace baker::testing;
 
 // The JSON objects printed so far by a --json child (its log also holds stderr lines).
 std::vector<JsonValue> json_lines(const std::string& log) {

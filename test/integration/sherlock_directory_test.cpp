@@ -33,15 +33,7 @@ namespace baker::sherlock {
 namespace {
 
 using namespace std::chrono_literals;
-using baker::testing::bin;
-using baker::testing::ChildProcess;
-using baker::testing::free_tcp_port;
-using baker::testing::free_udp_port;
-using baker::testing::http_get;
-using baker::testing::JsonValue;
-using baker::testing::parse_json;
-using baker::testing::UdpSocket;
-using baker::testing::wait_until;
+using namespace baker::testing;
 
 // A route as both daemons' /routes show it.
 wire::Route route_of(const std::string& service, const JsonValue& j) {

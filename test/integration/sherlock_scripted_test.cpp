@@ -26,13 +26,7 @@ namespace baker::sherlock {
 namespace {
 
 using namespace std::chrono_literals;
-using baker::testing::bin;
-using baker::testing::ChildProcess;
-using baker::testing::free_tcp_port;
-using baker::testing::http_get;
-using baker::testing::TempDir;
-using baker::testing::UdpSocket;
-using baker::testing::wait_until;
+using namespace baker::testing;
 
 constexpr std::uint64_t kEpoch = 0x5eed;
 
