@@ -23,10 +23,7 @@ bool valid_haproxy_name(std::string_view name) {
 }
 
 std::string server_address(const wire::IpAddress& address, std::uint16_t port) {
-  if (address.family == wire::IpAddress::Family::v6) {
-    return "[" + address.to_string() + "]:" + std::to_string(port);
-  }
-  return address.to_string() + ":" + std::to_string(port);
+  return wire::Endpoint{address, port}.to_string();
 }
 
 constexpr std::array<std::string_view, 3> kAdminStateNames = {"ready", "drain", "maint"};

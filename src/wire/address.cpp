@@ -34,4 +34,11 @@ std::string IpAddress::to_string() const {
   return buf;
 }
 
+std::string Endpoint::to_string() const {
+  if (address.family == IpAddress::Family::v6) {
+    return "[" + address.to_string() + "]:" + std::to_string(port);
+  }
+  return address.to_string() + ":" + std::to_string(port);
+}
+
 }  // namespace baker::wire

@@ -22,4 +22,15 @@ struct IpAddress {
   friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
 
+// Where a datagram came from or goes to (an address and a port), without any socket library
+// type, so cores and captures share it.
+struct Endpoint {
+  IpAddress address;
+  std::uint16_t port = 0;
+
+  std::string to_string() const;  // "1.2.3.4:5" or "[fd00::1]:5"
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+};
+
 }  // namespace baker::wire

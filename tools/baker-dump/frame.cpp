@@ -133,13 +133,6 @@ FrameResult parse_ipv6(std::span<const std::uint8_t> p) {
 
 }  // namespace
 
-std::string Endpoint::to_string() const {
-  if (address.family == wire::IpAddress::Family::v6) {
-    return "[" + address.to_string() + "]:" + std::to_string(port);
-  }
-  return address.to_string() + ":" + std::to_string(port);
-}
-
 std::string_view to_string(FrameSkip s) noexcept {
   switch (s) {
     case FrameSkip::unsupported_link:

@@ -12,13 +12,7 @@
 namespace baker::dump {
 
 // A UDP endpoint as seen in a packet header.
-struct Endpoint {
-  wire::IpAddress address;
-  std::uint16_t port = 0;
-  std::string to_string() const;  // "127.0.0.1:7400", "[::1]:7400"
-  friend bool operator==(const Endpoint&, const Endpoint&) = default;
-  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
-};
+using wire::Endpoint;  // address and port of a captured datagram
 
 // Link-layer header types Baker's captures contain (values of pcap's DLT_* / LINKTYPE_*).
 namespace link {
