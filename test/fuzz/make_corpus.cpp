@@ -3,7 +3,8 @@
 //   decode         every sample message, with and without MAC (key 1 = 0x42 x 32, as the targets')
 //   haproxy_reply  HAProxy 2.6.12's replies (haproxy_fixtures.hpp and the error texts measured for
 //                  classify_reply), each behind the byte that selects its reader (fuzz_inputs.hpp)
-//   dump_frame     the frames of test/baker-dump/captures/any_v4_v6.pcap, and hand-built frames of every
+//   dump_frame     the frames of test/baker-dump/captures/any_v4_v6.pcap, and hand-built frames of
+//   every
 //                  link type carrying sample messages (test/baker-dump/frames.hpp)
 //   watson_config  watson.conf examples (Baker Street's layout, `name = value`, every setting)
 //   keyring        key files (one key, rotation with two, comments)
@@ -17,12 +18,13 @@
 #include <string_view>
 #include <vector>
 
-#include "../sherlock/haproxy_fixtures.hpp"
 #include "../baker-dump/frames.hpp"
+#include "../sherlock/haproxy_fixtures.hpp"
+#include "../watson/config_examples.hpp"
 #include "fuzz_inputs.hpp"
 #include "sherlock/haproxy_commands.hpp"
-#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace {
 
@@ -164,7 +166,8 @@ void dump_seeds(const fs::path& root) {
   SeedWriter out(root, "dump_frame");
   // The committed capture (classic pcap, little endian, Linux cooked): every frame alone, and the
   // whole capture as one input (a heartbeat gap, Deltas with a gap, a snapshot chunk).
-  const Bytes pcap = read_file(fs::path(BAKER_SOURCE_DIR) / "test/baker-dump/captures/any_v4_v6.pcap");
+  const Bytes pcap =
+      read_file(fs::path(BAKER_SOURCE_DIR) / "test/baker-dump/captures/any_v4_v6.pcap");
   if (pcap.size() < 24 || le32(pcap, 0) != 0xa1b2c3d4) throw std::runtime_error("bad capture");
   const auto link = link_index(static_cast<int>(le32(pcap, 20)));
   Bytes capture;
@@ -240,22 +243,7 @@ void dump_seeds(const fs::path& root) {
 
 void watson_seeds(const fs::path& root) {
   SeedWriter out(root, "watson_config");
-  // As test/watson/config_file_test.cpp: the shape of Baker Street's watson.conf.
-  out.write("bakerstreet", R"([Datawire]
-directory_host = 10.1.2.3
-
-[Watson]
-; The name of the service.
-service_name: foo
-
-# The service health check URL.
-health_check_url: http://localhost:5001/health
-
-; The number of seconds between health checks.
-period: 3
-logging: DEBUG
-service_url: http://localhost:9000/foobar
-)");
+  out.write("bakerstreet", baker::watson::examples::kBakerStreetStyle);
   out.write("equals-quotes-hyphens",
             "service-name = bar\r\nexec_check = \"test -f /tmp/x && echo a=b\"\ntags: 'a,b'\n"
             "service_url = http://10.0.0.1:80\n");

@@ -2,25 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "config_examples.hpp"
+
 namespace baker::watson {
 namespace {
 
-// The shape of Baker Street's watson.conf (ConfigParser: sections, ';' comments, "name: value").
-constexpr const char* kBakerStreetStyle = R"([Datawire]
-directory_host = 10.1.2.3
-
-[Watson]
-; The name of the service.
-service_name: foo
-
-# The service health check URL.
-health_check_url: http://localhost:5001/health
-
-; The number of seconds between health checks.
-period: 3
-logging: DEBUG
-service_url: http://localhost:9000/foobar
-)";
+using examples::kBakerStreetStyle;
 
 TEST(ConfigFile, ReadsBakerStreetStyle) {
   const auto r = parse_config_text(kBakerStreetStyle);
