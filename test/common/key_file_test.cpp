@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <fstream>
 
+#include "process.hpp"
+
 namespace baker {
 namespace {
 
 class KeyFileTest : public ::testing::Test {
  protected:
-  void TearDown() override { std::remove(path_.c_str()); }
+  // ctest runs each case as its own process, two at a time: every case has its own directory.
   const std::string& write(const std::string& text) {
     std::ofstream(path_) << text;
     return path_;
@@ -25,7 +27,8 @@ class KeyFileTest : public ::testing::Test {
     return "";
   }
 
-  std::string path_ = ::testing::TempDir() + "/key_file_test.keys";
+  baker::testing::TempDir dir_;
+  std::string path_ = dir_.file("keys");
   const std::string key_ = std::string(64, 'a');
 };
 
@@ -48,7 +51,7 @@ TEST_F(KeyFileTest, AFileWithoutAPrimaryOrKeyIsRefused) {
 }
 
 TEST_F(KeyFileTest, AnUnreadableFileIsAStartupError) {
-  const std::string missing = ::testing::TempDir() + "/no-such-dir/keys";
+  const std::string missing = dir_.file("no-such-dir/keys");
   const auto message = error_of(missing);
   EXPECT_EQ(message.rfind("cannot read key file " + missing + ": No such file or directory", 0), 0u)
       << message;
