@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "common/duration.hpp"
+#include "common/host_port.hpp"
 #include "watson/config.hpp"
 #include "watson/config_file.hpp"
 #include "watson/watson_options.hpp"
@@ -31,11 +33,22 @@ void parse_value(std::string_view value) {
       check(!why.empty());
     }
   }
-  if (const auto hp = parse_host_port_default(value, kDefaultDirectoryPort)) {
+  if (const auto hp = baker::parse_host_port(value, {.default_port = kDefaultDirectoryPort})) {
     check(!hp->host.empty() && hp->port != 0);
+    check(baker::parse_host_port(hp->to_string()) == hp);  // reads back what it writes
   }
-  if (const auto hp = parse_host_port_default(value, std::nullopt)) check(hp->port != 0);
-  if (const auto d = parse_duration(value)) check(d->count() >= 0);
+  for (const bool zero : {false, true}) {
+    std::string why;
+    const auto hp = baker::parse_host_port(value, {.allow_zero = zero}, &why);
+    check(hp ? (zero || hp->port != 0) : !why.empty());
+  }
+  std::string why;
+  if (const auto d = baker::parse_duration(value, &why)) {
+    check(d->count() >= 0 && *d <= baker::kMaxDuration);
+    check(baker::parse_duration(baker::format_duration(*d)) == d);  // reads back what it writes
+  } else {
+    check(!why.empty());
+  }
   if (const auto ranges = parse_status_ranges(value)) {
     check(!ranges->empty());
     for (const auto& [lo, hi] : *ranges) {
