@@ -13,11 +13,12 @@ struct Unit {
   std::int64_t ns;
 };
 // Largest first: format_duration prefers the larger unit on a tie.
-constexpr std::array<Unit, 5> kUnits{{{"h", 3'600'000'000'000},
+constexpr std::array<Unit, 6> kUnits{{{"h", 3'600'000'000'000},
                                       {"m", 60'000'000'000},
                                       {"s", 1'000'000'000},
                                       {"ms", 1'000'000},
-                                      {"us", 1'000}}};
+                                      {"us", 1'000},
+                                      {"ns", 1}}};
 
 constexpr std::string_view kForms = "250ms, 2s, 1m";
 
@@ -135,7 +136,6 @@ std::string format_duration(Duration d) {
     }
     if (best.empty() || candidate.size() < best.size()) best = std::move(candidate);
   }
-  if (best.empty()) best = std::to_string(ns) + "ns";  // below 1us: not in the grammar
   return sign + best;
 }
 

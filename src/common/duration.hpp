@@ -1,6 +1,6 @@
 #pragma once
 // The one duration grammar of every flag and config setting: <integer or decimal><unit>, units
-// us, ms, s, m, h ("250ms", "2s", "1.5s", "1m"). A bare number is refused (it meant ms in one
+// ns, us, ms, s, m, h ("250ms", "2s", "1.5s", "1m"). A bare number is refused (it meant ms in one
 // daemon and s in another), so are signs, spaces and anything above kMaxDuration. Pure.
 #include <optional>
 #include <string>

@@ -17,6 +17,12 @@ IpAddress IpAddress::v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uin
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  // inet_pton reads a C string: a NUL inside `text` would end it early and "::\0junk" pass as
+  // "::". Only the characters of the two notations may appear.
+  for (const char c : text) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex && c != '.' && c != ':') return std::nullopt;
+  }
   char buf[46] = {};
   std::memcpy(buf, text.data(), text.size());
   IpAddress ip;

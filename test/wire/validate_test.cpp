@@ -40,5 +40,13 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
   }
 }
 
+// Found by watson_config_fuzz: inet_pton stops at a NUL, so "::" followed by NUL and anything
+// parsed as "::" and its text no longer read back.
+TEST(IpAddress, TextWithANulInsideIsRefused) {
+  EXPECT_FALSE(IpAddress::parse(std::string_view("::\0]", 4)));
+  EXPECT_FALSE(IpAddress::parse(std::string_view("10.0.0.1\0x", 10)));
+  EXPECT_FALSE(IpAddress::parse(std::string_view("::1 ", 4)));
+}
+
 }  // namespace
 }  // namespace baker::wire
