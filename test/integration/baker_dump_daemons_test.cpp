@@ -22,7 +22,8 @@ using namespace baker::testing;
 // The JSON objects printed so far by a --json child (its log also holds stderr lines).
 std::vector<JsonValue> json_lines(const std::string& log) {
   std::vector<JsonValue> out;
-  std::stringstream ss(log);
+  // Only whole lines: the child may be in the middle of writing the last one.
+  std::stringstream ss(log.substr(0, log.rfind('\n') + 1));
   std::string line;
   while (std::getline(ss, line)) {
     if (!line.empty() && line.front() == '{') out.push_back(parse_json(line));
