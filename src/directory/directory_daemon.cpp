@@ -123,9 +123,7 @@ void DirectoryDaemon::start() {
       "{} at most{}{}{}",
       settings_.listen.host, udp_port(), stats_.receive_buffer_bytes / 1024, core_.epoch(),
       c.miss_limit, format_duration(c.warmup_max),
-      settings_.multicast ? ", multicast to " + settings_.multicast->host + ":" +
-                                std::to_string(settings_.multicast->port)
-                          : std::string(),
+      settings_.multicast ? ", multicast to " + settings_.multicast->to_string() : std::string(),
       keys_ ? ", authenticated (" + std::to_string(keys_->size()) + " keys)"
             : std::string(", WITHOUT authentication (no --key-file)"),
       http_ ? ", metrics on http://" + settings_.metrics->host + ":" + std::to_string(http_->port())

@@ -1,5 +1,6 @@
 #include "sherlock/managed_config.hpp"
 
+#include "common/host_port.hpp"
 #include "sherlock/haproxy_commands.hpp"
 
 namespace baker::sherlock::haproxy {
@@ -29,13 +30,6 @@ std::string tcp_listener_name(const std::string& backend) {
   return backend + ".tcp";
 }
 
-namespace {
-std::string bind_address(const std::string& host, std::uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-}  // namespace
-
 std::string write_haproxy_config(const ManagedConfig& c) {
   std::string out;
   out += "# Written by sherlock (Baker), managed mode; rewritten at every reload: do not edit.\n";
@@ -61,7 +55,7 @@ defaults
   // Hitless reload with keep-alive clients: an old worker closes an idle client connection only
   // after answering its next request, never under a request in flight (HTTP only).
   out += "    option idle-close-on-response\n";
-  out += "    bind " + bind_address(c.frontend_host, c.frontend_port) + "\n";
+  out += "    bind " + HostPort{c.frontend_host, c.frontend_port}.to_string() + "\n";
   std::vector<const ManagedBackend*> http;
   for (const auto& b : c.backends) {
     if (!b.tcp_port) http.push_back(&b);
@@ -96,7 +90,7 @@ defaults
     out += "\n";
     out += "listen " + b.name + "\n";
     out += "    mode tcp\n";
-    out += "    bind " + bind_address(c.frontend_host, *b.tcp_port) + "\n";
+    out += "    bind " + HostPort{c.frontend_host, *b.tcp_port}.to_string() + "\n";
     out += "    balance " + c.balance + "\n";
     out += "    timeout client 1h\n";
     out += "    timeout server 1h\n";
