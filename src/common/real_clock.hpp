@@ -13,6 +13,16 @@ class RealTimeSource final : public TimeSource {
   TimePoint now() const override { return Clock::now(); }
 };
 
+// The wall clock (CLOCK_REALTIME), since 1970: watson incarnations and datagram timestamps.
+inline std::uint64_t unix_time_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+inline std::uint64_t unix_time_ms() {
+  return unix_time_us() / 1000;
+}
+
 // A non-zero random 64-bit id (process epochs, subscriber ids) from the OS entropy source.
 inline std::uint64_t random_nonzero_u64() {
   std::random_device rd;

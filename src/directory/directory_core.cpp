@@ -105,17 +105,18 @@ void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actio
     i = table_.insert(r.service, r.instance);
   } else {
     const RouteRecord& rec = table_.at(i);
-    if (rec.sender_epoch == hb.epoch && hb.seq <= rec.sender_seq) {
+    if (rec.sender_epoch == hb.incarnation && hb.seq <= rec.sender_seq) {
       ++stats_.heartbeats_stale;
       return;
     }
-    if (rec.sender_epoch != hb.epoch && rec.live) {
+    if (rec.sender_epoch != hb.incarnation && rec.live) {
       ++stats_.sender_restarts;
-      DIRECTORY_DEBUG("{}/{}: watson restarted (epoch {:016x})", r.service, r.instance, hb.epoch);
+      DIRECTORY_DEBUG("{}/{}: watson restarted (incarnation {})", r.service, r.instance,
+                      hb.incarnation);
     }
   }
   RouteRecord& rec = table_.at(i);
-  rec.sender_epoch = hb.epoch;
+  rec.sender_epoch = hb.incarnation;
   rec.sender_seq = hb.seq;
   rec.interval_ms = hb.interval_ms;
   schedule(i, expiry_deadline(now, hb.interval_ms));
@@ -140,11 +141,11 @@ void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& o
     return;
   }
   RouteRecord& rec = table_.at(i);
-  if (rec.sender_epoch == g.epoch && g.seq <= rec.sender_seq) {
+  if (rec.sender_epoch == g.incarnation && g.seq <= rec.sender_seq) {
     ++stats_.goodbyes_ignored;
     return;
   }
-  rec.sender_epoch = g.epoch;
+  rec.sender_epoch = g.incarnation;
   rec.sender_seq = g.seq;
   if (!rec.live) {
     ++stats_.goodbyes_ignored;
@@ -212,7 +213,7 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   if (is_new) {
     if (subscribers_.size() >= config_.max_subscribers) {
       ++stats_.rejects[static_cast<int>(Reject::subscriber_limit)];
-      retry_later(from, 0, now, out);
+      retry_later(from, {m.subscriber_id, m.nonce}, false, now, out);
       return;
     }
     it = subscribers_.emplace(m.subscriber_id, Subscriber{}).first;
@@ -220,6 +221,7 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
     it->second.nack_budget = TokenBucket(config_.nack_rate_per_s, config_.nack_burst, now);
   }
   Subscriber& s = it->second;
+  s.nonce = m.nonce;
   const bool member = config_.multicast && (m.flags & wire::kFlagMulticastMember);
   const std::vector<ServiceId> old_filter = s.filter;
   const bool old_member = s.member;
@@ -240,13 +242,13 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   const bool follows = !is_new && !changed && m.last_epoch == epoch_ && m.last_seq <= seq_ &&
                        log_.covers(m.last_seq);
   if (follows && m.last_seq == seq_) {
-    out.push_back({tick_for(&s), {s.endpoint}});
+    out.push_back({tick_for(&s, s.nonce), {s.endpoint}});
     ++stats_.ticks_sent;
     return;
   }
   if (!s.nack_budget.take(now)) {
     ++stats_.nacks_rate_limited;
-    retry_later(s.endpoint, s.id, now, out);
+    retry_later(s.endpoint, {s.id, s.nonce}, true, now, out);
     return;
   }
   if (follows) {
@@ -284,6 +286,7 @@ void DirectoryCore::on_nack(const wire::Nack& n, TimePoint now, Actions& out) {
     return;
   }
   Subscriber& s = it->second;
+  s.nonce = n.nonce;
   flush(now, out);
   if (s.resyncing) {  // the answer in flight covers it
     ++stats_.nacks_merged;
@@ -299,7 +302,7 @@ void DirectoryCore::on_nack(const wire::Nack& n, TimePoint now, Actions& out) {
   if (!in_range) ++stats_.rejects[static_cast<int>(Reject::invalid_range)];
   if (!s.nack_budget.take(now)) {
     ++stats_.nacks_rate_limited;
-    retry_later(s.endpoint, s.id, now, out);
+    retry_later(s.endpoint, {s.id, s.nonce}, true, now, out);
     return;
   }
   if (in_range && log_.covers(after)) {
@@ -330,7 +333,7 @@ void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimeP
   if (seq_ - after > config_.immediate_retransmit_datagrams &&
       jobs_.size() >= config_.max_snapshots_in_flight) {
     ++stats_.resyncs_refused;
-    retry_later(s.endpoint, s.id, now, out);
+    retry_later(s.endpoint, {s.id, s.nonce}, true, now, out);
     return;
   }
   std::vector<wire::SequencedOp> ops;
@@ -338,16 +341,17 @@ void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimeP
   log_.for_range(after, seq_, [&](const wire::SequencedOp& op) {
     if (!filtered || wanted(s, op.op.route.service)) ops.push_back(op);
   });
-  auto deltas = wire::split_delta(epoch_, after, seq_, flags(), ops, config_.datagram_budget);
+  auto deltas = wire::split_delta(epoch_, {s.id, s.nonce}, after, seq_, flags(), ops,
+                                  config_.datagram_budget);
   if (deltas.size() <= config_.immediate_retransmit_datagrams) {
     stats_.retransmit_deltas_sent += deltas.size();
     for (auto& d : deltas) out.push_back({std::move(d), {s.endpoint}});
-    out.push_back({tick_for(&s), {s.endpoint}});
+    out.push_back({tick_for(&s, s.nonce), {s.endpoint}});
     ++stats_.ticks_sent;
   } else {
     if (jobs_.size() >= config_.max_snapshots_in_flight) {
       ++stats_.resyncs_refused;
-      retry_later(s.endpoint, s.id, now, out);
+      retry_later(s.endpoint, {s.id, s.nonce}, true, now, out);
       return;
     }
     ResyncJob job;
@@ -365,7 +369,7 @@ void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimeP
 void DirectoryCore::start_snapshot(Subscriber& s, TimePoint now, Actions& out) {
   if (jobs_.size() >= config_.max_snapshots_in_flight) {
     ++stats_.resyncs_refused;
-    retry_later(s.endpoint, s.id, now, out);
+    retry_later(s.endpoint, {s.id, s.nonce}, true, now, out);
     return;
   }
   static const std::vector<ServiceId> kEverything;
@@ -373,7 +377,7 @@ void DirectoryCore::start_snapshot(Subscriber& s, TimePoint now, Actions& out) {
   job.subscriber_id = s.id;
   job.to = s.endpoint;
   job.snapshot =
-      std::make_unique<SnapshotJob>(epoch_, seq_, flags(), table_,
+      std::make_unique<SnapshotJob>(epoch_, wire::Addressee{s.id, s.nonce}, seq_, flags(), table_,
                                     s.filtered() ? s.filter : kEverything, config_.datagram_budget);
   ++stats_.snapshots_started;
   spdlog::debug("subscriber {:016x}: snapshot at seq {} ({} routes, {} chunks{})", s.id, seq_,
@@ -385,15 +389,15 @@ void DirectoryCore::start_snapshot(Subscriber& s, TimePoint now, Actions& out) {
   if (next_slice_at_ == TimePoint::max()) pace_resyncs(now, out);
 }
 
-void DirectoryCore::retry_later(const Endpoint& to, std::uint64_t subscriber_id, TimePoint now,
-                                Actions& out) {
+void DirectoryCore::retry_later(const Endpoint& to, wire::Addressee who, bool subscribed,
+                                TimePoint now, Actions& out) {
   std::erase_if(waiting_, [&](const auto& w) { return w.second <= now; });
   std::size_t waiting = waiting_.size();
-  if (subscriber_id == 0 || !waiting_.count(subscriber_id)) ++waiting;
+  if (!subscribed || !waiting_.count(who.subscriber_id)) ++waiting;
   const Duration delay = std::min<Duration>(
       config_.retry_delay_step * static_cast<std::int64_t>(waiting), config_.retry_delay_max);
-  if (subscriber_id != 0) waiting_[subscriber_id] = now + delay;
-  out.push_back({wire::RetryLater{epoch_, to_ms(delay)}, {to}});
+  if (subscribed) waiting_[who.subscriber_id] = now + delay;
+  out.push_back({wire::RetryLater{epoch_, who.subscriber_id, who.nonce, to_ms(delay)}, {to}});
   ++stats_.retry_later_sent;
 }
 
@@ -434,7 +438,7 @@ void DirectoryCore::finish_resync(const ResyncJob& job, Actions& out) {
   if (it == subscribers_.end()) return;
   it->second.resyncing = false;
   // A Tick right behind the last datagram: the receiver can check what it assembled.
-  out.push_back({tick_for(&it->second), {job.to}});
+  out.push_back({tick_for(&it->second, it->second.nonce), {job.to}});
   ++stats_.ticks_sent;
 }
 
@@ -447,10 +451,21 @@ void DirectoryCore::cancel_resync(std::uint64_t subscriber_id) {
 
 // ---- batches, ticks, timers ----
 
-wire::Tick DirectoryCore::tick_for(const Subscriber* s) const {
-  wire::Tick t{epoch_,          seq_,
-               table_.digest(), static_cast<std::uint32_t>(table_.live_count()),
-               flags(),         to_ms(config_.lease)};
+wire::Tick DirectoryCore::tick_for(const Subscriber* s, std::uint64_t nonce) const {
+  wire::Tick t{epoch_,
+               0,
+               0,
+               seq_,
+               table_.digest(),
+               static_cast<std::uint32_t>(table_.live_count()),
+               flags(),
+               to_ms(config_.lease)};
+  // The whole-table stream is shared (subscriber 0); a filtered stream, and any answer, is the
+  // subscriber's own.
+  if (s && (s->filtered() || nonce != 0)) {
+    t.subscriber_id = s->id;
+    t.nonce = nonce;
+  }
   if (s && s->filtered()) {
     t.digest = 0;
     t.route_count = 0;
@@ -500,7 +515,8 @@ void DirectoryCore::flush(TimePoint now, Actions& out) {
   }
   const bool group = config_.multicast && members_ > 0;
   if (group || !shared.empty()) {
-    auto deltas = wire::split_delta(epoch_, published_, seq_, f, pending_, config_.datagram_budget);
+    auto deltas =
+        wire::split_delta(epoch_, {}, published_, seq_, f, pending_, config_.datagram_budget);
     for (auto& d : deltas) {
       stats_.deltas_sent += shared.size() + (group ? 1 : 0);
       out.push_back({std::move(d), shared, group});
@@ -524,8 +540,8 @@ void DirectoryCore::flush(TimePoint now, Actions& out) {
         }
       }
       if (mine.empty()) continue;  // its next Delta will start at sent_through: still no gap
-      for (auto& d :
-           wire::split_delta(epoch_, s.sent_through, seq_, f, mine, config_.datagram_budget)) {
+      for (auto& d : wire::split_delta(epoch_, {s.id, 0}, s.sent_through, seq_, f, mine,
+                                       config_.datagram_budget)) {
         ++stats_.deltas_sent;
         out.push_back({std::move(d), {s.endpoint}});
       }

@@ -148,13 +148,16 @@ class DirectoryCore {
   void update_warmup(TimePoint now, Actions& out);
   void expire_due(TimePoint now, Actions& out);
 
-  wire::Tick tick_for(const Subscriber* s) const;  // nullptr: the whole table
+  // nullptr: the whole table. nonce != 0: the answer to that Subscribe or Nack.
+  wire::Tick tick_for(const Subscriber* s, std::uint64_t nonce = 0) const;
   void send_ticks(bool everyone, TimePoint now, Actions& out);
   bool wanted(const Subscriber& s, std::string_view service) const;
 
   void answer_with_deltas(Subscriber& s, std::uint64_t after, TimePoint now, Actions& out);
   void start_snapshot(Subscriber& s, TimePoint now, Actions& out);
-  void retry_later(const Endpoint& to, std::uint64_t subscriber_id, TimePoint now, Actions& out);
+  // subscribed: `who` holds a subscription (counted among those waiting until its delay passes).
+  void retry_later(const Endpoint& to, wire::Addressee who, bool subscribed, TimePoint now,
+                   Actions& out);
   void mark_answered(Subscriber& s, std::uint64_t after, TimePoint now);
   void pace_resyncs(TimePoint now, Actions& out);
   void finish_resync(const ResyncJob& job, Actions& out);

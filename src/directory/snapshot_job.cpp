@@ -6,10 +6,10 @@
 #include "wire/packing.hpp"
 
 namespace baker::directory {
-SnapshotJob::SnapshotJob(std::uint64_t epoch, std::uint64_t seq, std::uint8_t flags,
-                         const RouteTable& table, std::span<const ServiceId> filter,
-                         std::size_t budget)
-    : epoch_(epoch), seq_(seq), flags_(flags), filter_(filter.begin(), filter.end()) {
+SnapshotJob::SnapshotJob(std::uint64_t epoch, wire::Addressee to, std::uint64_t seq,
+                         std::uint8_t flags, const RouteTable& table,
+                         std::span<const ServiceId> filter, std::size_t budget)
+    : epoch_(epoch), to_(to), seq_(seq), flags_(flags), filter_(filter.begin(), filter.end()) {
   std::size_t expected = table.live_count();
   if (!filter_.empty()) {
     expected = 0;
@@ -51,7 +51,7 @@ void SnapshotJob::before_change(RouteIndex i, const RouteTable& table) {
 }
 
 wire::SnapshotChunk SnapshotJob::next_chunk(const RouteTable& table) {
-  wire::SnapshotChunk c{epoch_, seq_, next_, count(), flags_, {}};
+  wire::SnapshotChunk c{epoch_, to_.subscriber_id, to_.nonce, seq_, next_, count(), flags_, {}};
   const std::uint32_t from = bounds_[next_];
   const std::uint32_t to = bounds_[next_ + 1];
   c.routes.reserve(to - from);

@@ -17,8 +17,8 @@ namespace baker::directory {
 class SnapshotJob {
  public:
   // filter: sorted service ids; empty = every service.
-  SnapshotJob(std::uint64_t epoch, std::uint64_t seq, std::uint8_t flags, const RouteTable& table,
-              std::span<const ServiceId> filter, std::size_t budget);
+  SnapshotJob(std::uint64_t epoch, wire::Addressee to, std::uint64_t seq, std::uint8_t flags,
+              const RouteTable& table, std::span<const ServiceId> filter, std::size_t budget);
 
   std::uint64_t seq() const { return seq_; }
   std::uint32_t count() const { return static_cast<std::uint32_t>(bounds_.size() - 1); }
@@ -35,6 +35,7 @@ class SnapshotJob {
   bool wants(ServiceId s) const;
 
   std::uint64_t epoch_;
+  wire::Addressee to_;
   std::uint64_t seq_;
   std::uint8_t flags_;
   std::vector<ServiceId> filter_;

@@ -13,6 +13,7 @@ namespace baker::directory {
 
 struct Subscriber {
   std::uint64_t id = 0;
+  std::uint64_t nonce = 0;  // of its latest Subscribe or Nack: answers echo it
   Endpoint endpoint;
   std::vector<ServiceId> filter;  // sorted; empty = every service (holds ServiceNames refs)
   bool member = false;            // hears Deltas and Ticks on the multicast group

@@ -37,7 +37,7 @@ Replica::Outgoing Replica::start(TimePoint now) {
 
 Replica::Outgoing Replica::stop() {
   started_ = false;
-  return {wire::Unsubscribe{config_.subscriber_id}};
+  return {wire::Unsubscribe{config_.subscriber_id, ++last_nonce_}};
 }
 
 Replica::Outgoing Replica::on_message(wire::Message m, TimePoint now, Source source) {
@@ -374,7 +374,7 @@ void Replica::update_gap(TimePoint now) {
 void Replica::send_nack(TimePoint now, Outgoing& out) {
   const std::uint64_t first = applied_ + 1;
   const std::uint64_t last = std::max(first, gap_last());
-  out.push_back(wire::Nack{config_.subscriber_id, epoch_, first, last});
+  out.push_back(wire::Nack{config_.subscriber_id, ++last_nonce_, epoch_, first, last});
   ++stats_.nacks_sent;
   spdlog::debug("NACK {}..{} of epoch {:016x} (attempt {})", first, last, epoch_,
                 nack_attempts_ + 1);
@@ -398,6 +398,7 @@ void Replica::send_subscribe(TimePoint now, Outgoing& out) {
   }
   wire::Subscribe s;
   s.subscriber_id = config_.subscriber_id;
+  s.nonce = ++last_nonce_;
   // A multicast member holds the whole table; it filters locally what it shows.
   if (!config_.multicast_member) s.services = config_.services;
   s.last_epoch = need_snapshot_ ? 0 : epoch_;

@@ -141,7 +141,8 @@ class Replica {
   SnapshotAssembly assembly_;
 
   // Sequencing.
-  std::uint64_t epoch_ = 0;  // directory epoch followed; 0 = none yet
+  std::uint64_t epoch_ = 0;       // directory epoch followed; 0 = none yet
+  std::uint64_t last_nonce_ = 0;  // of the latest Subscribe, Nack or Unsubscribe sent
   std::uint64_t applied_ = 0;
   bool need_snapshot_ = true;                  // no usable replica of epoch_: Subscribe asks 0,0
   std::map<std::uint64_t, wire::Delta> held_;  // by from_seq: deltas beyond a gap

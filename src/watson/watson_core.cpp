@@ -92,7 +92,8 @@ void WatsonCore::send_heartbeat(TimePoint now, Actions& out) {
   wire::Heartbeat hb;
   hb.route = settings_.route;
   hb.route.state = draining() ? wire::InstanceState::draining : wire::InstanceState::up;
-  hb.epoch = settings_.epoch;
+  hb.incarnation = settings_.epoch;
+  hb.sent_ms = 1;  // interim (protocol v2 in progress): the wall-clock stamp comes next
   hb.seq = ++seq_;
   hb.interval_ms = static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.heartbeat_interval).count());
@@ -104,7 +105,8 @@ void WatsonCore::send_goodbye(TimePoint now, Actions& out) {
   wire::Goodbye bye;
   bye.service = settings_.route.service;
   bye.instance = settings_.route.instance;
-  bye.epoch = settings_.epoch;
+  bye.incarnation = settings_.epoch;
+  bye.sent_ms = 1;  // interim (protocol v2 in progress)
   bye.seq = ++seq_;
   out.send.emplace_back(std::move(bye));
   if (goodbyes_left_ > 0) --goodbyes_left_;

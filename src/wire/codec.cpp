@@ -52,23 +52,33 @@ class Encoder {
     route_fields(op.route);
   }
 
+  void bin(const std::vector<std::uint8_t>& b) {
+    pk_.pack_bin(static_cast<std::uint32_t>(b.size()));
+    pk_.pack_bin_body(reinterpret_cast<const char*>(b.data()),
+                      static_cast<std::uint32_t>(b.size()));
+  }
+
   void body(const Heartbeat& m) {
-    pk_.pack_array(10);
+    pk_.pack_array(11);
     route_fields(m.route);
-    pk_.pack(m.epoch);
+    pk_.pack(m.incarnation);
     pk_.pack(m.seq);
     pk_.pack(m.interval_ms);
+    pk_.pack(m.sent_ms);
   }
   void body(const Goodbye& m) {
-    pk_.pack_array(4);
+    pk_.pack_array(5);
     pk_.pack(m.service);
     pk_.pack(m.instance);
-    pk_.pack(m.epoch);
+    pk_.pack(m.incarnation);
     pk_.pack(m.seq);
+    pk_.pack(m.sent_ms);
   }
   void body(const Subscribe& m) {
-    pk_.pack_array(5);
+    pk_.pack_array(7);
     pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
+    bin(m.cookie);
     pk_.pack_array(static_cast<std::uint32_t>(m.services.size()));
     for (const auto& s : m.services) pk_.pack(s);
     pk_.pack(m.last_epoch);
@@ -76,12 +86,15 @@ class Encoder {
     pk_.pack(m.flags);
   }
   void body(const Unsubscribe& m) {
-    pk_.pack_array(1);
+    pk_.pack_array(2);
     pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
   }
   void body(const Delta& m) {
-    pk_.pack_array(5);
+    pk_.pack_array(7);
     pk_.pack(m.epoch);
+    pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
     pk_.pack(m.from_seq);
     pk_.pack(m.to_seq);
     pk_.pack(m.flags);
@@ -89,8 +102,10 @@ class Encoder {
     for (const auto& o : m.ops) op(o);
   }
   void body(const Tick& m) {
-    pk_.pack_array(6);
+    pk_.pack_array(8);
     pk_.pack(m.epoch);
+    pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
     pk_.pack(m.seq);
     pk_.pack(m.digest);
     pk_.pack(m.route_count);
@@ -98,15 +113,18 @@ class Encoder {
     pk_.pack(m.lease_ms);
   }
   void body(const Nack& m) {
-    pk_.pack_array(4);
+    pk_.pack_array(5);
     pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
     pk_.pack(m.epoch);
     pk_.pack(m.first_missing);
     pk_.pack(m.last_missing);
   }
   void body(const SnapshotChunk& m) {
-    pk_.pack_array(6);
+    pk_.pack_array(8);
     pk_.pack(m.epoch);
+    pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
     pk_.pack(m.seq);
     pk_.pack(m.index);
     pk_.pack(m.count);
@@ -115,9 +133,17 @@ class Encoder {
     for (const auto& r : m.routes) route(r);
   }
   void body(const RetryLater& m) {
-    pk_.pack_array(2);
+    pk_.pack_array(4);
     pk_.pack(m.epoch);
+    pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
     pk_.pack(m.delay_ms);
+  }
+  void body(const Challenge& m) {
+    pk_.pack_array(3);
+    pk_.pack(m.subscriber_id);
+    pk_.pack(m.nonce);
+    bin(m.cookie);
   }
 
   void envelope_head(MessageType t, std::uint32_t key_id) {
@@ -185,23 +211,34 @@ class BodyDecoder {
     route_tail(r);
   }
 
+  void cookie(Cookie& out) {
+    const auto b = r_.read_bin();
+    if (r_.failed()) return;
+    if (b.size() > kMaxCookieSize) return r_.fail(DecodeError::limit_exceeded);
+    out.assign(b.begin(), b.end());
+  }
+
   void body(Heartbeat& m) {
-    if (!expect_fields(10)) return;
+    if (!expect_fields(11)) return;
     route_fields(m.route);
-    m.epoch = r_.read_uint();
+    m.incarnation = r_.read_uint();
     m.seq = r_.read_uint();
     m.interval_ms = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
+    m.sent_ms = r_.read_uint();
   }
   void body(Goodbye& m) {
-    if (!expect_fields(4)) return;
+    if (!expect_fields(5)) return;
     m.service = str();
     m.instance = str();
-    m.epoch = r_.read_uint();
+    m.incarnation = r_.read_uint();
     m.seq = r_.read_uint();
+    m.sent_ms = r_.read_uint();
   }
   void body(Subscribe& m) {
-    if (!expect_fields(5)) return;
+    if (!expect_fields(7)) return;
     m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
+    cookie(m.cookie);
     const std::uint32_t n = r_.read_array_header();
     if (n > kMaxServicesPerSubscribe) return r_.fail(DecodeError::limit_exceeded);
     m.services.reserve(n);
@@ -211,12 +248,15 @@ class BodyDecoder {
     m.flags = uint_at_most<std::uint8_t>(255, DecodeError::invalid_value);
   }
   void body(Unsubscribe& m) {
-    if (!expect_fields(1)) return;
+    if (!expect_fields(2)) return;
     m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
   }
   void body(Delta& m) {
-    if (!expect_fields(5)) return;
+    if (!expect_fields(7)) return;
     m.epoch = r_.read_uint();
+    m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
     m.from_seq = r_.read_uint();
     m.to_seq = r_.read_uint();
     m.flags = uint_at_most<std::uint8_t>(255, DecodeError::invalid_value);
@@ -238,8 +278,10 @@ class BodyDecoder {
     }
   }
   void body(Tick& m) {
-    if (!expect_fields(6)) return;
+    if (!expect_fields(8)) return;
     m.epoch = r_.read_uint();
+    m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
     m.seq = r_.read_uint();
     m.digest = r_.read_uint();
     m.route_count = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
@@ -247,15 +289,18 @@ class BodyDecoder {
     m.lease_ms = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
   }
   void body(Nack& m) {
-    if (!expect_fields(4)) return;
+    if (!expect_fields(5)) return;
     m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
     m.epoch = r_.read_uint();
     m.first_missing = r_.read_uint();
     m.last_missing = r_.read_uint();
   }
   void body(SnapshotChunk& m) {
-    if (!expect_fields(6)) return;
+    if (!expect_fields(8)) return;
     m.epoch = r_.read_uint();
+    m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
     m.seq = r_.read_uint();
     m.index = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
     m.count = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
@@ -269,9 +314,17 @@ class BodyDecoder {
     }
   }
   void body(RetryLater& m) {
-    if (!expect_fields(2)) return;
+    if (!expect_fields(4)) return;
     m.epoch = r_.read_uint();
+    m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
     m.delay_ms = uint_at_most<std::uint32_t>(UINT32_MAX, DecodeError::invalid_value);
+  }
+  void body(Challenge& m) {
+    if (!expect_fields(3)) return;
+    m.subscriber_id = r_.read_uint();
+    m.nonce = r_.read_uint();
+    cookie(m.cookie);
   }
 
  private:
@@ -298,6 +351,8 @@ Message make_message(MessageType t) {
       return SnapshotChunk{};
     case MessageType::retry_later:
       return RetryLater{};
+    case MessageType::challenge:
+      return Challenge{};
   }
   return Heartbeat{};
 }
@@ -316,7 +371,7 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
   if (version != kProtocolVersion) return DecodeError::unknown_version;
   const std::uint64_t type = env.read_uint();
   if (env.failed()) return *env.error();
-  if (type < 1 || type > static_cast<std::uint64_t>(MessageType::retry_later)) {
+  if (type < 1 || type > static_cast<std::uint64_t>(MessageType::challenge)) {
     return DecodeError::unknown_type;
   }
   const std::uint64_t key_id = env.read_uint();
@@ -336,9 +391,10 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
     const std::uint8_t* mac_field =
         body.size() >= kMacField ? dg.data() + dg.size() - kMacField : nullptr;
     const bool mac_at_end = mac_field && mac_field[0] == 0xc4 && mac_field[1] == kMacSize;
-    // Check the MAC before parsing the body, so forged datagrams cost one hash and are counted as
-    // bad_mac. A datagram whose end is not a MAC field is cut or malformed: the parse says how.
-    if (opt.keys && mac_at_end) {
+    // A keyed receiver checks the MAC before it parses any of the body, whatever its shape:
+    // forged datagrams cost one hash, and a datagram whose end is not a MAC field carries none.
+    if (opt.keys && !mac_at_end) return DecodeError::missing_mac;
+    if (opt.keys) {
       const Key* key = opt.keys->find(out.key_id);
       if (!key) return DecodeError::unknown_key;
       Mac mac;

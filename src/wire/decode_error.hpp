@@ -25,9 +25,10 @@ enum class DecodeError : std::uint8_t {
   invalid_port,       // port outside 1..65535
   invalid_tag,        // too many tags, or a tag empty/too long/not printable ASCII
   invalid_value,  // any other field out of its range (weight, interval, state, op, seq order...)
+  wrong_role,     // MAC made with a key the receiver holds, but not for this message's role
 };
 
-inline constexpr int kDecodeErrorCount = static_cast<int>(DecodeError::invalid_value) + 1;
+inline constexpr int kDecodeErrorCount = static_cast<int>(DecodeError::wrong_role) + 1;
 
 std::string_view to_string(DecodeError e) noexcept;
 

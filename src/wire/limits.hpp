@@ -6,7 +6,7 @@
 
 namespace baker::wire {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::uint8_t kProtocolVersion = 2;
 
 inline constexpr std::size_t kMaxServiceNameLength = 100;
 inline constexpr std::size_t kMaxInstanceIdLength = 64;
@@ -19,6 +19,7 @@ inline constexpr std::uint32_t kMaxIntervalMs = 3'600'000;
 inline constexpr std::uint32_t kMaxRetryDelayMs = 3'600'000;
 inline constexpr std::uint32_t kMaxLeaseMs = 3'600'000;
 inline constexpr std::uint32_t kMaxSnapshotChunks = 1u << 20;
+inline constexpr std::size_t kMaxCookieSize = 64;  // Challenge cookies are opaque, at most this
 
 // Largest UDP payload over IPv4; the decoder refuses anything larger outright.
 inline constexpr std::size_t kMaxDatagramSize = 65'507;

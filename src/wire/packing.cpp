@@ -36,26 +36,33 @@ const Route& deref(const RouteRef& r) {
 }  // namespace
 
 std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes) {
-  // count and index are at most the number of routes (one chunk per route, worst case).
-  return overhead({epoch, seq, routes + 1, routes + 1});
+  // count and index are at most the number of routes (one chunk per route, worst case); the
+  // addressee's subscriber id and nonce take at most 9 bytes each.
+  return overhead({epoch, UINT64_MAX, UINT64_MAX, seq, routes + 1, routes + 1});
 }
 
 namespace {
 
 template <typename RouteRef>
-std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_t seq,
+std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                                std::uint8_t flags, std::span<const RouteRef> routes,
                                                std::size_t budget) {
   const std::size_t room_left = room(budget, snapshot_chunk_overhead(epoch, seq, routes.size()));
   std::vector<SnapshotChunk> chunks;
-  chunks.push_back(SnapshotChunk{epoch, seq, 0, 1, flags, {}});
+  chunks.push_back(SnapshotChunk{epoch, to.subscriber_id, to.nonce, seq, 0, 1, flags, {}});
   std::size_t used = 0;
   for (const auto& ref : routes) {
     const Route& r = deref(ref);
     const std::size_t n = encoded_size(r);
     if (used + n > room_left && !chunks.back().routes.empty()) {
-      chunks.push_back(
-          SnapshotChunk{epoch, seq, static_cast<std::uint32_t>(chunks.size()), 1, flags, {}});
+      chunks.push_back(SnapshotChunk{epoch,
+                                     to.subscriber_id,
+                                     to.nonce,
+                                     seq,
+                                     static_cast<std::uint32_t>(chunks.size()),
+                                     1,
+                                     flags,
+                                     {}});
       used = 0;
     }
     chunks.back().routes.push_back(r);
@@ -67,13 +74,14 @@ std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, std::uint64_
 
 }  // namespace
 
-std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
+std::vector<Delta> split_delta(std::uint64_t epoch, Addressee to, std::uint64_t after_seq,
                                std::uint64_t through_seq, std::uint8_t flags,
                                std::span<const SequencedOp> ops, std::size_t budget) {
   // Later datagrams' from/to are between after_seq and through_seq: through_seq bounds both.
-  const std::size_t room_left = room(budget, overhead({epoch, through_seq, through_seq}));
+  const std::size_t room_left =
+      room(budget, overhead({epoch, to.subscriber_id, to.nonce, through_seq, through_seq}));
   std::vector<Delta> out;
-  Delta cur{epoch, after_seq, through_seq, flags, {}};
+  Delta cur{epoch, to.subscriber_id, to.nonce, after_seq, through_seq, flags, {}};
   std::size_t used = 0;
   for (const auto& s : ops) {
     const std::size_t n = encoded_size(s.op);
@@ -82,7 +90,7 @@ std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
       cur.to_seq = s.seq - 1;
       const std::uint64_t next_from = cur.to_seq;
       out.push_back(std::move(cur));
-      cur = Delta{epoch, next_from, through_seq, flags, {}};
+      cur = Delta{epoch, to.subscriber_id, to.nonce, next_from, through_seq, flags, {}};
       used = 0;
     }
     cur.ops.push_back(s.op);
@@ -93,16 +101,16 @@ std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
   return out;
 }
 
-std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                           std::uint8_t flags, std::span<const Route> routes,
                                           std::size_t budget) {
-  return split_snapshot_impl<Route>(epoch, seq, flags, routes, budget);
+  return split_snapshot_impl<Route>(epoch, to, seq, flags, routes, budget);
 }
 
-std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                           std::uint8_t flags, std::span<const Route* const> routes,
                                           std::size_t budget) {
-  return split_snapshot_impl<const Route*>(epoch, seq, flags, routes, budget);
+  return split_snapshot_impl<const Route*>(epoch, to, seq, flags, routes, budget);
 }
 
 }  // namespace baker::wire

@@ -19,23 +19,25 @@ struct SequencedOp {
 // the previous ended, and the last ends at through_seq, so the ranges tile (after_seq, through_seq]
 // without gaps. An empty ops list gives one empty Delta (a filtered stream's "nothing for you").
 // Budget below kMinDatagramBudget is raised to it.
-std::vector<Delta> split_delta(std::uint64_t epoch, std::uint64_t after_seq,
+std::vector<Delta> split_delta(std::uint64_t epoch, Addressee to, std::uint64_t after_seq,
                                std::uint64_t through_seq, std::uint8_t flags,
                                std::span<const SequencedOp> ops,
                                std::size_t budget = kDefaultDatagramBudget);
 
-// Splits a table into SnapshotChunks (index 0..count-1, all with the same epoch/seq/flags), each
+// Splits a table into SnapshotChunks (index 0..count-1, all with the same epoch, addressee, seq and
+// flags), each
 // encoding to at most `budget` bytes with a MAC. An empty table gives one empty chunk.
-std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                           std::uint8_t flags, std::span<const Route> routes,
                                           std::size_t budget = kDefaultDatagramBudget);
 // Same for tables held as pointers (the directory's own storage), without copying routes first.
-std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, std::uint64_t seq,
+std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                           std::uint8_t flags, std::span<const Route* const> routes,
                                           std::size_t budget = kDefaultDatagramBudget);
 
 // Datagram bytes around a snapshot chunk's routes (envelope, header fields, array header, MAC), at
-// most, for a table of `routes` routes: what split_snapshot leaves out of the budget. Exported for
+// most, for a table of `routes` routes and any addressee: what split_snapshot leaves out of the
+// budget. Exported for
 // the directory, which packs chunks from its own storage lazily, as they are paced out.
 std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes);
 

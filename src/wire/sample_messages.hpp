@@ -24,19 +24,26 @@ inline Heartbeat sample_heartbeat() {
   h.route = sample_route();
   h.route.tags.clear();
   h.route.instance = "i-1";
-  h.epoch = 0x1234567890abcdefULL;
+  h.incarnation = 1'796'000'000'000'000ULL;  // a start in 2026, us since 1970
   h.seq = 42;
   h.interval_ms = 1000;
+  h.sent_ms = 1'796'000'042'000ULL;
   return h;
 }
 
 inline std::vector<Message> sample_messages() {
   std::vector<Message> all;
   all.push_back(sample_heartbeat());
-  all.push_back(Goodbye{"greeting", "i-1", 0x1234567890abcdefULL, 43});
-  all.push_back(Subscribe{77, {"greeting", "_billing-v2"}, 0xfeedULL, 120, kFlagMulticastMember});
-  all.push_back(Unsubscribe{77});
-  Delta d{0xfeedULL, 120, 123, kFlagWarmup, {}};
+  all.push_back(Goodbye{"greeting", "i-1", 1'796'000'000'000'000ULL, 43, 1'796'000'043'000ULL});
+  all.push_back(Subscribe{0x5eed0000cafe0077ULL,
+                          9,
+                          Cookie(24, 0xc0),
+                          {"greeting", "_billing-v2"},
+                          0xfeedULL,
+                          120,
+                          kFlagMulticastMember});
+  all.push_back(Unsubscribe{0x5eed0000cafe0077ULL, 12});
+  Delta d{0xfeedULL, 0x5eed0000cafe0077ULL, 10, 120, 123, kFlagWarmup, {}};
   d.ops.push_back({OpKind::add, sample_route(1)});
   Route v6 = sample_route(2);
   v6.address = *IpAddress::parse("fd00::2");
@@ -47,12 +54,13 @@ inline std::vector<Message> sample_messages() {
   gone.instance = "host-3:8080";
   d.ops.push_back({OpKind::remove, gone});
   all.push_back(d);
-  all.push_back(Tick{0xfeedULL, 123, 0xdeadbeefcafef00dULL, 3, 0, 30000});
-  all.push_back(Nack{77, 0xfeedULL, 121, 122});
-  SnapshotChunk s{0xfeedULL, 123, 1, 3, 0, {}};
+  all.push_back(Tick{0xfeedULL, 0, 0, 123, 0xdeadbeefcafef00dULL, 3, 0, 30000});
+  all.push_back(Nack{0x5eed0000cafe0077ULL, 10, 0xfeedULL, 121, 122});
+  SnapshotChunk s{0xfeedULL, 0x5eed0000cafe0077ULL, 9, 123, 1, 3, 0, {}};
   s.routes = {sample_route(4), sample_route(5)};
   all.push_back(s);
-  all.push_back(RetryLater{0xfeedULL, 250});
+  all.push_back(RetryLater{0xfeedULL, 0x5eed0000cafe0077ULL, 11, 250});
+  all.push_back(Challenge{0x5eed0000cafe0077ULL, 8, Cookie(24, 0xc0)});
   return all;
 }
 

@@ -17,21 +17,37 @@ std::optional<DecodeError> check_epoch_seq(std::uint64_t epoch) {
   return std::nullopt;
 }
 
+// A watson datagram: its incarnation and its wall-clock stamp are never 0.
+std::optional<DecodeError> check_sender(std::uint64_t incarnation, std::uint64_t sent_ms) {
+  if (incarnation == 0 || sent_ms == 0) return DecodeError::invalid_value;
+  return std::nullopt;
+}
+
+// Directory -> sherlock: group traffic (subscriber 0) answers no request (nonce 0); an answer
+// (`answer`) is always unicast and always names the request.
+std::optional<DecodeError> check_addressee(std::uint64_t subscriber_id, std::uint64_t nonce,
+                                           bool answer) {
+  if (subscriber_id == 0 && nonce != 0) return DecodeError::invalid_value;
+  if (answer && (subscriber_id == 0 || nonce == 0)) return DecodeError::invalid_value;
+  return std::nullopt;
+}
+
 struct Validator {
   std::optional<DecodeError> operator()(const Heartbeat& m) const {
     if (auto e = validate(m.route)) return e;
     if (m.interval_ms < kMinIntervalMs || m.interval_ms > kMaxIntervalMs) {
       return DecodeError::invalid_value;
     }
-    return check_epoch_seq(m.epoch);
+    return check_sender(m.incarnation, m.sent_ms);
   }
   std::optional<DecodeError> operator()(const Goodbye& m) const {
     if (!is_valid_service_name(m.service)) return DecodeError::invalid_service;
     if (!is_valid_instance_id(m.instance)) return DecodeError::invalid_instance;
-    return check_epoch_seq(m.epoch);
+    return check_sender(m.incarnation, m.sent_ms);
   }
   std::optional<DecodeError> operator()(const Subscribe& m) const {
-    if (m.subscriber_id == 0) return DecodeError::invalid_value;
+    if (m.subscriber_id == 0 || m.nonce == 0) return DecodeError::invalid_value;
+    if (m.cookie.size() > kMaxCookieSize) return DecodeError::limit_exceeded;
     if (m.services.size() > kMaxServicesPerSubscribe) return DecodeError::limit_exceeded;
     for (const auto& s : m.services) {
       if (!is_valid_service_name(s)) return DecodeError::invalid_service;
@@ -41,11 +57,12 @@ struct Validator {
     return std::nullopt;
   }
   std::optional<DecodeError> operator()(const Unsubscribe& m) const {
-    if (m.subscriber_id == 0) return DecodeError::invalid_value;
+    if (m.subscriber_id == 0 || m.nonce == 0) return DecodeError::invalid_value;
     return std::nullopt;
   }
   std::optional<DecodeError> operator()(const Delta& m) const {
     if (m.to_seq <= m.from_seq) return DecodeError::invalid_value;
+    if (auto e = check_addressee(m.subscriber_id, m.nonce, false)) return e;
     if (m.flags & ~kFlagWarmup) return DecodeError::invalid_value;
     if (m.ops.size() > m.to_seq - m.from_seq) return DecodeError::invalid_value;
     for (const auto& op : m.ops) {
@@ -61,10 +78,11 @@ struct Validator {
   std::optional<DecodeError> operator()(const Tick& m) const {
     if (m.flags & ~kFlagWarmup) return DecodeError::invalid_value;
     if (m.lease_ms > kMaxLeaseMs) return DecodeError::invalid_value;
+    if (auto e = check_addressee(m.subscriber_id, m.nonce, false)) return e;
     return check_epoch_seq(m.epoch);
   }
   std::optional<DecodeError> operator()(const Nack& m) const {
-    if (m.subscriber_id == 0) return DecodeError::invalid_value;
+    if (m.subscriber_id == 0 || m.nonce == 0) return DecodeError::invalid_value;
     if (m.first_missing == 0 || m.last_missing < m.first_missing) {
       return DecodeError::invalid_value;
     }
@@ -75,6 +93,7 @@ struct Validator {
       return DecodeError::invalid_value;
     }
     if (m.flags & ~kFlagWarmup) return DecodeError::invalid_value;
+    if (auto e = check_addressee(m.subscriber_id, m.nonce, true)) return e;
     for (const auto& r : m.routes) {
       if (auto e = validate(r)) return e;
     }
@@ -82,7 +101,14 @@ struct Validator {
   }
   std::optional<DecodeError> operator()(const RetryLater& m) const {
     if (m.delay_ms > kMaxRetryDelayMs) return DecodeError::invalid_value;
+    if (auto e = check_addressee(m.subscriber_id, m.nonce, true)) return e;
     return check_epoch_seq(m.epoch);
+  }
+  std::optional<DecodeError> operator()(const Challenge& m) const {
+    if (m.subscriber_id == 0 || m.nonce == 0) return DecodeError::invalid_value;
+    if (m.cookie.empty()) return DecodeError::invalid_value;
+    if (m.cookie.size() > kMaxCookieSize) return DecodeError::limit_exceeded;
+    return std::nullopt;
   }
 };
 

@@ -28,16 +28,18 @@ inline wire::Heartbeat heartbeat(const std::string& service, const std::string& 
   h.route.address = wire::IpAddress::v4(10, 0, 0, 1);
   h.route.port = port;
   h.route.weight = 100;
-  h.epoch = epoch;
+  h.incarnation = epoch;
   h.seq = seq;
   h.interval_ms = interval_ms;
+  h.sent_ms = 1;  // interim (protocol v2 in progress)
   return h;
 }
 
 inline wire::Subscribe subscribe(std::uint64_t id, std::vector<std::string> services = {},
                                  std::uint64_t last_epoch = 0, std::uint64_t last_seq = 0,
                                  std::uint8_t flags = 0) {
-  return wire::Subscribe{id, std::move(services), last_epoch, last_seq, flags};
+  static std::uint64_t nonce = 0;  // every Subscribe a test sends is newer than the last
+  return wire::Subscribe{id, ++nonce, {}, std::move(services), last_epoch, last_seq, flags};
 }
 
 template <typename T>

@@ -230,9 +230,9 @@ std::vector<Note> Analyzer::observe(const Record& r) {
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::Heartbeat>) {
-          on_heartbeat(r, m.route.service, m.route.instance, m.epoch, m.seq, out);
+          on_heartbeat(r, m.route.service, m.route.instance, m.incarnation, m.seq, out);
         } else if constexpr (std::is_same_v<T, wire::Goodbye>) {
-          on_heartbeat(r, m.service, m.instance, m.epoch, m.seq, out);
+          on_heartbeat(r, m.service, m.instance, m.incarnation, m.seq, out);
         } else if constexpr (std::is_same_v<T, wire::Delta>) {
           on_directory_epoch(r, m.epoch, out);
           on_delta(r, m, out);

@@ -86,7 +86,7 @@ std::string message_body(const wire::Message& message, const FormatOptions& opti
         using T = std::decay_t<decltype(m)>;
         const bool v = options.verbose;
         if constexpr (std::is_same_v<T, wire::Heartbeat>) {
-          std::string s = "heartbeat " + key(m.route) + " epoch=" + hex_u64(m.epoch) +
+          std::string s = "heartbeat " + key(m.route) + " inc=" + std::to_string(m.incarnation) +
                           " seq=" + std::to_string(m.seq) + " " +
                           std::string(wire::to_string(m.route.state)) +
                           " w=" + std::to_string(m.route.weight) + " " + route_address(m.route);
@@ -96,8 +96,8 @@ std::string message_body(const wire::Message& message, const FormatOptions& opti
           }
           return s;
         } else if constexpr (std::is_same_v<T, wire::Goodbye>) {
-          return "goodbye " + m.service + "/" + m.instance + " epoch=" + hex_u64(m.epoch) +
-                 " seq=" + std::to_string(m.seq);
+          return "goodbye " + m.service + "/" + m.instance +
+                 " inc=" + std::to_string(m.incarnation) + " seq=" + std::to_string(m.seq);
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
           std::string services;
           for (const auto& s : m.services) services += (services.empty() ? "" : ",") + s;
@@ -149,6 +149,9 @@ std::string message_body(const wire::Message& message, const FormatOptions& opti
         } else if constexpr (std::is_same_v<T, wire::RetryLater>) {
           return "retry_later epoch=" + hex_u64(m.epoch) + " delay=" + std::to_string(m.delay_ms) +
                  "ms";
+        } else if constexpr (std::is_same_v<T, wire::Challenge>) {
+          return "challenge sub=" + hex_u64(m.subscriber_id) + " nonce=" + std::to_string(m.nonce) +
+                 " cookie=" + std::to_string(m.cookie.size()) + "B";
         }
       },
       message);
@@ -174,12 +177,16 @@ void message_json(JsonObject& o, const wire::Message& message) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::Heartbeat>) {
           route_json(o, m.route);
-          o.hex("epoch", m.epoch).num("seq", m.seq).num("interval_ms", m.interval_ms);
+          o.num("incarnation", m.incarnation)
+              .num("seq", m.seq)
+              .num("interval_ms", m.interval_ms)
+              .num("sent_ms", m.sent_ms);
         } else if constexpr (std::is_same_v<T, wire::Goodbye>) {
           o.str("service", m.service)
               .str("instance", m.instance)
-              .hex("epoch", m.epoch)
-              .num("seq", m.seq);
+              .num("incarnation", m.incarnation)
+              .num("seq", m.seq)
+              .num("sent_ms", m.sent_ms);
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
           o.hex("subscriber", m.subscriber_id)
               .strings("services", m.services)

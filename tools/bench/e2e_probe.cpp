@@ -118,7 +118,7 @@ int run_digest(const baker::po::variables_map& vm) {
   std::int64_t asked = 0;
   while (now_ns() < deadline) {
     if (now_ns() - asked > 3'000'000'000LL && (count == 0 || chunks.size() < count)) {
-      send_to(fd, wire::Subscribe{id, {}, 0, 0, 0}, directory);  // (again, if lost or refused)
+      send_to(fd, wire::Subscribe{id, 1, {}, {}, 0, 0, 0}, directory);  // (again, if lost or refused)
       asked = now_ns();
       chunks.clear();
       count = 0;
@@ -179,7 +179,7 @@ int run_churn(const baker::po::variables_map& vm) {
     }
   }
   const std::uint64_t id = baker::random_nonzero_u64();
-  wire::Subscribe subscribe{id, {}, 0, 0, 0};
+  wire::Subscribe subscribe{id, 1, {}, {}, 0, 0, 0};
   if (multicast) {
     subscribe.flags = wire::kFlagMulticastMember;
   } else {
@@ -283,9 +283,10 @@ int run_churn(const baker::po::variables_map& vm) {
                                            static_cast<std::uint8_t>(i));
     hb.route.port = 9000;
     hb.route.state = state[i];
-    hb.epoch = epoch;
+    hb.incarnation = epoch;
     hb.seq = ++seq;
     hb.interval_ms = interval_ms;
+    hb.sent_ms = baker::unix_time_ms();
     const auto bytes = wire::encode(hb, nullptr);
     {
       std::lock_guard<std::mutex> lock(mu);

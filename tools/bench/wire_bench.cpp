@@ -28,7 +28,7 @@ Delta full_delta() {
   std::vector<SequencedOp> ops;
   for (int i = 0; i < 200; ++i)
     ops.push_back({static_cast<std::uint64_t>(i + 1), {OpKind::update, samples::sample_route(i)}});
-  return split_delta(0xabcdef, 0, 200, 0, ops, kDefaultDatagramBudget)
+  return split_delta(0xabcdef, {}, 0, 200, 0, ops, kDefaultDatagramBudget)
       .front();  // a full 1400 B one
 }
 
@@ -86,7 +86,7 @@ void BM_SplitDelta1000Ops(benchmark::State& state) {
   for (int i = 0; i < 1000; ++i)
     ops.push_back({static_cast<std::uint64_t>(i + 1), {OpKind::update, samples::sample_route(i)}});
   for (auto _ : state) {
-    auto v = split_delta(1, 0, 1000, 0, ops);
+    auto v = split_delta(1, {}, 0, 1000, 0, ops);
     benchmark::DoNotOptimize(v);
   }
 }

@@ -39,7 +39,8 @@ wire::Heartbeat heartbeat(std::size_t i, std::uint64_t seq) {
       wire::IpAddress::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
                           static_cast<std::uint8_t>(i));
   h.route.port = 8080;
-  h.epoch = 99;
+  h.incarnation = 99;
+  h.sent_ms = 1;
   h.seq = seq;
   h.interval_ms = 60000;
   return h;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     std::size_t bytes = 0;
     for (int rep = 0; rep < 5; ++rep) {
       start = Clock::now();
-      SnapshotJob job(core->epoch(), core->seq(), 0, core->table(), {}, 1400);
+      SnapshotJob job(core->epoch(), {1, 1}, core->seq(), 0, core->table(), {}, 1400);
       wire::Bytes buf;
       chunks = 0;
       bytes = 0;

@@ -291,9 +291,10 @@ struct Fleet {
         wire::IpAddress::v4(10, static_cast<std::uint8_t>(i >> 16),
                             static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
     h.route.port = 8080;
-    h.epoch = epoch;
+    h.incarnation = epoch;
     h.seq = seq;
     h.interval_ms = interval_ms;
+    h.sent_ms = baker::unix_time_ms();
     return h;
   }
 
@@ -518,7 +519,7 @@ int run_snapshot(const baker::po::variables_map& vm) {
   std::vector<std::uint8_t> buf(65536);
   for (int rep = 0; rep < vm["repeat"].as<int>(); ++rep) {
     const std::uint64_t id = baker::random_nonzero_u64();
-    const auto bytes = wire::encode(wire::Subscribe{id, services, 0, 0, 0}, k);
+    const auto bytes = wire::encode(wire::Subscribe{id, 1, {}, services, 0, 0, 0}, k);
     const auto start = Clock::now();
     sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&target),
            sizeof target);
