@@ -153,26 +153,26 @@ TEST_F(DirectoryCoreTest, ShorterIntervalExpiresSooner) {
 TEST_F(DirectoryCoreTest, GoodbyeRemovesAtOnce) {
   subscribed();
   send(heartbeat("web", "a", 1));
-  const Actions out = send(wire::Goodbye{"web", "a", 7, 2});
+  const Actions out = send(goodbye("web", "a", 7, 2));
   EXPECT_EQ(core->route_count(), 0u);
   const auto deltas = messages_of<wire::Delta>(out, &kSherlock);
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].ops[0].kind, wire::OpKind::remove);
   EXPECT_EQ(deltas[0].to_seq, 2u);
   // A duplicate of the Goodbye changes nothing.
-  EXPECT_TRUE(messages_of<wire::Delta>(send(wire::Goodbye{"web", "a", 7, 2})).empty());
+  EXPECT_TRUE(messages_of<wire::Delta>(send(goodbye("web", "a", 7, 2))).empty());
   EXPECT_EQ(core->seq(), 2u);
 }
 
 TEST_F(DirectoryCoreTest, GoodbyeForUnknownRouteIsIgnored) {
-  send(wire::Goodbye{"web", "nobody", 7, 2});
+  send(goodbye("web", "nobody", 7, 2));
   EXPECT_EQ(core->seq(), 0u);
   EXPECT_EQ(core->stats().goodbyes_ignored, 1u);
 }
 
 TEST_F(DirectoryCoreTest, ReorderedHeartbeatAfterGoodbyeDoesNotRevive) {
   send(heartbeat("web", "a", 1));
-  send(wire::Goodbye{"web", "a", 7, 3});
+  send(goodbye("web", "a", 7, 3));
   send(heartbeat("web", "a", 2));  // sent before the Goodbye, arrived after it
   EXPECT_EQ(core->route_count(), 0u);
   send(heartbeat("web", "a", 4));  // healthy again: a newer heartbeat brings it back
@@ -181,7 +181,7 @@ TEST_F(DirectoryCoreTest, ReorderedHeartbeatAfterGoodbyeDoesNotRevive) {
 
 TEST_F(DirectoryCoreTest, TombstoneIsPurgedAfterOneExpiryPeriod) {
   send(heartbeat("web", "a", 1));
-  send(wire::Goodbye{"web", "a", 7, 2});
+  send(goodbye("web", "a", 7, 2));
   EXPECT_EQ(core->table().used_count(), 1u);
   run_for(3s);
   EXPECT_EQ(core->table().used_count(), 0u);
@@ -318,7 +318,7 @@ TEST_F(DirectoryCoreTest, SubscribeWithOtherEpochGetsSnapshot) {
 TEST_F(DirectoryCoreTest, NackInsideLogIsAnsweredUpToThePresent) {
   subscribed();
   for (int i = 0; i < 6; ++i) send(heartbeat("web", std::to_string(i), 1));
-  const Actions out = send(wire::Nack{1, kEpoch, 3, 4}, kSherlock);
+  const Actions out = send(nack(1, kEpoch, 3, 4), kSherlock);
   const auto deltas = messages_of<wire::Delta>(out, &kSherlock);
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].from_seq, 2u);
@@ -335,13 +335,13 @@ TEST_F(DirectoryCoreTest, NackOutsideLogGetsSnapshot) {
   subscribed();
   for (int i = 0; i < 10; ++i) send(heartbeat("web", std::to_string(i), 1));
   EXPECT_EQ(core->log().first_seq(), 7u);
-  Actions out = send(wire::Nack{1, kEpoch, 6, 10}, kSherlock);  // 6 fell out of the log
+  Actions out = send(nack(1, kEpoch, 6, 10), kSherlock);  // 6 fell out of the log
   auto chunks = messages_of<wire::SnapshotChunk>(out, &kSherlock);
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].seq, 10u);
   EXPECT_EQ(chunks[0].routes.size(), 10u);
   run_for(100ms);
-  out = send(wire::Nack{1, kEpoch, 7, 10}, kSherlock);  // 7.. is still held
+  out = send(nack(1, kEpoch, 7, 10), kSherlock);  // 7.. is still held
   EXPECT_TRUE(messages_of<wire::SnapshotChunk>(out).empty());
   EXPECT_EQ(messages_of<wire::Delta>(out, &kSherlock).size(), 1u);
 }
@@ -349,8 +349,8 @@ TEST_F(DirectoryCoreTest, NackOutsideLogGetsSnapshot) {
 TEST_F(DirectoryCoreTest, NackForAnotherEpochOrUnknownSubscriberIsRejected) {
   subscribed();
   send(heartbeat("web", "a", 1));
-  EXPECT_TRUE(send(wire::Nack{1, kEpoch + 1, 1, 1}, kSherlock).empty());
-  EXPECT_TRUE(send(wire::Nack{99, kEpoch, 1, 1}, kSherlock).empty());
+  EXPECT_TRUE(send(nack(1, kEpoch + 1, 1, 1), kSherlock).empty());
+  EXPECT_TRUE(send(nack(99, kEpoch, 1, 1), kSherlock).empty());
   EXPECT_EQ(core->stats().rejects[static_cast<int>(Reject::wrong_epoch)], 1u);
   EXPECT_EQ(core->stats().rejects[static_cast<int>(Reject::unknown_subscriber)], 1u);
 }
@@ -358,7 +358,7 @@ TEST_F(DirectoryCoreTest, NackForAnotherEpochOrUnknownSubscriberIsRejected) {
 TEST_F(DirectoryCoreTest, NackForTheFutureGetsSnapshot) {
   subscribed();
   send(heartbeat("web", "a", 1));
-  const Actions out = send(wire::Nack{1, kEpoch, 5, 9}, kSherlock);
+  const Actions out = send(nack(1, kEpoch, 5, 9), kSherlock);
   EXPECT_EQ(messages_of<wire::SnapshotChunk>(out).size(), 1u);
   EXPECT_EQ(core->stats().rejects[static_cast<int>(Reject::invalid_range)], 1u);
 }
@@ -366,13 +366,13 @@ TEST_F(DirectoryCoreTest, NackForTheFutureGetsSnapshot) {
 TEST_F(DirectoryCoreTest, SameNackWithinMergeWindowIsAnsweredOnce) {
   subscribed();
   for (int i = 0; i < 6; ++i) send(heartbeat("web", std::to_string(i), 1));
-  EXPECT_EQ(messages_of<wire::Delta>(send(wire::Nack{1, kEpoch, 3, 4}, kSherlock)).size(), 1u);
+  EXPECT_EQ(messages_of<wire::Delta>(send(nack(1, kEpoch, 3, 4), kSherlock)).size(), 1u);
   clock.advance(20ms);
-  EXPECT_TRUE(send(wire::Nack{1, kEpoch, 3, 4}, kSherlock).empty());
-  EXPECT_TRUE(send(wire::Nack{1, kEpoch, 4, 6}, kSherlock).empty());  // inside the answer too
+  EXPECT_TRUE(send(nack(1, kEpoch, 3, 4), kSherlock).empty());
+  EXPECT_TRUE(send(nack(1, kEpoch, 4, 6), kSherlock).empty());  // inside the answer too
   EXPECT_EQ(core->stats().nacks_merged, 2u);
   clock.advance(40ms);  // 60 ms after the answer: a new one
-  EXPECT_EQ(messages_of<wire::Delta>(send(wire::Nack{1, kEpoch, 3, 4}, kSherlock)).size(), 1u);
+  EXPECT_EQ(messages_of<wire::Delta>(send(nack(1, kEpoch, 3, 4), kSherlock)).size(), 1u);
 }
 
 TEST_F(DirectoryCoreTest, NacksOverTheRateGetRetryLater) {
@@ -382,7 +382,7 @@ TEST_F(DirectoryCoreTest, NacksOverTheRateGetRetryLater) {
   int told_to_wait = 0;
   for (int i = 0; i < 60; ++i) {
     clock.advance(51ms);  // never merged
-    const Actions out = send(wire::Nack{1, kEpoch, 1, 3}, kSherlock);
+    const Actions out = send(nack(1, kEpoch, 1, 3), kSherlock);
     answered += static_cast<int>(!messages_of<wire::Delta>(out).empty());
     const auto retry = messages_of<wire::RetryLater>(out, &kSherlock);
     told_to_wait += static_cast<int>(retry.size());
@@ -399,7 +399,7 @@ TEST_F(DirectoryCoreTest, NacksOverTheRateGetRetryLater) {
   answered = 0;
   for (int i = 0; i < 100; ++i) {
     send(heartbeat("web", "storm-" + std::to_string(i), 1));
-    const Actions out = send(wire::Nack{1, kEpoch, 1, core->seq()}, kSherlock);
+    const Actions out = send(nack(1, kEpoch, 1, core->seq()), kSherlock);
     answered += static_cast<int>(!messages_of<wire::Delta>(out).empty());
     told_to_wait += static_cast<int>(messages_of<wire::RetryLater>(out).size());
   }
@@ -450,12 +450,12 @@ TEST_F(DirectoryCoreTest, LargeNackWhileResyncsAreFullIsToldToRetryWithoutWork) 
   }
   ASSERT_EQ(core->resyncs_in_flight(), 8u);
   clock.advance(60ms);
-  Actions out = send(wire::Nack{100, kEpoch, 1, 2000}, kSherlock);
+  Actions out = send(nack(100, kEpoch, 1, 2000), kSherlock);
   EXPECT_TRUE(messages_of<wire::Delta>(out).empty());
   EXPECT_EQ(messages_of<wire::RetryLater>(out, &kSherlock).size(), 1u);
   // A short range is still answered at once, in flight or not.
   clock.advance(60ms);
-  out = send(wire::Nack{100, kEpoch, 1990, 2000}, kSherlock);
+  out = send(nack(100, kEpoch, 1990, 2000), kSherlock);
   EXPECT_EQ(messages_of<wire::Delta>(out, &kSherlock).size(), 1u);
 }
 
@@ -525,8 +525,7 @@ TEST_F(DirectoryCoreTest, SnapshotIsConsistentWithConcurrentChanges) {
     auto upd = heartbeat("web", "instance-" + std::to_string((round * 37) % 600), seq++);
     upd.route.weight = static_cast<std::uint16_t>(round % 200);
     take(send(upd));
-    take(
-        send(wire::Goodbye{"web", "instance-" + std::to_string((round * 53 + 7) % 600), 7, seq++}));
+    take(send(goodbye("web", "instance-" + std::to_string((round * 53 + 7) % 600), 7, seq++)));
     take(send(heartbeat("web", "new-" + std::to_string(round), 1)));
     clock.advance(c.resync_slice);
     take(core->on_timer(clock.now()));
@@ -549,7 +548,7 @@ TEST_F(DirectoryCoreTest, LargeRetransmitIsPacedAndCountsAsInFlight) {
   make(c);
   subscribed();
   for (int i = 0; i < 500; ++i) send(heartbeat("web", "instance-" + std::to_string(i), 1));
-  Actions out = send(wire::Nack{1, kEpoch, 1, 500}, kSherlock);
+  Actions out = send(nack(1, kEpoch, 1, 500), kSherlock);
   EXPECT_EQ(messages_of<wire::Delta>(out).size(), 2u);
   EXPECT_EQ(core->resyncs_in_flight(), 1u);
   Replica r;
@@ -577,7 +576,7 @@ TEST_F(DirectoryCoreTest, LeaseExpiresWithoutRenewal) {
 
 TEST_F(DirectoryCoreTest, UnsubscribeEndsLeaseAtOnce) {
   subscribed();
-  send(wire::Unsubscribe{1}, kSherlock);
+  send(unsubscribe(1), kSherlock);
   EXPECT_EQ(core->subscriber_count(), 0u);
 }
 
@@ -653,7 +652,7 @@ TEST_F(DirectoryCoreTest, FilteredSubscriberGetsOnlyItsServicesWithoutGaps) {
   ASSERT_EQ(chunks[0].routes.size(), 1u);
   EXPECT_EQ(chunks[0].routes[0].service, "api");
   clock.advance(100ms);
-  const auto re = messages_of<wire::Delta>(send(wire::Nack{1, kEpoch, 1, 4}, kSherlock));
+  const auto re = messages_of<wire::Delta>(send(nack(1, kEpoch, 1, 4), kSherlock));
   ASSERT_EQ(re.size(), 1u);
   EXPECT_EQ(re[0].from_seq, 0u);
   EXPECT_EQ(re[0].to_seq, 4u);
@@ -693,8 +692,7 @@ TEST_F(DirectoryCoreTest, MulticastMembersHearTheGroupAndGetUnicastResyncs) {
   EXPECT_EQ(group_messages_of<wire::Tick>(run_for(1s)).size(), 1u);
   // Retransmits to a member are unicast and unfiltered.
   clock.advance(100ms);
-  const auto re =
-      messages_of<wire::Delta>(send(wire::Nack{1, kEpoch, 1, 2}, kSherlock), &kSherlock);
+  const auto re = messages_of<wire::Delta>(send(nack(1, kEpoch, 1, 2), kSherlock), &kSherlock);
   ASSERT_EQ(re.size(), 1u);
   EXPECT_EQ(re[0].ops.size(), 2u);  // "api" too: members hold the whole table
 }
@@ -785,7 +783,7 @@ TEST_F(WarmupTest, DefersExpiryAndFlagsEverythingUntilItEnds) {
 TEST_F(WarmupTest, GoodbyeStillRemovesDuringWarmup) {
   subscribed();
   send(heartbeat("web", "a", 1));
-  const auto deltas = messages_of<wire::Delta>(send(wire::Goodbye{"web", "a", 7, 2}), &kSherlock);
+  const auto deltas = messages_of<wire::Delta>(send(goodbye("web", "a", 7, 2)), &kSherlock);
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].ops[0].kind, wire::OpKind::remove);
   EXPECT_EQ(deltas[0].flags, wire::kFlagWarmup);

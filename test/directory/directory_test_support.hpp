@@ -35,11 +35,30 @@ inline wire::Heartbeat heartbeat(const std::string& service, const std::string& 
   return h;
 }
 
+// Every request a test sends carries a nonce newer than the last, as a sherlock's do.
+inline std::uint64_t next_nonce() {
+  static std::uint64_t nonce = 0;
+  return ++nonce;
+}
+
 inline wire::Subscribe subscribe(std::uint64_t id, std::vector<std::string> services = {},
                                  std::uint64_t last_epoch = 0, std::uint64_t last_seq = 0,
                                  std::uint8_t flags = 0) {
-  static std::uint64_t nonce = 0;  // every Subscribe a test sends is newer than the last
-  return wire::Subscribe{id, ++nonce, {}, std::move(services), last_epoch, last_seq, flags};
+  return wire::Subscribe{id, next_nonce(), {}, std::move(services), last_epoch, last_seq, flags};
+}
+
+inline wire::Nack nack(std::uint64_t id, std::uint64_t epoch, std::uint64_t first_missing,
+                       std::uint64_t last_missing) {
+  return wire::Nack{id, next_nonce(), epoch, first_missing, last_missing};
+}
+
+inline wire::Unsubscribe unsubscribe(std::uint64_t id) {
+  return wire::Unsubscribe{id, next_nonce()};
+}
+
+inline wire::Goodbye goodbye(const std::string& service, const std::string& instance,
+                             std::uint64_t incarnation, std::uint64_t seq) {
+  return wire::Goodbye{service, instance, incarnation, seq, 1};  // sent_ms: interim
 }
 
 template <typename T>
