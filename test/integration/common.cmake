@@ -1,0 +1,8 @@
+# src/common on the real binaries: key-file permissions and fail-closed SIGHUP reloads in every
+# daemon and baker-dump; the HTTP status server under a flood of idle connections.
+if(TARGET directory AND TARGET watson AND TARGET sherlock AND TARGET baker-dump)
+  baker_integration_test(key_file_integration_test
+                         ${CMAKE_CURRENT_LIST_DIR}/key_file_daemons_test.cpp)
+  target_link_libraries(key_file_integration_test PRIVATE baker_wire)
+  add_dependencies(key_file_integration_test directory watson sherlock baker-dump)
+endif()
