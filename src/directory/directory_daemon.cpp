@@ -286,7 +286,10 @@ void DirectoryDaemon::stop() {
 }
 
 HttpReply DirectoryDaemon::status(const std::string& path) {
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4", render_metrics(core_, stats_)};
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4",
+            render_metrics(core_, stats_) + render_http_metrics("directory", http_->stats())};
+  }
   if (path == "/routes") {
     return {200, "application/json", render_routes_json(core_, "", clock_.now())};
   }
