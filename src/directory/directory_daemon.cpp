@@ -258,18 +258,15 @@ void DirectoryDaemon::reload() {
     set_log_level(settings_.log_level);
     return;
   }
-  std::optional<wire::Keyring> keys;
-  if (!fresh.settings.key_file.empty()) {
-    try {
-      keys = load_key_file(fresh.settings.key_file);
-    } catch (const KeyFileError& e) {
-      spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
-      set_log_level(settings_.log_level);
-      return;
-    }
+  // Fail closed (common/key_file.hpp): a refused key change keeps the keys and their file; the
+  // log level is applied all the same.
+  auto keys = reload_key_file(fresh.settings.key_file, keys_.has_value());
+  if (keys.refused()) {
+    spdlog::error("SIGHUP: {} (the log level is applied)", keys.message);
+  } else {
+    keys_ = std::move(keys.keys);
+    settings_.key_file = fresh.settings.key_file;
   }
-  keys_ = std::move(keys);
-  settings_.key_file = fresh.settings.key_file;
   settings_.log_level = fresh.settings.log_level;
   set_log_level(settings_.log_level);
   spdlog::info("SIGHUP: reloaded: {}, log level {}",
@@ -289,7 +286,10 @@ void DirectoryDaemon::stop() {
 }
 
 HttpReply DirectoryDaemon::status(const std::string& path) {
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4", render_metrics(core_, stats_)};
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4",
+            render_metrics(core_, stats_) + render_http_metrics("directory", http_->stats())};
+  }
   if (path == "/routes") {
     return {200, "application/json", render_routes_json(core_, "", clock_.now())};
   }

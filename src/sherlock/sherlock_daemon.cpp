@@ -40,7 +40,9 @@ SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
   }
   if (options_.http) {
     http_ = std::make_unique<HttpStatusServer>(io, *options_.http, [this](const std::string& p) {
-      return handle_query(p, replica_, stats_, clock_.now(), sink_.get());
+      auto reply = handle_query(p, replica_, stats_, clock_.now(), sink_.get());
+      if (p == "/metrics") reply.body += render_http_metrics("sherlock", http_->stats());
+      return reply;
     });
   }
 }

@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
   baker::init_logging("sherlock");
   asio::io_context io;
   std::unique_ptr<baker::sherlock::SherlockDaemon> daemon;
+  bool have_keys = false;  // whether the daemon authenticates: a SIGHUP must not turn that off
   try {
     if (!baker::set_log_level(get(values, "log-level"))) {
       throw baker::UsageError("--log-level '" + get(values, "log-level") +
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
     }
     auto options = daemon_options(io, values);
     auto keys = load_keys(values);
+    have_keys = keys.has_value();
     std::unique_ptr<baker::sherlock::RouteSink> sink;
     if (!values["no-haproxy"].as<bool>()) {
       // Throws UsageError for a bad flag, StartupError when haproxy does not start.
@@ -207,14 +209,18 @@ int main(int argc, char** argv) {
             spdlog::error("SIGHUP: --log-level '{}' invalid, keeping the current one",
                           get(again.values, "log-level"));
           } else {
-            try {
-              auto keys = load_keys(again.values);
-              spdlog::info("SIGHUP: reloaded log level ({}) and keys ({})",
-                           get(again.values, "log-level"),
-                           keys ? std::to_string(keys->size()) + " key(s)" : std::string("none"));
-              daemon->set_keys(std::move(keys));
-            } catch (const baker::KeyFileError& e) {
-              spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
+            // Fail closed (common/key_file.hpp): a refused key change keeps the keys; the log
+            // level is applied all the same.
+            auto keys = baker::reload_key_file(
+                again.values.count("key-file") ? get(again.values, "key-file") : "", have_keys);
+            if (keys.refused()) {
+              spdlog::error("SIGHUP: {} (the log level is applied)", keys.message);
+            } else {
+              spdlog::info(
+                  "SIGHUP: reloaded log level ({}) and keys ({})", get(again.values, "log-level"),
+                  keys.keys ? std::to_string(keys.keys->size()) + " key(s)" : std::string("none"));
+              have_keys = keys.keys.has_value();
+              daemon->set_keys(std::move(keys.keys));
             }
           }
           signals.async_wait(on_signal);

@@ -203,18 +203,19 @@ Actions WatsonDaemon::poll_drain_file() {
 }
 
 void WatsonDaemon::reload_keys() {
+  // SIGHUP re-reads the key file named at start (watson.conf itself is not re-read, so its key
+  // setting cannot go away). Fail closed as every daemon does (common/key_file.hpp).
   if (config_.key_file.empty()) {
     spdlog::info("SIGHUP: no key file configured, nothing to reload");
     return;
   }
-  try {
-    keys_ = load_key_file(config_.key_file);
-  } catch (const KeyFileError& e) {
-    spdlog::error("SIGHUP: {}; keeping the current keys", e.what());
+  auto keys = reload_key_file(config_.key_file, keys_.has_value());
+  if (keys.refused()) {
+    spdlog::error("SIGHUP: {}", keys.message);
     return;
   }
-  spdlog::info("SIGHUP: reloaded {} key(s) from {}, primary key id {}", keys_->size(),
-               config_.key_file, *keys_->primary_id());
+  keys_ = std::move(keys.keys);
+  spdlog::info("SIGHUP: reloaded {}", keys.message);
 }
 
 void WatsonDaemon::stop() {

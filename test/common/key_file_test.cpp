@@ -1,6 +1,7 @@
 #include "common/key_file.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -13,8 +14,9 @@ namespace {
 class KeyFileTest : public ::testing::Test {
  protected:
   // ctest runs each case as its own process, two at a time: every case has its own directory.
-  const std::string& write(const std::string& text) {
+  const std::string& write(const std::string& text, mode_t mode = 0600) {
     std::ofstream(path_) << text;
+    ::chmod(path_.c_str(), mode);
     return path_;
   }
   std::string error_of(const std::string& path) {
@@ -59,6 +61,61 @@ TEST_F(KeyFileTest, AnUnreadableFileIsAStartupError) {
     load_key_file(missing);
   } catch (const StartupError&) {
     SUCCEED() << "a KeyFileError is a StartupError (exit 1)";
+  }
+}
+
+TEST_F(KeyFileTest, AFileReadableByGroupOrOthersIsRefusedWithTheFix) {
+  const std::string ring = "1 " + key_ + "\n";
+  EXPECT_EQ(error_of(write(ring, 0644)), "key file " + path_ +
+                                             " is readable by group or others (mode 0644): run "
+                                             "chmod 600 " +
+                                             path_);
+  EXPECT_EQ(error_of(write(ring, 0640)), "key file " + path_ +
+                                             " is readable by group or others (mode 0640): run "
+                                             "chmod 600 " +
+                                             path_);
+  EXPECT_NE(error_of(write(ring, 0604)).find("(mode 0604)"), std::string::npos);
+  // Writable or executable by others is not a leak of the key; only reading is checked.
+  EXPECT_EQ(load_key_file(write(ring, 0400)).size(), 1u);
+  EXPECT_EQ(load_key_file(write(ring, 0600)).size(), 1u);
+  EXPECT_EQ(load_key_file(write(ring, 0622)).size(), 1u);
+}
+
+TEST_F(KeyFileTest, TheModeIsCheckedBeforeTheContent) {
+  // A world-readable file is refused even when it is no valid key file: the message says chmod.
+  EXPECT_NE(error_of(write("not a key\n", 0644)).find("run chmod 600"), std::string::npos);
+}
+
+TEST_F(KeyFileTest, AReloadLoadsANewKeyFile) {
+  const auto r = reload_key_file(write("3 " + key_ + "\n"), true);
+  EXPECT_EQ(r.outcome, KeyReload::Outcome::loaded);
+  ASSERT_TRUE(r.keys);
+  EXPECT_EQ(r.keys->primary_id(), 3u);
+  EXPECT_FALSE(r.refused());
+  EXPECT_EQ(reload_key_file(path_, false).outcome, KeyReload::Outcome::loaded)
+      << "going from no keys to keys is allowed";
+}
+
+TEST_F(KeyFileTest, AReloadWithoutAKeyFileKeepsTheKeysInUse) {
+  const auto r = reload_key_file("", true);
+  EXPECT_EQ(r.outcome, KeyReload::Outcome::refused_no_key_file);
+  EXPECT_TRUE(r.refused());
+  EXPECT_FALSE(r.keys);
+  EXPECT_EQ(r.message,
+            "reload refused: the new configuration has no key file, which would turn "
+            "authentication off; keeping the current keys");
+  const auto none = reload_key_file("", false);
+  EXPECT_EQ(none.outcome, KeyReload::Outcome::none) << "no keys before, none now: nothing refused";
+  EXPECT_FALSE(none.refused());
+}
+
+TEST_F(KeyFileTest, AReloadOfABadKeyFileKeepsTheKeysInUse) {
+  for (const auto& r :
+       {reload_key_file(write("1 " + key_ + "\n", 0644), true),
+        reload_key_file(write("1 nothex\n"), true), reload_key_file(dir_.file("missing"), true)}) {
+    EXPECT_EQ(r.outcome, KeyReload::Outcome::refused_bad_file) << r.message;
+    EXPECT_FALSE(r.keys);
+    EXPECT_NE(r.message.find("; keeping the current keys"), std::string::npos) << r.message;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +215,9 @@ TempDir::~TempDir() {
 
 void TempDir::write(const std::string& name, const std::string& content) const {
   std::ofstream(file(name)) << content;
+  // Key files must not be readable by group or others (load_key_file refuses them); every file
+  // a test writes gets the mode a key file needs, so no test has to remember it.
+  ::chmod(file(name).c_str(), 0600);
 }
 
 }  // namespace baker::testing

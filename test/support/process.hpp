@@ -86,6 +86,7 @@ class TempDir {
   ~TempDir();
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Writes (or rewrites) a file with mode 0600, as a key file must be.
   void write(const std::string& name, const std::string& content) const;
 
  private:
