@@ -86,6 +86,10 @@ po::options_description describe_flags() {
   const std::string tick_help = "period of Ticks, 10ms..10m" + dflt(defaults.tick_interval);
   const std::string gap_help = "Ticks after bursts of Deltas: at most one per this gap, 0s..10s" +
                                dflt(defaults.burst_tick_gap);
+  const std::string skew_help =
+      "watson clocks may be off by this much; older or newer heartbeats and goodbyes are "
+      "refused as possible replays, 10ms..1h" +
+      dflt(defaults.max_clock_skew);
   const std::string slice_help = "pacing slice of snapshots, 1ms..1s" + dflt(defaults.resync_slice);
   flags.add_options()                                                                         //
       ("help,h", "show this help and exit")                                                   //
@@ -113,8 +117,11 @@ po::options_description describe_flags() {
       ("nack-burst", s()->value_name("N"), "NACK burst per subscriber (40)")                      //
       ("max-snapshots", s()->value_name("N"), "snapshots/large retransmits in flight (8)")        //
       ("resync-burst", s()->value_name("N"),
-       "datagrams per pacing slice, shared by the snapshots in flight (64)")                    //
-      ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())         //
+       "datagrams per pacing slice, shared by the snapshots in flight (64)")             //
+      ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())  //
+      ("max-clock-skew", d(milliseconds(10), std::chrono::hours(1)), skew_help.c_str())  //
+      ("max-tombstones", s()->value_name("N"),
+       "records of routes gone (Goodbye, expiry) held against replays (262144)")                //
       ("max-routes", s()->value_name("N"), "routes held at most (4000000)")                     //
       ("max-subscribers", s()->value_name("N"), "subscribers held at most (100000)")            //
       ("receive-buffer", s()->value_name("BYTES"), "UDP receive buffer to ask for (16777216)")  //
@@ -189,6 +196,8 @@ LoadedSettings load_settings(int argc, char** argv) {
   read_uint(vm, "max-snapshots", 1, 10'000, c.max_snapshots_in_flight, problems);
   read_uint(vm, "resync-burst", 1, 100'000, c.resync_datagrams_per_slice, problems);
   read_duration(vm, "resync-slice", c.resync_slice);
+  read_duration(vm, "max-clock-skew", c.max_clock_skew);
+  read_uint(vm, "max-tombstones", 1, 100'000'000, c.max_tombstones, problems);
   read_uint(vm, "max-routes", 1, 100'000'000, c.max_routes, problems);
   read_uint(vm, "max-subscribers", 1, 10'000'000, c.max_subscribers, problems);
   read_uint(vm, "receive-buffer", 4096, 1u << 30, s.receive_buffer, problems);
