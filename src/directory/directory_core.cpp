@@ -266,6 +266,7 @@ void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& o
       return;
     }
     i = table_.insert(g.service, g.instance);
+    table_.at(i).interval_ms = 0;  // its lifetime is 2 x skew: enough for what was sent before
   }
   RouteRecord& rec = table_.at(i);
   if (rec.sender_epoch != g.incarnation) rec.clock_warned = false;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/real_clock.hpp"
+#include "metrics_check.hpp"
 #include "process.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -53,6 +54,10 @@ class Directory {
     const std::string key = "\nbaker_directory_" + sample + " ";
     const auto at = r->body.find(key);
     return at == std::string::npos ? -1 : std::stod(r->body.substr(at + key.size()));
+  }
+  std::string metrics() const {
+    const auto r = http_get("127.0.0.1", metrics_port_, "/metrics");
+    return r ? r->body : "";
   }
   double rejected(const std::string& reason) const {
     return metric("rejected_datagrams_total{reason=\"" + reason + "\"}");
@@ -293,6 +298,10 @@ TEST_P(ReplayAnnounce, AHeartbeatCapturedBeforeAGoodbyeAddsNothingLater) {
   ASSERT_TRUE(wait_until([&] { return dir.rejected_total() == 2; }, 2000ms)) << dir.log();
   EXPECT_EQ(dir.rejected("before_start") + dir.rejected("stale_timestamp"), 2);
   EXPECT_EQ(dir.metric("routes"), 0) << dir.routes();
+  // The page with the new families and reasons is valid Prometheus text, as promtool reads it.
+  const std::string page = dir.metrics();
+  EXPECT_EQ(check_metrics(page), std::vector<std::string>{}) << page;
+  EXPECT_EQ(promtool_check(page), "") << page;
 }
 
 INSTANTIATE_TEST_SUITE_P(KeysOrNot, ReplayAnnounce, ::testing::Bool(),
