@@ -43,11 +43,14 @@ DirectoryCore::DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch,
 
 TimePoint DirectoryCore::warmup_end() const {
   const std::uint64_t longest = std::max<std::uint32_t>(longest_interval_ms_, 1000);
-  Duration span = milliseconds(config_.miss_limit * longest);
+  const Duration span = milliseconds(config_.miss_limit * longest);
   // With the timestamp rules on, a watson may be refused (before_start) for up to 2 x
-  // max_clock_skew after the start: warm-up waits for that too.
-  if (wall_.known()) span += 2 * config_.max_clock_skew;
-  return start_ + std::min(span, config_.warmup_max);
+  // max_clock_skew after the start: warm-up waits for that on top of its bound, or a warm-up
+  // shorter than it would end before anyone could be heard and drop every route.
+  const Duration restart_delay = wall_.known() && config_.warmup_max > Duration::zero()
+                                     ? 2 * config_.max_clock_skew
+                                     : Duration::zero();
+  return start_ + std::min(span, config_.warmup_max) + restart_delay;
 }
 
 const Subscriber* DirectoryCore::subscriber(std::uint64_t id) const {

@@ -254,6 +254,11 @@ TEST_F(ReplayRulesTest, WarmUpCoversTheRestartDelay) {
   c.warmup_max = 60s;
   make(c);
   EXPECT_EQ(core->warmup_end(), start + 3s + 2 * c.max_clock_skew);
+  // --warmup-max bounds the wait for the longest interval; the restart delay comes on top, so a
+  // short warm-up cannot end before any watson could be heard.
+  c.warmup_max = 1s;
+  make(c);
+  EXPECT_EQ(core->warmup_end(), start + 1s + 2 * c.max_clock_skew);
 }
 
 }  // namespace

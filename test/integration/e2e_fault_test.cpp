@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/real_clock.hpp"
 #include "e2e_support.hpp"
 #include "http_load.hpp"
 #include "wire/codec.hpp"
@@ -183,8 +184,9 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   forged.route.instance = "evil:1";
   forged.route.address = wire::IpAddress::v4(127, 0, 0, 66);
   forged.route.port = 6666;
-  forged.epoch = 99;
+  forged.incarnation = 99;
   forged.seq = 1;
+  forged.sent_ms = baker::unix_time_ms();
   UdpSocket attacker;
   const auto send = [&](const wire::Bytes& b) {
     attacker.send_to(b, "127.0.0.1", c.directory_port());
