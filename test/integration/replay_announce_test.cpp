@@ -248,7 +248,9 @@ TEST_P(ReplayAnnounce, AnOldProcesssHeartbeatNeverBringsBackItsOldPort) {
   }
   ASSERT_TRUE(wait_until([&] { return dir.rejected_total() >= before + sent; }, 2000ms))
       << dir.log();
-  if (!keyed()) EXPECT_GE(dir.rejected("old_incarnation"), 1);
+  if (!keyed()) {
+    EXPECT_GE(dir.rejected("old_incarnation"), 1);
+  }
   EXPECT_TRUE(dir.has("i-2", 8082)) << dir.routes();
   EXPECT_FALSE(dir.has("i-2", 8081)) << dir.routes();
 }

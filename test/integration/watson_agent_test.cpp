@@ -187,7 +187,9 @@ void expect_one_incarnation_and_consecutive_seqs(const std::vector<wire::Message
     EXPECT_EQ(seq_of(ms[i]), seq_of(ms[0]) + i) << "at message " << i;
     EXPECT_LE(sent_ms_of(ms[i]), now_ms) << "at message " << i;
     EXPECT_GE(sent_ms_of(ms[i]), incarnation_of(ms[0]) / 1000) << "sent after the process start";
-    if (i > 0) EXPECT_GE(sent_ms_of(ms[i]), sent_ms_of(ms[i - 1]));
+    if (i > 0) {
+      EXPECT_GE(sent_ms_of(ms[i]), sent_ms_of(ms[i - 1]));
+    }
   }
 }
 
