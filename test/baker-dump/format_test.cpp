@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
 #include "common/json.hpp"
 #include "json_value.hpp"
@@ -406,6 +407,20 @@ TEST_F(Format, NoteJson) {
   const auto d = parse_json(format_json(dup));
   EXPECT_EQ(d["from_seq"].u64(), 1u);
   EXPECT_FALSE(d["answers_nack"].boolean());
+}
+
+// Found by dump_frame_fuzz: capture time stamps and sent_ms both come off the wire.
+TEST_F(Format, ExtremeTimesNeitherOverflowNorThrow) {
+  wire::Heartbeat hb = wire::samples::sample_heartbeat();
+  hb.sent_ms = ~0ULL;
+  hb.incarnation = ~0ULL;
+  for (const Timestamp t : {Timestamp{std::numeric_limits<std::int64_t>::max(), 999'999},
+                            Timestamp{std::numeric_limits<std::int64_t>::min(), -999'999},
+                            Timestamp{67'767'976'233'532'800, 0}}) {
+    const Record r = make_record(t, kFrom, kTo, wire::encode(hb), nullptr);
+    EXPECT_NE(format_body(r, {}).find(" lag="), std::string::npos);
+    EXPECT_FALSE(format_json(r).empty());
+  }
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "baker-dump/format.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <limits>
 #include <type_traits>
 
 #include "common/json.hpp"
@@ -46,10 +48,17 @@ Timestamp incarnation_time(std::uint64_t incarnation) {
   return {static_cast<std::int64_t>(incarnation / 1'000'000),
           static_cast<std::int32_t>(incarnation % 1'000'000)};
 }
-// Capture time minus the sender's sent_ms: the path's delay plus the clocks' offset, ms.
+// Capture time minus the sender's sent_ms: the path's delay plus the clocks' offset, ms. Both come
+// off the wire (a pcap's time stamps are anyone's too): clamped so the difference cannot overflow.
 std::int64_t sent_lag_ms(std::uint64_t sent_ms, Timestamp capture) {
-  const std::int64_t captured = capture.sec * 1000 + capture.usec / 1000;
-  return captured - static_cast<std::int64_t>(sent_ms);
+  constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 4000;
+  constexpr std::int64_t kMaxSent = std::numeric_limits<std::int64_t>::max() / 2;
+  const std::int64_t sec = std::clamp(capture.sec, -kMaxSec, kMaxSec);
+  const std::int64_t captured = sec * 1000 + capture.usec / 1000;
+  const std::int64_t sent = sent_ms > static_cast<std::uint64_t>(kMaxSent)
+                                ? kMaxSent
+                                : static_cast<std::int64_t>(sent_ms);
+  return captured - sent;
 }
 // " inc=1796000000000000 (2026-11-30T...Z) seq=42 lag=3ms"
 std::string sender_text(std::uint64_t incarnation, std::uint64_t seq, std::uint64_t sent_ms,
