@@ -154,6 +154,11 @@ std::optional<Keyring> Keyring::parse(std::string_view text, KeyringError* error
     ring.add(static_cast<std::uint32_t>(id), key, primary, roles);
   }
   if (ring.empty()) return fail_file("holds no key");
+  const bool announce_unmarked = ring.has_role(Role::announce) && !ring.primary_id(Role::announce);
+  const bool publish_unmarked = ring.has_role(Role::publish) && !ring.primary_id(Role::publish);
+  if (announce_unmarked && publish_unmarked) {
+    return fail_file("holds several keys but none is marked primary");
+  }
   for (Role r : {Role::announce, Role::publish}) {
     if (ring.has_role(r) && !ring.primary_id(r)) {
       return fail_file("holds several " + std::string(to_string(r)) +

@@ -189,6 +189,7 @@ TEST(KeyFileRoles, RejectsBadRoleWordsWithLineNumbers) {
        "key file line 2: a second primary announce key (the first is on line 1)"},
       {"1 " + key + " publish\n2 " + key + " publish\n",
        "key file holds several publish keys but none is marked primary"},
+      {"1 " + key + "\n2 " + key + "\n", "key file holds several keys but none is marked primary"},
       {"1 " + key + " primary announce publish x\n",
        "key file line 1: expected '<id> <64 hex digits> [primary] [announce|publish]'"},
   };
