@@ -41,19 +41,19 @@ inline constexpr std::uint8_t kFlagMulticastMember = 0x01;  // subscriber hears 
 
 // One routable instance of a service, as the directory's table and every replica hold it.
 struct Route {
-  std::string service;
-  std::string instance;
-  IpAddress address;
+  std::string service{};
+  std::string instance{};
+  IpAddress address{};
   std::uint16_t port = 0;
   std::uint16_t weight = 100;
   InstanceState state = InstanceState::up;
-  std::vector<std::string> tags;
+  std::vector<std::string> tags{};
   friend bool operator==(const Route&, const Route&) = default;
 };
 
 // watson -> directory, every interval while the instance is healthy.
 struct Heartbeat {
-  Route route;
+  Route route{};
   std::uint64_t incarnation = 0;  // the watson process: its start, us since 1970; never 0
   std::uint64_t seq = 0;          // +1 per datagram sent by this incarnation, from 1
   std::uint32_t interval_ms = 1000;
@@ -63,8 +63,8 @@ struct Heartbeat {
 
 // watson -> directory: the instance leaves now.
 struct Goodbye {
-  std::string service;
-  std::string instance;
+  std::string service{};
+  std::string instance{};
   std::uint64_t incarnation = 0;
   std::uint64_t seq = 0;
   std::uint64_t sent_ms = 0;
@@ -76,13 +76,13 @@ using Cookie = std::vector<std::uint8_t>;
 
 // sherlock -> directory: start or renew a subscription (lease).
 struct Subscribe {
-  std::uint64_t subscriber_id = 0;    // random per sherlock process start, never 0
-  std::uint64_t nonce = 0;            // > every nonce this subscriber sent before; echoed back
-  Cookie cookie;                      // from the directory's last Challenge; empty = none yet
-  std::vector<std::string> services;  // empty = every service
-  std::uint64_t last_epoch = 0;       // directory epoch the replica follows; 0 = none
-  std::uint64_t last_seq = 0;         // last sequence applied in last_epoch
-  std::uint8_t flags = 0;             // kFlagMulticastMember
+  std::uint64_t subscriber_id = 0;      // random per sherlock process start, never 0
+  std::uint64_t nonce = 0;              // > every nonce this subscriber sent before; echoed back
+  Cookie cookie{};                      // from the directory's last Challenge; empty = none yet
+  std::vector<std::string> services{};  // empty = every service
+  std::uint64_t last_epoch = 0;         // directory epoch the replica follows; 0 = none
+  std::uint64_t last_seq = 0;           // last sequence applied in last_epoch
+  std::uint8_t flags = 0;               // kFlagMulticastMember
   friend bool operator==(const Subscribe&, const Subscribe&) = default;
 };
 
@@ -97,7 +97,7 @@ struct Unsubscribe {
 struct Challenge {
   std::uint64_t subscriber_id = 0;
   std::uint64_t nonce = 0;  // the Subscribe's
-  Cookie cookie;
+  Cookie cookie{};
   friend bool operator==(const Challenge&, const Challenge&) = default;
 };
 
@@ -107,7 +107,7 @@ enum class OpKind : std::uint8_t { add = 0, update = 1, remove = 2 };
 // (and only they are encoded).
 struct DeltaOp {
   OpKind kind = OpKind::add;
-  Route route;
+  Route route{};
   friend bool operator==(const DeltaOp&, const DeltaOp&) = default;
 };
 
@@ -120,7 +120,7 @@ struct Delta {
   std::uint64_t from_seq = 0;       // exclusive
   std::uint64_t to_seq = 0;         // inclusive, > from_seq
   std::uint8_t flags = 0;           // kFlagWarmup
-  std::vector<DeltaOp> ops;
+  std::vector<DeltaOp> ops{};
   friend bool operator==(const Delta&, const Delta&) = default;
 };
 
@@ -157,7 +157,7 @@ struct SnapshotChunk {
   std::uint32_t index = 0;
   std::uint32_t count = 1;
   std::uint8_t flags = 0;  // kFlagWarmup: merge into the replica instead of replacing it
-  std::vector<Route> routes;
+  std::vector<Route> routes{};
   friend bool operator==(const SnapshotChunk&, const SnapshotChunk&) = default;
 };
 
