@@ -22,6 +22,10 @@ std::optional<std::string> DirectoryConfig::validate() const {
   if (resync_slice <= Duration::zero()) return "resync-slice must be positive";
   if (max_batch_changes < 1 || max_expiry_work_per_call < 1) return "batch limits must be >= 1";
   if (max_routes < 1 || max_subscribers < 1) return "max-routes and max-subscribers must be >= 1";
+  if (max_subscribers_per_host < 1) return "max-subscribers-per-host must be >= 1";
+  if (cookie_lifetime < std::chrono::seconds(10) || cookie_lifetime > std::chrono::hours(24)) {
+    return "cookie-lifetime must be 10 s .. 24 h";
+  }
   return std::nullopt;
 }
 
