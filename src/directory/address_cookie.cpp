@@ -51,8 +51,7 @@ CookieCheck AddressCookies::check(const wire::Cookie& cookie, const Endpoint& fr
   const auto t = tag(secret_, from, issued);
   if (sodium_memcmp(t.data(), cookie.data() + 4, t.size()) != 0) return CookieCheck::forged;
   const std::uint32_t now_s = seconds_of(now);
-  const auto lifetime_s =
-      std::chrono::duration_cast<std::chrono::seconds>(lifetime_).count();
+  const auto lifetime_s = std::chrono::duration_cast<std::chrono::seconds>(lifetime_).count();
   if (issued > now_s || static_cast<std::int64_t>(now_s - issued) > lifetime_s) {
     return CookieCheck::expired;
   }

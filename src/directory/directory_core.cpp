@@ -19,8 +19,8 @@ namespace baker::directory {
 using wire::OpKind;
 
 constexpr std::array<std::string_view, 11> kRejectNames = {
-    "unexpected_message", "table_full",      "subscriber_limit", "unknown_subscriber",
-    "wrong_epoch",        "invalid_range",   "replayed_request", "foreign_address",
+    "unexpected_message", "table_full",          "subscriber_limit", "unknown_subscriber",
+    "wrong_epoch",        "invalid_range",       "replayed_request", "foreign_address",
     "bad_cookie",         "challenge_too_large", "host_limit"};
 static_assert(names_every_value(kRejectNames, Reject::host_limit));
 
@@ -69,8 +69,7 @@ std::size_t DirectoryCore::proven_on_host(const wire::IpAddress& host) const {
 
 void DirectoryCore::on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now,
                                 Actions& out) {
-  const std::size_t bytes =
-      std::holds_alternative<wire::Subscribe>(m) ? wire::encode(m).size() : 0;
+  const std::size_t bytes = std::holds_alternative<wire::Subscribe>(m) ? wire::encode(m).size() : 0;
   on_datagram(m, from, bytes, now, out);
 }
 

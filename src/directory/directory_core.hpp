@@ -210,7 +210,7 @@ class DirectoryCore {
   std::uint32_t longest_interval_ms_ = 0;
 
   std::unordered_map<std::uint64_t, Subscriber> subscribers_;
-  std::map<Endpoint, std::uint64_t> by_endpoint_;   // proven address -> subscriber id
+  std::map<Endpoint, std::uint64_t> by_endpoint_;    // proven address -> subscriber id
   std::map<wire::IpAddress, std::size_t> per_host_;  // proven subscriptions per host
   AddressCookies cookies_;
   std::size_t auth_overhead_ = 0;

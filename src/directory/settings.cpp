@@ -115,15 +115,15 @@ po::options_description describe_flags() {
       ("nack-burst", s()->value_name("N"), "NACK burst per subscriber (40)")                      //
       ("max-snapshots", s()->value_name("N"), "snapshots/large retransmits in flight (8)")        //
       ("resync-burst", s()->value_name("N"),
-       "datagrams per pacing slice, shared by the snapshots in flight (64)")                    //
-      ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())         //
-      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")                     //
+       "datagrams per pacing slice, shared by the snapshots in flight (64)")             //
+      ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())  //
+      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")              //
       ("max-subscribers", s()->value_name("N"),
        "proven subscriptions held at most (100000)")  //
       ("max-subscribers-per-host", s()->value_name("N"),
        "proven subscriptions per source address at most (32)")  //
       ("cookie-lifetime", d(std::chrono::seconds(10), std::chrono::hours(24)),
-       cookie_help.c_str())  //
+       cookie_help.c_str())                                                                     //
       ("receive-buffer", s()->value_name("BYTES"), "UDP receive buffer to ask for (16777216)")  //
       ("send-buffer", s()->value_name("BYTES"), "UDP send buffer to ask for (4194304)");
   return flags;

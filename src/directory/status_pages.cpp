@@ -68,8 +68,8 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell) {
   m.counter("challenges_sent_total",
             "Challenges sent to Subscribes from addresses not proven (no state kept).",
             s.challenges_sent);
-  m.counter("subscribers_moved_total",
-            "Subscriptions moved to a new address proven with a cookie.", s.subscribers_moved);
+  m.counter("subscribers_moved_total", "Subscriptions moved to a new address proven with a cookie.",
+            s.subscribers_moved);
   m.counter("subscribers_replaced_total",
             "Subscriptions replaced by another subscriber id proven at the same address.",
             s.subscribers_replaced);

@@ -432,7 +432,7 @@ TEST_F(DirectoryCoreTest, NacksOverTheRateGetRetryLater) {
 TEST_F(DirectoryCoreTest, SnapshotsInFlightAreCappedAndTheRestAreToldToRetry) {
   auto c = base_config();
   c.resync_datagrams_per_slice = 1;  // keep snapshots in flight for a while
-  c.max_subscribers_per_host = 64;    // 40 subscribers on one test host
+  c.max_subscribers_per_host = 64;   // 40 subscribers on one test host
   make(c);
   for (int i = 0; i < 2000; ++i) send(heartbeat("web", "instance-" + std::to_string(i), 1));
   std::vector<std::uint32_t> delays;

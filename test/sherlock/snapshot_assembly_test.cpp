@@ -15,7 +15,7 @@ using testing::make_route;
 std::vector<wire::SnapshotChunk> chunks_of(std::uint64_t seq, int routes) {
   std::vector<wire::Route> rs;
   for (int i = 0; i < routes; ++i) rs.push_back(make_route("api", "i-" + std::to_string(i), i));
-  return wire::split_snapshot(0xE1, seq, 0, rs, wire::kMinDatagramBudget);
+  return wire::split_snapshot(0xE1, {42, 1}, seq, 0, rs, wire::kMinDatagramBudget);
 }
 
 TEST(SnapshotAssemblyTest, CompletesInAnyOrderAndIgnoresDuplicates) {
