@@ -24,8 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace baker::testing;
-using testing::Packet;
 using baker::testing::parse_json;
+using testing::Packet;
 using testing::run_tool;
 using testing::untimed;
 using Bytes = std::vector<std::uint8_t>;

@@ -113,7 +113,8 @@ TEST(EndToEnd, RollingUpgradeUnderLoadFailsNoRequest) {
   std::this_thread::sleep_for(500ms);
   load.stop();
   EXPECT_EQ(load.failed(), 0u) << (load.failures().empty() ? "" : load.failures().front());
-  EXPECT_GT(load.ok(), 200u);  // enough traffic to mean something; the count depends on machine load
+  EXPECT_GT(load.ok(),
+            200u);  // enough traffic to mean something; the count depends on machine load
   std::uint64_t v2_answers = 0;
   for (const auto& [body, n] : load.bodies()) {
     if (body.find("greeting v2") != std::string::npos) v2_answers += n;
@@ -183,8 +184,12 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   forged.route.instance = "evil:1";
   forged.route.address = wire::IpAddress::v4(127, 0, 0, 66);
   forged.route.port = 6666;
-  forged.epoch = 99;
+  forged.incarnation = 99;
   forged.seq = 1;
+  forged.sent_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   UdpSocket attacker;
   const auto send = [&](const wire::Bytes& b) {
     attacker.send_to(b, "127.0.0.1", c.directory_port());
@@ -195,7 +200,7 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   truncated.resize(truncated.size() / 2);
   send(truncated);  // truncated
   auto v2 = wire::encode(forged);
-  v2[1] = 2;
+  v2[1] = 3;                           // a version this build does not speak
   send(v2);                            // wrong version
   send(wire::encode(forged));          // no MAC
   send(wire::encode(forged, &wrong));  // forged with a wrong key

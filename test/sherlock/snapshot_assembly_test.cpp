@@ -67,5 +67,21 @@ TEST(SnapshotAssemblyTest, EvictsTheLeastRecentlyFedBeyondItsLimit) {
   EXPECT_FALSE(a.in_progress());
 }
 
+TEST(SnapshotAssemblyTest, ChunksAndBytesUnderAssemblyAreBounded) {
+  // A flood of forged chunks (many snapshots, many indexes) cannot grow memory past the bounds.
+  SnapshotAssembly a(2, 5, std::size_t{1} << 30);
+  const auto s1 = chunks_of(1, 400);
+  ASSERT_GE(s1.size(), 7u);
+  for (std::size_t i = 0; i < 7; ++i) a.add(s1[i], TimePoint{});
+  EXPECT_EQ(a.chunks_held(), 5u);
+  EXPECT_EQ(a.dropped(), 2u);
+  SnapshotAssembly b(2, 1000, 4096);
+  for (const auto& c : s1) b.add(c, TimePoint{});
+  EXPECT_LE(b.bytes_held(), 4096u);
+  EXPECT_GT(b.dropped(), 0u);
+  b.clear();
+  EXPECT_EQ(b.bytes_held(), 0u);
+}
+
 }  // namespace
 }  // namespace baker::sherlock
