@@ -3,7 +3,9 @@
 // binding sockets to other 127.x.y.z addresses, and the directory's own address spoofed through a
 // relay that stands between sherlock and the directory (sherlock's --directory is the relay, so
 // whatever the relay's socket sends is, to sherlock, from its directory).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -246,6 +248,59 @@ TEST_F(ReplaySubscribeTest, ForeignDirectorysValidDatagramsChangeNothing) {
       sample(sherlock_http, "baker_sherlock_ignored_datagrams_total{reason=\"foreign_source\"}"),
       0);
   EXPECT_NE(digest().find("\"reachable\":true"), std::string::npos) << digest();
+}
+
+// (a, multicast) The same datagrams sent to sherlock's multicast group change nothing either:
+// the group carries only the shared stream, and another epoch is never adopted from it.
+TEST_F(ReplaySubscribeTest, ForeignDirectorysValidDatagramsOnTheGroupChangeNothing) {
+  use_keys();
+  const std::string group = "239.255.66.1";
+  const std::uint16_t group_port = free_udp_port();
+  const std::string at = group + ":" + std::to_string(group_port);
+  start_directory({"--multicast", at, "--multicast-if", "127.0.0.1", "--multicast-ttl", "0"});
+  beat("a");
+  start_sherlock({"--multicast", at, "--multicast-if", "127.0.0.1"});
+  ASSERT_TRUE(wait_until([&] { return sherlock_has("a"); }, 5000ms)) << sherlock->log();
+  if (sample(dir_metrics, "baker_directory_subscribers{delivery=\"multicast\"}") != 1) {
+    GTEST_SKIP() << "no multicast on loopback here";
+  }
+  const auto epoch = json_u64(digest(), "epoch");
+  wire::Route evil;
+  evil.service = "api";
+  evil.instance = "evil";
+  evil.address = wire::IpAddress::v4(10, 6, 6, 6);
+  evil.port = 6666;
+  wire::Delta delta;
+  delta.epoch = 0xbadbad;
+  delta.from_seq = 0;
+  delta.to_seq = 1;
+  delta.ops.push_back({wire::OpKind::add, evil});
+  wire::Tick tick;
+  tick.epoch = 0xbadbad;
+  tick.seq = 1;
+  tick.lease_ms = 15000;
+  wire::Delta ours_but_addressed = delta;  // our epoch, but addressed to a subscriber
+  ours_but_addressed.epoch = *epoch;
+  ours_but_addressed.subscriber_id = captured_subscribe().subscriber_id;
+  ours_but_addressed.from_seq = 1;
+  ours_but_addressed.to_seq = 2;
+  UdpSocket attacker(0, "127.0.0.66");
+  in_addr itf{};
+  inet_pton(AF_INET, "127.0.0.1", &itf);
+  setsockopt(attacker.fd(), IPPROTO_IP, IP_MULTICAST_IF, &itf, sizeof itf);
+  for (int i = 0; i < 20; ++i) {
+    for (const wire::Message& m : std::vector<wire::Message>{tick, delta, ours_but_addressed}) {
+      attacker.send_to(wire::encode(m, ring()), group, group_port);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(json_u64(digest(), "epoch"), epoch) << digest();
+  EXPECT_FALSE(sherlock_has("evil"));
+  EXPECT_GT(sample(sherlock_http, "baker_sherlock_multicast_datagrams_received_total"), 20);
+  EXPECT_GT(
+      sample(sherlock_http, "baker_sherlock_ignored_datagrams_total{reason=\"wrong_addressee\"}"),
+      0);
+  expect_still_following("b");
 }
 
 // (b) A Subscribe from a spoofed source (without and with a MAC, fresh or replayed) earns that
