@@ -318,7 +318,8 @@ bool Replica::is_followed(std::uint64_t epoch, TimePoint now, Outgoing& out) {
   }
   // Never adopted from a datagram alone (anyone holding the key, or anyone without keys, can
   // send one): ask our directory with our own state; its snapshot, if it restarted, will answer.
-  ignore(Ignored::foreign_epoch);
+  // (Before the first snapshot every epoch is "foreign": not counted then.)
+  if (epoch_ != 0) ignore(Ignored::foreign_epoch);
   const auto chunk_at = assembly_.last_chunk_at();
   const bool snapshot_coming = chunk_at && now < *chunk_at + config_.snapshot_timeout;
   const bool asked_lately =
