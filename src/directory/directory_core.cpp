@@ -83,7 +83,7 @@ void DirectoryCore::on_datagram(const wire::Message& m, const Endpoint& from, st
   } else if (const auto* s = std::get_if<wire::Subscribe>(&m)) {
     on_subscribe(*s, from, bytes, now, out);
   } else if (const auto* u = std::get_if<wire::Unsubscribe>(&m)) {
-    on_unsubscribe(*u, from);
+    on_unsubscribe(*u, from, now);
   } else if (const auto* n = std::get_if<wire::Nack>(&m)) {
     on_nack(*n, from, now, out);
   } else {
@@ -253,7 +253,13 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   ++stats_.subscribes;
   auto it = subscribers_.find(m.subscriber_id);
   const bool is_new = it == subscribers_.end();
-  if (!is_new && m.nonce <= it->second.nonce) {
+  std::uint64_t last_nonce = is_new ? 0 : it->second.nonce;
+  if (is_new && !ended_.empty()) {
+    forget_ended(now);
+    const auto ended = ended_nonces_.find(m.subscriber_id);
+    if (ended != ended_nonces_.end()) last_nonce = ended->second;
+  }
+  if (m.nonce <= last_nonce) {
     ++stats_.rejects[static_cast<int>(Reject::replayed_request)];
     return;
   }
@@ -287,7 +293,7 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   }
   if (replaces) {
     ++stats_.subscribers_replaced;
-    drop_subscriber(at->second, "replaced by another subscriber at the same address");
+    drop_subscriber(at->second, "replaced by another subscriber at the same address", now);
     it = subscribers_.find(m.subscriber_id);
   }
   if (is_new) {
@@ -339,7 +345,8 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   }
 }
 
-void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from) {
+void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from,
+                                   TimePoint now) {
   ++stats_.unsubscribes;
   auto it = subscribers_.find(m.subscriber_id);
   if (it == subscribers_.end()) return;
@@ -351,12 +358,35 @@ void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& f
     ++stats_.rejects[static_cast<int>(Reject::replayed_request)];
     return;
   }
-  drop_subscriber(m.subscriber_id, "unsubscribed");
+  it->second.nonce = m.nonce;
+  drop_subscriber(m.subscriber_id, "unsubscribed", now);
 }
 
-void DirectoryCore::drop_subscriber(std::uint64_t id, const char* why) {
+void DirectoryCore::remember_ended(const Subscriber& s, TimePoint now) {
+  forget_ended(now);
+  while (ended_.size() >= config_.max_subscribers) {
+    const auto& oldest = ended_.front();
+    auto it = ended_nonces_.find(oldest.id);
+    if (it != ended_nonces_.end() && it->second == oldest.nonce) ended_nonces_.erase(it);
+    ended_.pop_front();
+  }
+  ended_.push_back({s.id, s.nonce, now + config_.cookie_lifetime});
+  ended_nonces_[s.id] = s.nonce;
+}
+
+void DirectoryCore::forget_ended(TimePoint now) {
+  while (!ended_.empty() && ended_.front().until <= now) {
+    const auto& oldest = ended_.front();
+    auto it = ended_nonces_.find(oldest.id);
+    if (it != ended_nonces_.end() && it->second == oldest.nonce) ended_nonces_.erase(it);
+    ended_.pop_front();
+  }
+}
+
+void DirectoryCore::drop_subscriber(std::uint64_t id, const char* why, TimePoint now) {
   auto it = subscribers_.find(id);
   if (it == subscribers_.end()) return;
+  remember_ended(it->second, now);
   cancel_resync(id);
   for (ServiceId s : it->second.filter) table_.services().release(s);
   if (it->second.member) --members_;
@@ -712,7 +742,7 @@ void DirectoryCore::on_timer(TimePoint now, Actions& out) {
     }
     for (auto id : lapsed) {
       ++stats_.subscribers_expired;
-      drop_subscriber(id, "lease expired");
+      drop_subscriber(id, "lease expired", now);
     }
     send_ticks(true, now, out);
     next_tick_at_ += config_.tick_interval;

@@ -4,6 +4,7 @@
 // docs/PROTOCOL.md ("Rules") is the specification of everything decided here.
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -161,7 +162,7 @@ class DirectoryCore {
   void on_goodbye(const wire::Goodbye& m, TimePoint now, Actions& out);
   void on_subscribe(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes,
                     TimePoint now, Actions& out);
-  void on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from);
+  void on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from, TimePoint now);
   void on_nack(const wire::Nack& m, const Endpoint& from, TimePoint now, Actions& out);
   // A Subscribe from an address it has not proven: a Challenge, if small enough; no state kept.
   void challenge(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes, TimePoint now,
@@ -192,7 +193,9 @@ class DirectoryCore {
   void pace_resyncs(TimePoint now, Actions& out);
   void finish_resync(const ResyncJob& job, Actions& out);
   void cancel_resync(std::uint64_t subscriber_id);
-  void drop_subscriber(std::uint64_t id, const char* why);
+  void drop_subscriber(std::uint64_t id, const char* why, TimePoint now);
+  void remember_ended(const Subscriber& s, TimePoint now);
+  void forget_ended(TimePoint now);
   void set_filter(Subscriber& s, const std::vector<std::string>& services, bool member);
 
   DirectoryConfig config_;
@@ -210,7 +213,16 @@ class DirectoryCore {
   std::uint32_t longest_interval_ms_ = 0;
 
   std::unordered_map<std::uint64_t, Subscriber> subscribers_;
-  std::map<Endpoint, std::uint64_t> by_endpoint_;    // proven address -> subscriber id
+  std::map<Endpoint, std::uint64_t> by_endpoint_;  // proven address -> subscriber id
+  // Last nonce of subscriptions that ended, kept for a cookie lifetime (a captured Subscribe still
+  // carries a valid cookie that long): a replay cannot bring a dropped subscription back.
+  struct EndedSubscription {
+    std::uint64_t id = 0;
+    std::uint64_t nonce = 0;
+    TimePoint until{};
+  };
+  std::unordered_map<std::uint64_t, std::uint64_t> ended_nonces_;
+  std::deque<EndedSubscription> ended_;              // oldest first; bounded by max_subscribers
   std::map<wire::IpAddress, std::size_t> per_host_;  // proven subscriptions per host
   AddressCookies cookies_;
   std::size_t auth_overhead_ = 0;

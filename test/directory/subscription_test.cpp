@@ -179,6 +179,38 @@ TEST_F(SubscriptionTest, ReplayedSubscribeNackAndUnsubscribeAreIgnored) {
   EXPECT_EQ(count_reject(*core, Reject::replayed_request), 4u);
 }
 
+TEST_F(SubscriptionTest, ReplayedSubscribeCannotBringBackAnEndedSubscription) {
+  // The captured Subscribe carries a cookie still valid at that address for 10 min: the nonce of
+  // the ended subscription is remembered that long.
+  const auto first = send(subscribe(1), kSherlock);
+  const auto c = messages_of<wire::Challenge>(first, &kSherlock);
+  ASSERT_EQ(c.size(), 1u);
+  auto captured = subscribe(1);
+  captured.cookie = c[0].cookie;
+  send(captured, kSherlock);
+  ASSERT_NE(core->subscriber(1), nullptr);
+  send(unsubscribe(1), kSherlock);
+  ASSERT_EQ(core->subscriber(1), nullptr);
+  EXPECT_TRUE(send(captured, kSherlock).empty());
+  EXPECT_EQ(core->subscriber(1), nullptr);
+  // Nor after its lease ran out.
+  auto again = subscribe(1);
+  again.cookie = c[0].cookie;
+  send(again, kSherlock);
+  ASSERT_NE(core->subscriber(1), nullptr);
+  clock.advance(20s);
+  core->on_timer(clock.now());
+  ASSERT_EQ(core->subscriber(1), nullptr);
+  EXPECT_TRUE(send(again, kSherlock).empty());
+  EXPECT_EQ(core->subscriber(1), nullptr);
+  EXPECT_EQ(count_reject(*core, Reject::replayed_request), 2u);
+  // The sherlock itself, with its next nonce, is welcome back.
+  auto next = subscribe(1);
+  next.cookie = c[0].cookie;
+  send(next, kSherlock);
+  EXPECT_NE(core->subscriber(1), nullptr);
+}
+
 TEST_F(SubscriptionTest, NackAndUnsubscribeFromAnotherAddressAreIgnored) {
   prove(1, kSherlock);
   // A stranger asking for a retransmit to be sent... to the subscriber: nothing is sent at all.
