@@ -55,10 +55,12 @@ Replica::Outgoing Replica::stop() {
 namespace {
 // Whom a directory datagram is for; nullopt for messages a subscriber does not take.
 std::optional<wire::Addressee> addressee_of(const wire::Message& m) {
-  if (const auto* d = std::get_if<wire::Delta>(&m))
+  if (const auto* d = std::get_if<wire::Delta>(&m)) {
     return wire::Addressee{d->subscriber_id, d->nonce};
-  if (const auto* t = std::get_if<wire::Tick>(&m))
+  }
+  if (const auto* t = std::get_if<wire::Tick>(&m)) {
     return wire::Addressee{t->subscriber_id, t->nonce};
+  }
   if (const auto* c = std::get_if<wire::SnapshotChunk>(&m)) {
     return wire::Addressee{c->subscriber_id, c->nonce};
   }
