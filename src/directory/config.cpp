@@ -21,6 +21,10 @@ std::optional<std::string> DirectoryConfig::validate() const {
   if (resync_datagrams_per_slice < 1) return "resync-burst must be at least 1";
   if (resync_slice <= Duration::zero()) return "resync-slice must be positive";
   if (max_batch_changes < 1 || max_expiry_work_per_call < 1) return "batch limits must be >= 1";
+  if (max_clock_skew < milliseconds(10) || max_clock_skew > std::chrono::hours(1)) {
+    return "max-clock-skew must be 10 ms .. 1 h";
+  }
+  if (max_tombstones < 1) return "max-tombstones must be at least 1";
   if (max_routes < 1 || max_subscribers < 1) return "max-routes and max-subscribers must be >= 1";
   if (max_subscribers_per_host < 1) return "max-subscribers-per-host must be >= 1";
   if (cookie_lifetime < std::chrono::seconds(10) || cookie_lifetime > std::chrono::hours(24)) {

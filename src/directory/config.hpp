@@ -22,6 +22,19 @@ struct DirectoryConfig {
   // this. Zero disables warm-up (tests, or a directory that is known to start first).
   Duration warmup_max = std::chrono::seconds(30);
 
+  // Replay rules for watson datagrams (docs/PROTOCOL.md, "Directory table (from heartbeats)").
+  // A heartbeat or goodbye counts only if its sent_ms is within this of the directory's wall
+  // clock (and later than the directory's start + this). 2 s: NTP keeps LAN hosts within
+  // milliseconds, so only a host whose clock is really wrong is refused (and logged); and
+  // 2 x 2 s, the longest a restarted directory may take to hear a watson, stays below the default
+  // expiry (5 x 1 s), so a restart costs no route. Larger values keep tombstones longer.
+  Duration max_clock_skew = std::chrono::seconds(2);
+  // Tombstones (records of routes gone by Goodbye or expiry, kept 2 x max_clock_skew + the
+  // route's expiry period so any replay still fresh meets them) held at most; beyond, the oldest
+  // is evicted (counted). 262,144 covers a rolling restart of that many instances within a
+  // tombstone's lifetime; each costs about a route's memory.
+  std::size_t max_tombstones = 262'144;
+
   // Subscriptions.
   Duration lease = std::chrono::seconds(15);
   Duration tick_interval = std::chrono::seconds(1);

@@ -47,7 +47,13 @@ DirectoryCore::DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch,
 TimePoint DirectoryCore::warmup_end() const {
   const std::uint64_t longest = std::max<std::uint32_t>(longest_interval_ms_, 1000);
   const Duration span = milliseconds(config_.miss_limit * longest);
-  return start_ + std::min(span, config_.warmup_max);
+  // With the timestamp rules on, a watson may be refused (before_start) for up to 2 x
+  // max_clock_skew after the start: warm-up waits for that on top of its bound, or a warm-up
+  // shorter than it would end before anyone could be heard and drop every route.
+  const Duration restart_delay = wall_.known() && config_.warmup_max > Duration::zero()
+                                     ? 2 * config_.max_clock_skew
+                                     : Duration::zero();
+  return start_ + std::min(span, config_.warmup_max) + restart_delay;
 }
 
 const Subscriber* DirectoryCore::subscriber(std::uint64_t id) const {
@@ -106,30 +112,143 @@ void DirectoryCore::schedule(RouteIndex i, std::int64_t deadline) {
   }
 }
 
+void DirectoryCore::set_wall_clock(std::uint64_t unix_ms, TimePoint now) {
+  const bool first = !wall_.known();
+  wall_.set(unix_ms, now, start_);
+  if (first) {
+    spdlog::info(
+        "wall clock at start {} ms since 1970: heartbeats and goodbyes count only if stamped "
+        "within --max-clock-skew {} ms of this clock and after the start + that",
+        wall_.start_ms(), std::chrono::duration_cast<milliseconds>(config_.max_clock_skew).count());
+  }
+}
+
+Duration DirectoryCore::tombstone_lifetime(std::uint32_t interval_ms) const {
+  // A datagram accepted at t was stamped at most t + skew; any copy of it (or of an older
+  // datagram of the same process) is fresh until at most t + 2 x skew. The expiry period on top
+  // keeps the tombstone of an expired route as long as its last heartbeat's copies live.
+  return 2 * config_.max_clock_skew +
+         milliseconds(static_cast<std::int64_t>(config_.miss_limit) * interval_ms);
+}
+
+std::optional<AnnounceReject> DirectoryCore::check_announce(RouteIndex i, std::string_view service,
+                                                            std::string_view instance,
+                                                            std::uint64_t incarnation,
+                                                            std::uint64_t seq,
+                                                            std::uint64_t sent_ms, TimePoint now) {
+  if (auto bad = wall_.check(sent_ms, now, config_.max_clock_skew)) {
+    // Datagrams from before this directory's start are normal right after a restart: counted only.
+    if (*bad != AnnounceReject::before_start) {
+      warn_once(i, service, instance, incarnation, *bad,
+                static_cast<std::int64_t>(sent_ms) - wall_.at(now));
+    }
+    return bad;
+  }
+  if (i == kNoRoute) return std::nullopt;
+  const RouteRecord& rec = table_.at(i);
+  if (incarnation < rec.sender_epoch) {
+    if (wall_.known())
+      warn_once(i, service, instance, incarnation, AnnounceReject::old_incarnation, 0);
+    return AnnounceReject::old_incarnation;
+  }
+  if (incarnation == rec.sender_epoch && seq <= rec.sender_seq) {
+    return rec.live ? AnnounceReject::duplicate : AnnounceReject::tombstoned;
+  }
+  return std::nullopt;
+}
+
+void DirectoryCore::warn_once(RouteIndex i, std::string_view service, std::string_view instance,
+                              std::uint64_t incarnation, AnnounceReject why,
+                              std::int64_t offset_ms) {
+  if (i != kNoRoute && table_.at(i).sender_epoch == incarnation) {
+    RouteRecord& rec = table_.at(i);
+    if (rec.clock_warned) return;
+    rec.clock_warned = true;
+  } else if (!warned_.first(service, instance, incarnation, static_cast<std::uint8_t>(why))) {
+    if (warned_.full() && warned_.report_overflow()) {
+      spdlog::warn(
+          "more than {} watson processes refused for their clocks or incarnations: further ones "
+          "are not logged (baker_directory_rejected_datagrams_total counts them)",
+          warned_.size());
+    }
+    return;
+  }
+  ++stats_.clock_warnings;
+  const auto skew_ms = std::chrono::duration_cast<milliseconds>(config_.max_clock_skew).count();
+  if (why == AnnounceReject::old_incarnation) {
+    const RouteRecord& rec = table_.at(i);
+    spdlog::warn(
+        "watson {}/{}: refusing incarnation {}, older than incarnation {} already heard: a replay "
+        "of an earlier process, or its host's clock was stepped back before this process started "
+        "(refused until the record of {} is purged, at most {} ms after it is gone)",
+        service, instance, incarnation, rec.sender_epoch, rec.sender_epoch,
+        std::chrono::duration_cast<milliseconds>(tombstone_lifetime(rec.interval_ms)).count());
+    return;
+  }
+  spdlog::warn(
+      "watson {}/{} (incarnation {}): datagram stamped {} ms {} this directory's clock, more than "
+      "--max-clock-skew {} ms: its heartbeats and goodbyes are refused ({}) until the clocks agree "
+      "(check NTP on both hosts), unless these are replays of old datagrams; logged once per "
+      "watson process",
+      service, instance, incarnation, offset_ms < 0 ? -offset_ms : offset_ms,
+      offset_ms < 0 ? "behind" : "ahead of", skew_ms, to_string(why));
+}
+
+void DirectoryCore::entomb(RouteIndex i, TimePoint now) {
+  RouteRecord& rec = table_.at(i);
+  const std::int64_t deadline =
+      (now + tombstone_lifetime(rec.interval_ms)).time_since_epoch().count();
+  schedule(i, deadline);
+  tombstone_order_.push_back({deadline, i, rec.generation});
+  const auto current = [this](const ExpiryIndex::Entry& e) {
+    const RouteRecord& r = table_.at(e.index);
+    return r.used && !r.live && r.generation == e.generation && r.deadline == e.deadline;
+  };
+  while (tombstone_count() > config_.max_tombstones && !tombstone_order_.empty()) {
+    const ExpiryIndex::Entry e = tombstone_order_.front();
+    tombstone_order_.pop_front();
+    if (!current(e) || e.index == i) continue;
+    ++stats_.tombstones_evicted;
+    if ((stats_.tombstones_evicted & (stats_.tombstones_evicted - 1)) == 0) {  // 1, 2, 4, ...
+      spdlog::warn(
+          "more tombstones than --max-tombstones {}: evicted the oldest ({} so far); a fresh "
+          "replay of an evicted route's datagrams could add it back",
+          config_.max_tombstones, stats_.tombstones_evicted);
+    }
+    table_.erase(e.index);
+  }
+  // Revived or re-entombed records leave stale entries behind: drop them now and then.
+  if (tombstone_order_.size() > 2 * config_.max_tombstones + 1024) {
+    std::erase_if(tombstone_order_, [&](const ExpiryIndex::Entry& e) { return !current(e); });
+  }
+}
+
 void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actions& out) {
   ++stats_.heartbeats;
-  if (warming_ && hb.interval_ms > longest_interval_ms_) longest_interval_ms_ = hb.interval_ms;
   const wire::Route& r = hb.route;
   RouteIndex i = table_.find(r.service, r.instance);
+  if (auto why =
+          check_announce(i, r.service, r.instance, hb.incarnation, hb.seq, hb.sent_ms, now)) {
+    ++stats_.announce_rejects[static_cast<int>(*why)];
+    if (*why == AnnounceReject::duplicate || *why == AnnounceReject::tombstoned) {
+      ++stats_.heartbeats_stale;
+    }
+    return;
+  }
+  if (warming_ && hb.interval_ms > longest_interval_ms_) longest_interval_ms_ = hb.interval_ms;
   if (i == kNoRoute) {
     if (table_.used_count() >= config_.max_routes) {
       ++stats_.rejects[static_cast<int>(Reject::table_full)];
       return;
     }
     i = table_.insert(r.service, r.instance);
-  } else {
-    const RouteRecord& rec = table_.at(i);
-    if (rec.sender_epoch == hb.incarnation && hb.seq <= rec.sender_seq) {
-      ++stats_.heartbeats_stale;
-      return;
-    }
-    if (rec.sender_epoch != hb.incarnation && rec.live) {
-      ++stats_.sender_restarts;
-      DIRECTORY_DEBUG("{}/{}: watson restarted (incarnation {})", r.service, r.instance,
-                      hb.incarnation);
-    }
+  } else if (table_.at(i).sender_epoch != hb.incarnation && table_.at(i).live) {
+    ++stats_.sender_restarts;
+    DIRECTORY_DEBUG("{}/{}: watson restarted (incarnation {})", r.service, r.instance,
+                    hb.incarnation);
   }
   RouteRecord& rec = table_.at(i);
+  if (rec.sender_epoch != hb.incarnation) rec.clock_warned = false;
   rec.sender_epoch = hb.incarnation;
   rec.sender_seq = hb.seq;
   rec.interval_ms = hb.interval_ms;
@@ -149,29 +268,37 @@ void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actio
 
 void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& out) {
   ++stats_.goodbyes;
-  const RouteIndex i = table_.find(g.service, g.instance);
-  if (i == kNoRoute) {
+  RouteIndex i = table_.find(g.service, g.instance);
+  if (auto why = check_announce(i, g.service, g.instance, g.incarnation, g.seq, g.sent_ms, now)) {
+    ++stats_.announce_rejects[static_cast<int>(*why)];
     ++stats_.goodbyes_ignored;
     return;
+  }
+  if (i == kNoRoute) {
+    // Nothing to remove, but the goodbye is remembered: a heartbeat this process sent before it
+    // (lost, or held back by an attacker) must not add the route when it arrives.
+    if (table_.used_count() >= config_.max_routes) {
+      ++stats_.goodbyes_ignored;
+      ++stats_.rejects[static_cast<int>(Reject::table_full)];
+      return;
+    }
+    i = table_.insert(g.service, g.instance);
+    table_.at(i).interval_ms = 0;  // its lifetime is 2 x skew: enough for what was sent before
   }
   RouteRecord& rec = table_.at(i);
-  if (rec.sender_epoch == g.incarnation && g.seq <= rec.sender_seq) {
-    ++stats_.goodbyes_ignored;
-    return;
-  }
+  if (rec.sender_epoch != g.incarnation) rec.clock_warned = false;
   rec.sender_epoch = g.incarnation;
   rec.sender_seq = g.seq;
   if (!rec.live) {
-    ++stats_.goodbyes_ignored;
+    ++stats_.goodbyes_ignored;  // unknown or already gone: nothing to remove
+    entomb(i, now);             // the tombstone lasts from this (later) goodbye on
     return;
   }
   before_change(i);
   table_.clear_route(i);
   ++stats_.routes_removed;
   DIRECTORY_DEBUG("{}/{}: goodbye", g.service, g.instance);
-  // The key stays as a tombstone for one expiry period, so a reordered older heartbeat of the
-  // same epoch cannot bring the route back.
-  schedule(i, expiry_deadline(now, rec.interval_ms));
+  entomb(i, now);
   record_change(OpKind::remove, i, now, out);
 }
 
@@ -719,13 +846,17 @@ void DirectoryCore::expire_due(TimePoint now, Actions& out) {
       continue;
     }
     if (rec.live) {
+      // The record stays as a tombstone: a replayed heartbeat of this incarnation (seq not newer)
+      // cannot bring the route back; a newer one, or a new process, can.
       before_change(e.index);
+      table_.clear_route(e.index);
       ++stats_.routes_expired;
       DIRECTORY_DEBUG("{}/{}: expired", table_.service_name(e.index), rec.instance);
       record_change(OpKind::remove, e.index, now, out);
-    } else {
-      ++stats_.tombstones_purged;
+      entomb(e.index, now);
+      continue;
     }
+    ++stats_.tombstones_purged;
     table_.erase(e.index);
   }
 }

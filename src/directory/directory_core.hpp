@@ -18,6 +18,7 @@
 #include "directory/delta_log.hpp"
 #include "directory/endpoint.hpp"
 #include "directory/expiry_index.hpp"
+#include "directory/freshness.hpp"
 #include "directory/route_table.hpp"
 #include "directory/snapshot_job.hpp"
 #include "directory/subscriber.hpp"
@@ -70,7 +71,9 @@ struct DirectoryStats {
   std::uint64_t routes_removed = 0;  // by Goodbye
   std::uint64_t routes_expired = 0;
   std::uint64_t tombstones_purged = 0;
-  std::uint64_t deltas_sent = 0;  // Delta datagrams, counting each destination (group = 1)
+  std::uint64_t tombstones_evicted = 0;  // over max_tombstones, oldest first
+  std::uint64_t clock_warnings = 0;      // clock-off / clock-stepped-back warnings logged
+  std::uint64_t deltas_sent = 0;         // Delta datagrams, counting each destination (group = 1)
   std::uint64_t retransmit_deltas_sent = 0;
   std::uint64_t ticks_sent = 0;
   std::uint64_t snapshots_started = 0;
@@ -83,6 +86,7 @@ struct DirectoryStats {
   std::uint64_t subscribers_moved = 0;     // to a newly proven address
   std::uint64_t subscribers_replaced = 0;  // by another subscriber id proven at the same address
   std::array<std::uint64_t, kRejectCount> rejects{};
+  std::array<std::uint64_t, kAnnounceRejectCount> announce_rejects{};  // replay rules
 };
 
 class DirectoryCore {
@@ -112,6 +116,12 @@ class DirectoryCore {
   // Always set while running: Ticks are periodic.
   std::optional<TimePoint> next_deadline() const;
 
+  // The wall clock (ms since 1970) at `now`, from the shell (the core reads no clock). The first
+  // call fixes the directory's start on the wall clock (the restart rule). Until it is called the
+  // timestamp rules are off; the daemon calls it before the first datagram and with every batch.
+  void set_wall_clock(std::uint64_t unix_ms, TimePoint now);
+  const WallClock& wall_clock() const { return wall_; }
+
   // Convenience for tests.
   Actions on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now) {
     Actions out;
@@ -139,6 +149,9 @@ class DirectoryCore {
   const ExpiryIndex& expiry() const { return expiry_; }
   const DeltaLog& log() const { return log_; }
   std::size_t route_count() const { return table_.live_count(); }
+  std::size_t tombstone_count() const { return table_.used_count() - table_.live_count(); }
+  // How long a route's record outlives it (Goodbye or expiry): any replay still fresh meets it.
+  Duration tombstone_lifetime(std::uint32_t interval_ms) const;
   std::size_t subscriber_count() const { return subscribers_.size(); }
   std::size_t member_count() const { return members_; }
   std::size_t resyncs_in_flight() const { return jobs_.size(); }
@@ -170,6 +183,18 @@ class DirectoryCore {
   // The address book of proven subscriptions (one per address:port, counted per host).
   void bind_endpoint(Subscriber& s, const Endpoint& at);
   void unbind_endpoint(const Subscriber& s);
+
+  // The replay rules for a watson datagram of key i (kNoRoute: unknown key): why it is refused,
+  // or nullopt to accept it.
+  std::optional<AnnounceReject> check_announce(RouteIndex i, std::string_view service,
+                                               std::string_view instance, std::uint64_t incarnation,
+                                               std::uint64_t seq, std::uint64_t sent_ms,
+                                               TimePoint now);
+  void warn_once(RouteIndex i, std::string_view service, std::string_view instance,
+                 std::uint64_t incarnation, AnnounceReject why, std::int64_t offset_ms);
+  // The record stays as a tombstone until now + tombstone_lifetime; the oldest beyond
+  // max_tombstones are evicted.
+  void entomb(RouteIndex i, TimePoint now);
 
   std::uint8_t flags() const { return warming_ ? wire::kFlagWarmup : 0; }
   std::int64_t expiry_deadline(TimePoint now, std::uint32_t interval_ms) const;
@@ -206,6 +231,9 @@ class DirectoryCore {
 
   RouteTable table_;
   ExpiryIndex expiry_;
+  WallClock wall_;
+  OnceLog warned_{4096};
+  std::deque<ExpiryIndex::Entry> tombstone_order_;  // oldest first; stale entries skipped
   DeltaLog log_;
   std::vector<wire::SequencedOp> pending_;
 

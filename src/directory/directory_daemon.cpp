@@ -68,6 +68,9 @@ DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& set
       signals_(io, SIGINT, SIGTERM, SIGHUP),
       receiver_(kReceiveBatch, kReceiveBufferSize),
       sender_(AF_INET) {
+  // The wall clock at start (the restart rule) and from then on with every batch: the core reads
+  // no clock.
+  core_.set_wall_clock(unix_time_ms(), clock_.now());
   if (!settings_.key_file.empty()) keys_ = load_key_file(settings_.key_file);
   core_.set_auth_overhead(keys_ ? kAuthTrailer : 0);
 
@@ -135,9 +138,9 @@ void DirectoryDaemon::start() {
   const auto& c = settings_.core;
   spdlog::info(
       "listening on UDP {}:{} (receive buffer {} KiB), epoch {:016x}, miss-limit {}, warm-up "
-      "{} at most{}{}{}",
+      "{} at most, max-clock-skew {}{}{}{}",
       settings_.listen.host, udp_port(), stats_.receive_buffer_bytes / 1024, core_.epoch(),
-      c.miss_limit, format_duration(c.warmup_max),
+      c.miss_limit, format_duration(c.warmup_max), format_duration(c.max_clock_skew),
       settings_.multicast ? ", multicast to " + settings_.multicast->to_string() : std::string(),
       keys_ ? ", authenticated (" + std::to_string(keys_->size()) + " keys)"
             : std::string(", WITHOUT authentication (no --key-file)"),
@@ -169,6 +172,7 @@ void DirectoryDaemon::on_readable() {
     if (n == 0) break;
     ++stats_.receive_batches;
     now = clock_.now();
+    core_.set_wall_clock(unix_time_ms(), now);
     for (int i = 0; i < n; ++i) handle(receiver_.datagram(i), now);
     if (actions_.size() >= 1024) send_actions();
     if (static_cast<std::size_t>(n) < kReceiveBatch) break;
@@ -231,7 +235,9 @@ void DirectoryDaemon::arm_timer() {
 void DirectoryDaemon::on_timer() {
   if (stopping_) return;
   const bool was_warming = core_.warming_up();
-  core_.on_timer(clock_.now(), actions_);
+  const TimePoint now = clock_.now();
+  core_.set_wall_clock(unix_time_ms(), now);
+  core_.on_timer(now, actions_);
   send_actions();
   if (was_warming && !core_.warming_up()) {
     spdlog::info("routes: {}, subscribers: {}", core_.route_count(), core_.subscriber_count());

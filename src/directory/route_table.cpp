@@ -89,6 +89,7 @@ RouteIndex RouteTable::insert(std::string_view service, std::string_view instanc
   r.queued = kNotQueued;
   r.sender_epoch = 0;
   r.sender_seq = 0;
+  r.clock_warned = false;
   r.changed_seq = 0;
   r.digest = 0;
   ++used_;

@@ -18,14 +18,15 @@ using RouteIndex = std::uint32_t;
 inline constexpr RouteIndex kNoRoute = std::numeric_limits<RouteIndex>::max();
 inline constexpr std::int64_t kNotQueued = std::numeric_limits<std::int64_t>::max();
 
-// A used record is either live (a route) or a tombstone: the instance said Goodbye, and its
-// sender epoch and seq are kept for a while so a reordered older heartbeat cannot revive it.
+// A used record is either live (a route) or a tombstone: the instance said Goodbye or expired,
+// and its incarnation and seq are kept for a while so no replay or reordered older datagram can
+// revive it (docs/PROTOCOL.md, "Directory table (from heartbeats)").
 struct RouteRecord {
   std::string instance;
   std::int64_t deadline = 0;         // expiry (live) or purge (tombstone), clock ticks
   std::int64_t queued = kNotQueued;  // deadline of this record's newest expiry-index entry
-  std::uint64_t sender_epoch = 0;    // watson process epoch
-  std::uint64_t sender_seq = 0;      // last heartbeat/goodbye seq accepted from that epoch
+  std::uint64_t sender_epoch = 0;    // watson incarnation (its process start, us since 1970)
+  std::uint64_t sender_seq = 0;      // last heartbeat/goodbye seq accepted from it
   std::uint64_t changed_seq = 0;     // directory seq of the last change (snapshots use it)
   std::uint64_t digest = 0;          // wire::route_digest of the current route (live only)
   wire::IpAddress address;
@@ -35,11 +36,14 @@ struct RouteRecord {
   wire::InstanceState state = wire::InstanceState::up;
   bool used = false;
   bool live = false;
+  bool clock_warned = false;  // a clock-off warning was logged for sender_epoch (once each)
   ServiceId service = 0;
   TagSetId tags = TagSets::kEmpty;
   std::uint32_t interval_ms = 0;
   std::uint32_t generation = 0;  // bumped when the slot is freed (stale index entries)
 };
+// docs/BENCHMARKS.md, "Memory per route": <= 256 B per route at 1M routes needs this.
+static_assert(sizeof(RouteRecord) <= 128, "RouteRecord grew past two cache lines");
 
 class RouteTable {
  public:

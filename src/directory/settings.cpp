@@ -88,6 +88,10 @@ po::options_description describe_flags() {
                                dflt(defaults.burst_tick_gap);
   const std::string cookie_help =
       "address-validation cookies stay valid this long, 10s..24h" + dflt(defaults.cookie_lifetime);
+  const std::string skew_help =
+      "watson clocks may be off by this much; older or newer heartbeats and goodbyes are "
+      "refused as possible replays, 10ms..1h" +
+      dflt(defaults.max_clock_skew);
   const std::string slice_help = "pacing slice of snapshots, 1ms..1s" + dflt(defaults.resync_slice);
   flags.add_options()                                                                         //
       ("help,h", "show this help and exit")                                                   //
@@ -117,13 +121,16 @@ po::options_description describe_flags() {
       ("resync-burst", s()->value_name("N"),
        "datagrams per pacing slice, shared by the snapshots in flight (64)")             //
       ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())  //
-      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")              //
+      ("max-clock-skew", d(milliseconds(10), std::chrono::hours(1)), skew_help.c_str())  //
+      ("max-tombstones", s()->value_name("N"),
+       "records of routes gone (Goodbye, expiry) held against replays (262144)")  //
+      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")       //
       ("max-subscribers", s()->value_name("N"),
        "proven subscriptions held at most (100000)")  //
       ("max-subscribers-per-host", s()->value_name("N"),
        "proven subscriptions per source address at most (32)")  //
       ("cookie-lifetime", d(std::chrono::seconds(10), std::chrono::hours(24)),
-       cookie_help.c_str())                                                                     //
+       cookie_help.c_str())  //
       ("receive-buffer", s()->value_name("BYTES"), "UDP receive buffer to ask for (16777216)")  //
       ("send-buffer", s()->value_name("BYTES"), "UDP send buffer to ask for (4194304)");
   return flags;
@@ -196,6 +203,8 @@ LoadedSettings load_settings(int argc, char** argv) {
   read_uint(vm, "max-snapshots", 1, 10'000, c.max_snapshots_in_flight, problems);
   read_uint(vm, "resync-burst", 1, 100'000, c.resync_datagrams_per_slice, problems);
   read_duration(vm, "resync-slice", c.resync_slice);
+  read_duration(vm, "max-clock-skew", c.max_clock_skew);
+  read_uint(vm, "max-tombstones", 1, 100'000'000, c.max_tombstones, problems);
   read_uint(vm, "max-routes", 1, 100'000'000, c.max_routes, problems);
   read_uint(vm, "max-subscribers", 1, 10'000'000, c.max_subscribers, problems);
   read_uint(vm, "max-subscribers-per-host", 1, 10'000'000, c.max_subscribers_per_host, problems);

@@ -57,6 +57,16 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell) {
   m.counter("watson_restarts_total", "Heartbeats with a new watson epoch for a known route.",
             s.sender_restarts);
   m.counter("goodbyes_total", "Goodbyes received.", s.goodbyes);
+  m.gauge("tombstones", "Records of routes gone (Goodbye or expiry) kept against replays.",
+          static_cast<double>(core.tombstone_count()));
+  m.counter("tombstones_purged_total", "Tombstones dropped after their lifetime.",
+            s.tombstones_purged);
+  m.counter("tombstones_evicted_total",
+            "Tombstones dropped early, oldest first, over --max-tombstones.", s.tombstones_evicted);
+  m.counter("clock_warnings_total",
+            "Watson processes logged once for a clock off by more than --max-clock-skew or an "
+            "older incarnation.",
+            s.clock_warnings);
   m.family("route_changes_total", Type::counter, "Changes to the table, by kind.");
   m.sample(std::uint64_t{s.routes_added}, {{"kind", "add"}});
   m.sample(std::uint64_t{s.routes_updated}, {{"kind", "update"}});
@@ -101,6 +111,10 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell) {
   }
   for (int r = 0; r < kRejectCount; ++r) {
     m.sample(std::uint64_t{s.rejects[r]}, {{"reason", to_string(static_cast<Reject>(r))}});
+  }
+  for (int r = 0; r < kAnnounceRejectCount; ++r) {  // heartbeats and goodbyes: replay rules
+    m.sample(std::uint64_t{s.announce_rejects[r]},
+             {{"reason", to_string(static_cast<AnnounceReject>(r))}});
   }
   m.sample(std::uint64_t{shell.oversized}, {{"reason", "oversized"}});
   m.sample(std::uint64_t{shell.kernel_drops}, {{"reason", "receive_queue_overflow"}});

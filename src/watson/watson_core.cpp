@@ -88,12 +88,23 @@ std::optional<TimePoint> WatsonCore::next_deadline() const {
   return t;
 }
 
+void WatsonCore::set_wall_clock(std::uint64_t unix_ms, TimePoint now) {
+  wall_anchor_ms_ = unix_ms;
+  wall_anchor_ = now;
+}
+
+std::uint64_t WatsonCore::wall_ms(TimePoint now) const {
+  const auto since = std::chrono::duration_cast<milliseconds>(now - wall_anchor_).count();
+  const auto ms = static_cast<std::int64_t>(wall_anchor_ms_) + since;
+  return ms > 0 ? static_cast<std::uint64_t>(ms) : 1;  // never 0 (wire::validate refuses it)
+}
+
 void WatsonCore::send_heartbeat(TimePoint now, Actions& out) {
   wire::Heartbeat hb;
   hb.route = settings_.route;
   hb.route.state = draining() ? wire::InstanceState::draining : wire::InstanceState::up;
-  hb.incarnation = settings_.epoch;
-  hb.sent_ms = 1;  // interim (protocol v2 in progress): the wall-clock stamp comes next
+  hb.incarnation = settings_.incarnation;
+  hb.sent_ms = wall_ms(now);
   hb.seq = ++seq_;
   hb.interval_ms = static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.heartbeat_interval).count());
@@ -105,8 +116,8 @@ void WatsonCore::send_goodbye(TimePoint now, Actions& out) {
   wire::Goodbye bye;
   bye.service = settings_.route.service;
   bye.instance = settings_.route.instance;
-  bye.incarnation = settings_.epoch;
-  bye.sent_ms = 1;  // interim (protocol v2 in progress)
+  bye.incarnation = settings_.incarnation;
+  bye.sent_ms = wall_ms(now);
   bye.seq = ++seq_;
   out.send.emplace_back(std::move(bye));
   if (goodbyes_left_ > 0) --goodbyes_left_;

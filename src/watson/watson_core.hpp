@@ -1,7 +1,8 @@
 #pragma once
 // The watson agent as a sans-I/O state machine: fed check results, timer wake-ups, drain changes
 // and shutdown (each with `now`), it returns what to send to the directories and whether to start
-// a health check; next_deadline() says when to call on_timer() again. No sockets, clocks or logging.
+// a health check; next_deadline() says when to call on_timer() again. No sockets, clocks or
+// logging.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -14,8 +15,10 @@
 namespace baker::watson {
 
 struct CoreSettings {
-  wire::Route route;        // what heartbeats announce; route.state is set by the core
-  std::uint64_t epoch = 0;  // random per process start, never 0
+  wire::Route route;  // what heartbeats announce; route.state is set by the core
+  // The process: its start on the wall clock, us since 1970, taken once by the shell; never 0.
+  // The directory orders processes of an instance by it (docs/PROTOCOL.md, "Rules").
+  std::uint64_t incarnation = 0;
   Duration heartbeat_interval = std::chrono::seconds(1);
   Duration check_interval = std::chrono::seconds(1);
   double jitter = 0.1;               // see HeartbeatSchedule
@@ -55,13 +58,18 @@ class WatsonCore {
 
   std::optional<TimePoint> next_deadline() const;
 
+  // The wall clock (ms since 1970) at `now`: every datagram carries it as sent_ms. The shell sets
+  // it before each event (the core never reads a clock); between calls it runs with `now`.
+  void set_wall_clock(std::uint64_t unix_ms, TimePoint now);
+  std::uint64_t wall_ms(TimePoint now) const;
+
   Health health() const { return health_.health(); }
   const HealthState& health_state() const { return health_; }
   bool announced() const { return announced_; }  // heartbeating
   bool draining() const { return operator_draining_ || file_draining_; }
   bool shutting_down() const { return shutting_down_; }
   bool finished() const { return finished_; }
-  std::uint64_t epoch() const { return settings_.epoch; }
+  std::uint64_t incarnation() const { return settings_.incarnation; }
   std::uint64_t last_seq() const { return seq_; }
   const CoreSettings& settings() const { return settings_; }
 
@@ -74,7 +82,9 @@ class WatsonCore {
   CoreSettings settings_;
   HeartbeatSchedule schedule_;
   HealthState health_;
-  std::uint64_t seq_ = 0;  // last sequence number used in this epoch
+  std::uint64_t seq_ = 0;  // last sequence number used in this incarnation
+  std::uint64_t wall_anchor_ms_ = 0;
+  TimePoint wall_anchor_{};
   bool announced_ = false;
   bool operator_draining_ = false;
   bool file_draining_ = false;

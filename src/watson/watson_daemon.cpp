@@ -7,6 +7,7 @@
 
 #include "common/duration.hpp"
 #include "common/key_file.hpp"
+#include "common/real_clock.hpp"
 #include "wire/validate.hpp"
 
 namespace baker::watson {
@@ -35,16 +36,24 @@ void WatsonDaemon::start() {
   std::string dirs;
   for (const auto& l : links_) dirs += (dirs.empty() ? "" : ", ") + l->name();
   spdlog::info(
-      "watson for service '{}' instance '{}' at {}{}{}:{} (weight {}, {} tag(s)), epoch {:016x}: "
+      "watson for service '{}' instance '{}' at {}{}{}:{} (weight {}, {} tag(s)), incarnation {}: "
       "checking by {} every {} (timeout {}, rise {}, fall {}); heartbeats every {} to {}{}",
       route.service, route.instance, v6 ? "[" : "", route.address.to_string(), v6 ? "]" : "",
-      route.port, route.weight, route.tags.size(), core_.epoch(), check_->describe(),
+      route.port, route.weight, route.tags.size(), core_.incarnation(), check_->describe(),
       format_duration(config_.interval), format_duration(config_.check_timeout), config_.rise,
       config_.fall, format_duration(config_.interval), dirs, keys_ ? ", authenticated" : "");
   if (core_.draining()) spdlog::info("draining from the start (--draining)");
   do_await_signal();
   poll_drain_file();  // not announced yet: nothing to send
-  apply(core_.start(Clock::now()));
+  apply(core_.start(synced_now()));
+}
+
+TimePoint WatsonDaemon::synced_now() {
+  // The core stamps sent_ms from this mapping; re-synced at every event so a stepped wall clock
+  // shows in the next datagram.
+  const TimePoint now = Clock::now();
+  core_.set_wall_clock(unix_time_ms(), now);
+  return now;
 }
 
 void WatsonDaemon::apply(Actions actions) {
@@ -93,7 +102,7 @@ void WatsonDaemon::arm_timer() {
 void WatsonDaemon::on_wakeup() {
   // A drain change is sent first, then whatever else is due.
   auto actions = poll_drain_file();
-  auto due = core_.on_timer(Clock::now());
+  auto due = core_.on_timer(synced_now());
   for (auto& m : due.send) actions.send.push_back(std::move(m));
   actions.start_check = actions.start_check || due.start_check;
   actions.finished = actions.finished || due.finished;
@@ -106,7 +115,7 @@ void WatsonDaemon::on_check_done(CheckResult result) {
   const auto health_before = core_.health();
   const bool announced_before = core_.announced();
   const bool draining_before = core_.draining();
-  auto actions = core_.on_check_result(result.passed, Clock::now());
+  auto actions = core_.on_check_result(result.passed, synced_now());
   if (changed) {
     const auto& hs = core_.health_state();
     if (result.passed) {
@@ -152,7 +161,7 @@ void WatsonDaemon::log_transitions(Health health_before, bool announced_before,
 void WatsonDaemon::do_await_signal() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
-    const auto now = Clock::now();
+    const auto now = synced_now();
     const auto health_before = core_.health();
     const bool announced_before = core_.announced();
     const bool draining_before = core_.draining();
@@ -197,7 +206,7 @@ Actions WatsonDaemon::poll_drain_file() {
   const bool announced_before = core_.announced();
   const bool draining_before = core_.draining();
   spdlog::info("drain file {} {}", config_.drain_file, present ? "exists" : "is gone");
-  auto actions = core_.set_draining(DrainSource::drain_file, present, Clock::now());
+  auto actions = core_.set_draining(DrainSource::drain_file, present, synced_now());
   log_transitions(health_before, announced_before, draining_before);
   return actions;
 }

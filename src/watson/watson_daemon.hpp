@@ -20,7 +20,7 @@ namespace baker::watson {
 
 struct DaemonSetup {
   WatsonConfig config;
-  CoreSettings core;  // route (resolved address), epoch, timing
+  CoreSettings core;  // route (resolved address), incarnation, timing
   std::unique_ptr<HealthCheck> check;
   std::vector<std::pair<boost::asio::ip::udp::endpoint, std::string>> directories;
   std::optional<wire::Keyring> keys;  // MAC heartbeats with the primary key
@@ -34,6 +34,7 @@ class WatsonDaemon {
   void start();
 
  private:
+  TimePoint synced_now();
   void apply(Actions actions);
   void arm_timer();
   void on_wakeup();

@@ -67,7 +67,7 @@ DaemonSetup make_setup(asio::io_context& io, WatsonConfig config) {
     throw UsageError("the default instance id '" + route.instance +
                      "' is not valid; set instance_id (1..64 of A-Z a-z 0-9 _ - . :)");
   }
-  s.core.epoch = random_nonzero_u64();
+  s.core.incarnation = unix_time_us();  // once, at start: orders this process after earlier ones
   s.core.heartbeat_interval = config.interval;
   s.core.check_interval = config.interval;
   s.core.jitter = config.jitter;

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -30,14 +31,47 @@ std::vector<std::string_view> words(std::string_view line) {
 
 }  // namespace
 
-void Keyring::add(std::uint32_t key_id, const Key& key, bool primary) {
-  keys_[key_id] = key;
-  if (primary) primary_ = key_id;
+void Keyring::add(std::uint32_t key_id, const Key& key, bool primary, Roles roles) {
+  keys_[key_id] = KeyEntry{key, roles};
+  if (!primary) return;
+  for (Role r : {Role::announce, Role::publish}) {
+    if (holds(roles, r)) primary_[slot(r)] = key_id;
+  }
+}
+
+const KeyEntry* Keyring::entry(std::uint32_t key_id) const {
+  auto it = keys_.find(key_id);
+  return it == keys_.end() ? nullptr : &it->second;
 }
 
 const Key* Keyring::find(std::uint32_t key_id) const {
-  auto it = keys_.find(key_id);
-  return it == keys_.end() ? nullptr : &it->second;
+  const KeyEntry* e = entry(key_id);
+  return e ? &e->key : nullptr;
+}
+
+std::optional<std::uint32_t> Keyring::primary_id(Role role) const {
+  if (const auto& marked = primary_[slot(role)]) {
+    if (const KeyEntry* e = entry(*marked); e && e->has(role)) return marked;
+  }
+  std::optional<std::uint32_t> only;
+  for (const auto& [id, e] : keys_) {
+    if (!e.has(role)) continue;
+    if (only) return std::nullopt;  // several, none marked
+    only = id;
+  }
+  return only;
+}
+
+std::optional<std::uint32_t> Keyring::primary_id() const {
+  if (auto id = primary_id(Role::announce)) return id;
+  return primary_id(Role::publish);
+}
+
+bool Keyring::has_role(Role role) const {
+  for (const auto& [id, e] : keys_) {
+    if (e.has(role)) return true;
+  }
+  return false;
 }
 
 std::optional<Keyring> Keyring::parse(std::string_view text, std::string* error) {
@@ -53,7 +87,7 @@ std::optional<Keyring> Keyring::parse(std::string_view text, std::string* error)
 std::optional<Keyring> Keyring::parse(std::string_view text, KeyringError* error) {
   Keyring ring;
   int line_no = 0;
-  int primary_line = 0;
+  std::array<int, 2> primary_line{};  // by slot(role): the line that marked the role's primary
   auto fail = [&](const std::string& why) {
     if (error) *error = {line_no, why};
     return std::nullopt;
@@ -72,7 +106,9 @@ std::optional<Keyring> Keyring::parse(std::string_view text, KeyringError* error
     }
     const auto w = words(line);
     if (w.empty()) continue;
-    if (w.size() < 2 || w.size() > 3) return fail("expected '<id> <64 hex digits> [primary]'");
+    if (w.size() < 2 || w.size() > 5) {
+      return fail("expected '<id> <64 hex digits> [primary] [announce|publish]'");
+    }
     std::uint64_t id = 0;
     for (char c : w[0]) {
       if (c < '0' || c > '9' || id > UINT32_MAX) return fail("key id must be 1..4294967295");
@@ -90,21 +126,44 @@ std::optional<Keyring> Keyring::parse(std::string_view text, KeyringError* error
       key[i] = static_cast<std::uint8_t>(hi * 16 + lo);
     }
     bool primary = false;
-    if (w.size() == 3) {
-      if (w[2] != "primary") return fail("third word may only be 'primary'");
-      if (primary_line > 0) {
-        return fail("a second key marked primary (the first is on line " +
-                    std::to_string(primary_line) + ")");
+    Roles roles = 0;
+    for (std::size_t k = 2; k < w.size(); ++k) {
+      const std::string word(w[k]);
+      if (word == "primary") {
+        if (primary) return fail("'primary' given twice");
+        primary = true;
+      } else if (word == "announce" || word == "publish") {
+        const Role r = word == "announce" ? Role::announce : Role::publish;
+        if (holds(roles, r)) return fail("'" + word + "' given twice");
+        roles = static_cast<Roles>(roles | static_cast<Roles>(r));
+      } else {
+        return fail("unknown word '" + word + "' (expected primary, announce or publish)");
       }
-      primary = true;
-      primary_line = line_no;
     }
-    ring.add(static_cast<std::uint32_t>(id), key, primary);
+    if (roles == 0) roles = kAllRoles;
+    if (primary) {
+      for (Role r : {Role::announce, Role::publish}) {
+        if (!holds(roles, r)) continue;
+        if (primary_line[slot(r)] > 0) {
+          return fail("a second primary " + std::string(to_string(r)) +
+                      " key (the first is on line " + std::to_string(primary_line[slot(r)]) + ")");
+        }
+        primary_line[slot(r)] = line_no;
+      }
+    }
+    ring.add(static_cast<std::uint32_t>(id), key, primary, roles);
   }
   if (ring.empty()) return fail_file("holds no key");
-  if (primary_line == 0) {
-    if (ring.size() > 1) return fail_file("holds several keys but none is marked primary");
-    ring.primary_ = ring.keys_.begin()->first;
+  const bool announce_unmarked = ring.has_role(Role::announce) && !ring.primary_id(Role::announce);
+  const bool publish_unmarked = ring.has_role(Role::publish) && !ring.primary_id(Role::publish);
+  if (announce_unmarked && publish_unmarked) {
+    return fail_file("holds several keys but none is marked primary");
+  }
+  for (Role r : {Role::announce, Role::publish}) {
+    if (ring.has_role(r) && !ring.primary_id(r)) {
+      return fail_file("holds several " + std::string(to_string(r)) +
+                       " keys but none is marked primary");
+    }
   }
   return ring;
 }

@@ -1,6 +1,8 @@
 #include "wire/codec.hpp"
 
 #include <msgpack.hpp>
+#include <stdexcept>
+#include <string>
 
 #include "wire/msgpack_reader.hpp"
 #include "wire/validate.hpp"
@@ -395,11 +397,14 @@ Result<Decoded, DecodeError> decode_unchecked(std::span<const std::uint8_t> dg,
     // forged datagrams cost one hash, and a datagram whose end is not a MAC field carries none.
     if (opt.keys && !mac_at_end) return DecodeError::missing_mac;
     if (opt.keys) {
-      const Key* key = opt.keys->find(out.key_id);
+      const KeyEntry* key = opt.keys->entry(out.key_id);
       if (!key) return DecodeError::unknown_key;
       Mac mac;
       std::memcpy(mac.data(), mac_field + 2, kMacSize);
-      if (!verify_mac(*key, dg.first(dg.size() - kMacSize), mac)) return DecodeError::bad_mac;
+      if (!verify_mac(key->key, dg.first(dg.size() - kMacSize), mac)) return DecodeError::bad_mac;
+      // Checked after the MAC, so wrong_role always means a key holder sent it (a misconfigured
+      // or compromised host), never a stranger.
+      if (!key->has(role_of(static_cast<MessageType>(type)))) return DecodeError::wrong_role;
       out.authenticated = true;
     }
   }
@@ -433,8 +438,14 @@ void encode_into(const Message& m, const Keyring* keys, Bytes& out) {
   out.clear();
   const Key* key = nullptr;
   std::uint32_t key_id = 0;
-  if (keys && keys->primary_id()) {
-    key_id = *keys->primary_id();
+  if (keys) {
+    const Role role = role_of(type_of(m));
+    const auto id = keys->primary_id(role);
+    if (!id) {
+      throw std::logic_error("keyring holds no " + std::string(to_string(role)) +
+                             " key to authenticate a " + std::string(to_string(type_of(m))));
+    }
+    key_id = *id;
     key = keys->find(key_id);
   }
   ByteSink sink{out};

@@ -24,7 +24,8 @@ struct Decoded {
 
 struct DecodeOptions {
   // nullptr: accept datagrams with or without MAC, verify none (tools such as baker-dump).
-  // Otherwise every datagram must carry a MAC made with a key of this ring.
+  // Otherwise every datagram must carry a MAC made with a key of this ring that holds the
+  // message's role (else wrong_role); the MAC is checked before any of the body is parsed.
   const Keyring* keys = nullptr;
   std::size_t max_datagram = kMaxDatagramSize;
 };
@@ -32,8 +33,10 @@ struct DecodeOptions {
 Result<Decoded, DecodeError> decode(std::span<const std::uint8_t> datagram,
                                     const DecodeOptions& options = {}) noexcept;
 
-// Encodes with the keyring's primary key (a MAC is appended) or, if keys is null or has no
-// primary, unauthenticated. The message is not validated here: see validate().
+// Encodes unauthenticated if keys is null; otherwise with the ring's primary key of the message's
+// role (role_of(type_of(m))), appending a MAC. A ring without a key of that role is a
+// configuration error that daemons refuse at start-up: here it throws std::logic_error.
+// The message is not validated here: see validate().
 Bytes encode(const Message& m, const Keyring* keys = nullptr);
 // Same, appending to out (cleared first): lets hot senders reuse one buffer.
 void encode_into(const Message& m, const Keyring* keys, Bytes& out);

@@ -33,6 +33,10 @@ Role role_of(MessageType t) noexcept {
   return t == MessageType::heartbeat || t == MessageType::goodbye ? Role::announce : Role::publish;
 }
 
+std::string_view to_string(Role r) noexcept {
+  return r == Role::announce ? "announce" : "publish";
+}
+
 std::string_view to_string(MessageType t) noexcept {
   return enum_name(kMessageTypeNames, t);
 }

@@ -2,6 +2,7 @@
 // Every message a Baker datagram can carry. docs/PROTOCOL.md is the specification of each field.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -176,6 +177,7 @@ using Message = std::variant<Heartbeat, Goodbye, Subscribe, Unsubscribe, Delta, 
 // directory, publish = directory <-> sherlock.
 enum class Role : std::uint8_t { announce = 1, publish = 2 };
 Role role_of(MessageType t) noexcept;
+std::string_view to_string(Role r) noexcept;
 
 MessageType type_of(const Message& m) noexcept;
 std::string_view to_string(MessageType t) noexcept;

@@ -15,6 +15,10 @@ const Endpoint kWatson2{wire::IpAddress::v4(127, 0, 0, 1), 40002};
 const Endpoint kDirectory{wire::IpAddress::v4(127, 0, 0, 1), 7400};
 const Endpoint kSherlock{wire::IpAddress::v4(127, 0, 0, 1), 5000};
 const Endpoint kGroup{wire::IpAddress::v4(239, 255, 74, 0), 7410};
+// Watson incarnations are start times (us since 1970): ordered. The second started 5 s later.
+constexpr std::uint64_t kInc1 = 1'796'000'000'000'000ULL;
+constexpr std::uint64_t kInc2 = kInc1 + 5'000'000;
+constexpr std::uint64_t kSentMs = 1'796'000'042'000ULL;
 
 class Analysis : public ::testing::Test {
  protected:
@@ -24,27 +28,47 @@ class Analysis : public ::testing::Test {
     ++clock_.sec;
     return analyzer_.observe(make_record(clock_, from, to, wire::encode(m, sign), check));
   }
-  std::vector<Note> heartbeat(std::uint64_t seq, std::uint64_t epoch = 0xe1,
+  std::vector<Note> heartbeat(std::uint64_t seq, std::uint64_t incarnation = kInc1,
                               const Endpoint& from = kWatson) {
     wire::Heartbeat hb = wire::samples::sample_heartbeat();
-    hb.epoch = epoch;
+    hb.incarnation = incarnation;
     hb.seq = seq;
     return feed(hb, from, kDirectory);
   }
   std::vector<Note> delta(std::uint64_t from, std::uint64_t to, std::uint64_t epoch = 0xd1,
                           const Endpoint& receiver = kSherlock) {
-    return feed(wire::Delta{epoch, from, to, 0, {}}, kDirectory, receiver);
+    return feed(wire::Delta{.epoch = epoch, .from_seq = from, .to_seq = to}, kDirectory, receiver);
   }
   std::vector<Note> chunk(std::uint32_t index, std::uint32_t count, std::uint64_t seq,
                           std::uint64_t epoch = 0xd1) {
-    return feed(wire::SnapshotChunk{epoch, seq, index, count, 0, {}}, kDirectory, kSherlock);
+    return feed(wire::SnapshotChunk{.epoch = epoch,
+                                    .subscriber_id = 77,
+                                    .nonce = 1,
+                                    .seq = seq,
+                                    .index = index,
+                                    .count = count},
+                kDirectory, kSherlock);
   }
   std::vector<Note> nack(std::uint64_t first, std::uint64_t last, std::uint64_t epoch = 0xd1) {
-    return feed(wire::Nack{77, epoch, first, last}, kSherlock, kDirectory);
+    return feed(wire::Nack{.subscriber_id = 77,
+                           .nonce = ++nonce_,
+                           .epoch = epoch,
+                           .first_missing = first,
+                           .last_missing = last},
+                kSherlock, kDirectory);
+  }
+  std::vector<Note> goodbye(std::uint64_t seq, std::uint64_t incarnation = kInc1) {
+    return feed(wire::Goodbye{.service = "greeting",
+                              .instance = "i-1",
+                              .incarnation = incarnation,
+                              .seq = seq,
+                              .sent_ms = kSentMs},
+                kWatson, kDirectory);
   }
 
   Analyzer analyzer_;
   Timestamp clock_{1000, 0};
+  std::uint64_t nonce_ = 1;
 };
 
 TEST(SequenceTracker, PointsInOrderGapAndFill) {
@@ -104,7 +128,7 @@ TEST_F(Analysis, HeartbeatGap) {
   EXPECT_EQ(notes[0].stream, StreamKind::heartbeat);
   EXPECT_EQ(notes[0].first, 43u);
   EXPECT_EQ(notes[0].last, 44u);
-  EXPECT_EQ(notes[0].epoch, 0xe1u);
+  EXPECT_EQ(notes[0].epoch, kInc1);
   EXPECT_EQ(notes[0].sender, kWatson);
   EXPECT_EQ(notes[0].service, "greeting");
   EXPECT_EQ(notes[0].instance, "i-1");
@@ -113,57 +137,85 @@ TEST_F(Analysis, HeartbeatGap) {
   EXPECT_EQ(analyzer_.stats().still_missing, 2u);
 }
 
-TEST_F(Analysis, HeartbeatReorderAndDuplicate) {
+TEST_F(Analysis, HeartbeatNotNewerIsAReplay) {
+  // A directory takes only seq > the highest of the incarnation: a late one (filling a gap) and a
+  // duplicate are both dropped, so both are flagged as replay/duplicate.
   heartbeat(1);
   heartbeat(3);
   const auto late = heartbeat(2);
   ASSERT_EQ(late.size(), 1u);
-  EXPECT_EQ(late[0].kind, NoteKind::reorder);
+  EXPECT_EQ(late[0].kind, NoteKind::replay);
   EXPECT_EQ(late[0].to_seq, 2u);
   EXPECT_EQ(late[0].highest, 3u);
   const auto dup = heartbeat(2);
   ASSERT_EQ(dup.size(), 1u);
-  EXPECT_EQ(dup[0].kind, NoteKind::duplicate);
-  EXPECT_EQ(analyzer_.stats().reorders, 1u);
-  EXPECT_EQ(analyzer_.stats().duplicates, 1u);
+  EXPECT_EQ(dup[0].kind, NoteKind::replay);
+  const auto same = heartbeat(3);
+  ASSERT_EQ(same.size(), 1u);
+  EXPECT_EQ(same[0].kind, NoteKind::replay);
+  EXPECT_EQ(analyzer_.stats().replays, 3u);
+  EXPECT_EQ(analyzer_.stats().reorders, 0u);
   analyzer_.finish(clock_);
   EXPECT_EQ(analyzer_.stats().still_missing, 0u);
 }
 
+TEST_F(Analysis, AReplayedGoodbyeIsAReplay) {
+  heartbeat(9);
+  EXPECT_TRUE(goodbye(10).empty());
+  const auto again = goodbye(10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].kind, NoteKind::replay);
+  EXPECT_EQ(again[0].types,
+            type_bit(wire::MessageType::heartbeat) | type_bit(wire::MessageType::goodbye));
+}
+
 TEST_F(Analysis, GoodbyeContinuesTheHeartbeatSequence) {
   heartbeat(9);
-  EXPECT_TRUE(feed(wire::Goodbye{"greeting", "i-1", 0xe1, 10}, kWatson, kDirectory).empty());
-  const auto notes = feed(wire::Goodbye{"greeting", "i-1", 0xe1, 12}, kWatson, kDirectory);
+  EXPECT_TRUE(goodbye(10).empty());
+  const auto notes = goodbye(12);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].kind, NoteKind::gap);
   EXPECT_EQ(notes[0].first, 11u);
 }
 
-TEST_F(Analysis, NewEpochIsARestartAndStartsAtOne) {
+TEST_F(Analysis, NewerIncarnationIsARestartAndStartsAtOne) {
   heartbeat(50);
   // The restarted watson has a new port; its first two heartbeats were lost.
-  const auto notes = heartbeat(3, 0xe2, kWatson2);
+  const auto notes = heartbeat(3, kInc2, kWatson2);
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0].kind, NoteKind::restart);
-  EXPECT_EQ(notes[0].old_epoch, 0xe1u);
-  EXPECT_EQ(notes[0].epoch, 0xe2u);
+  EXPECT_EQ(notes[0].old_epoch, kInc1);
+  EXPECT_EQ(notes[0].epoch, kInc2);
   EXPECT_EQ(notes[0].sender, kWatson2);
   EXPECT_EQ(notes[1].kind, NoteKind::gap);
   EXPECT_EQ(notes[1].first, 1u);
   EXPECT_EQ(notes[1].last, 2u);
-  EXPECT_TRUE(heartbeat(4, 0xe2, kWatson2).empty());
-  // A straggler of the old process.
-  const auto old = heartbeat(51, 0xe1);
+  EXPECT_TRUE(heartbeat(4, kInc2, kWatson2).empty());
+  // A straggler (or a replay) of the old process, whatever its seq.
+  const auto old = heartbeat(51, kInc1);
   ASSERT_EQ(old.size(), 1u);
-  EXPECT_EQ(old[0].kind, NoteKind::old_epoch);
-  EXPECT_EQ(old[0].old_epoch, 0xe2u);  // the current one
+  EXPECT_EQ(old[0].kind, NoteKind::old_incarnation);
+  EXPECT_EQ(old[0].old_epoch, kInc2);  // the newest
+  EXPECT_EQ(old[0].to_seq, 51u);
+  EXPECT_EQ(goodbye(52, kInc1).at(0).kind, NoteKind::old_incarnation);
   EXPECT_EQ(analyzer_.stats().restarts, 1u);
-  EXPECT_EQ(analyzer_.stats().old_epoch, 1u);
+  EXPECT_EQ(analyzer_.stats().old_incarnation, 2u);
+  EXPECT_TRUE(heartbeat(5, kInc2, kWatson2).empty()) << "the newest is still followed";
+}
+
+TEST_F(Analysis, IncarnationsAreOrderedNotMerelySeen) {
+  // Capture starts with the newer process; an older incarnation never seen before is still old
+  // (a captured datagram replayed from before the capture), never a restart.
+  heartbeat(7, kInc2);
+  const auto old = heartbeat(900, kInc1);
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].kind, NoteKind::old_incarnation);
+  EXPECT_EQ(analyzer_.stats().restarts, 0u);
 }
 
 TEST_F(Analysis, RestartAtSeqOneHasNoGap) {
   heartbeat(50);
-  const auto notes = heartbeat(1, 0xe2);
+  const auto notes = heartbeat(1, kInc2);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].kind, NoteKind::restart);
 }
@@ -228,9 +280,9 @@ TEST_F(Analysis, StreamsArePerReceiver) {
 
 TEST_F(Analysis, DirectoryEpochChangeIsOneRestart) {
   delta(100, 103);
-  feed(wire::Tick{0xd1, 103, 0, 0, 0, 15000}, kDirectory, kSherlock);
-  const auto notes =
-      feed(wire::Tick{0xd2, 0, 0, 0, wire::kFlagWarmup, 15000}, kDirectory, kSherlock);
+  feed(wire::Tick{.epoch = 0xd1, .seq = 103, .lease_ms = 15000}, kDirectory, kSherlock);
+  const auto notes = feed(wire::Tick{.epoch = 0xd2, .flags = wire::kFlagWarmup, .lease_ms = 15000},
+                          kDirectory, kSherlock);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].kind, NoteKind::restart);
   EXPECT_EQ(notes[0].stream, StreamKind::directory);
@@ -284,7 +336,8 @@ TEST_F(Analysis, SnapshotResyncsTheDeltaStream) {
 }
 
 TEST_F(Analysis, MulticastMemberRetransmitFillsTheGroupStream) {
-  feed(wire::Subscribe{77, {}, 0, 0, wire::kFlagMulticastMember}, kSherlock, kDirectory);
+  feed(wire::Subscribe{.subscriber_id = 77, .nonce = 1, .flags = wire::kFlagMulticastMember},
+       kSherlock, kDirectory);
   chunk(0, 1, 10);  // unicast snapshot to the member
   delta(10, 12, 0xd1, kGroup);
   const auto gap = delta(14, 15, 0xd1, kGroup);

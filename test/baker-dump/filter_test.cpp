@@ -89,21 +89,30 @@ TEST(Filter, ByService) {
   EXPECT_FALSE(f.matches(record(hb)));
   hb.route.service = "billing";
   EXPECT_TRUE(f.matches(record(hb)));
-  EXPECT_TRUE(f.matches(record(wire::Goodbye{"billing", "i", 1, 1})));
+  EXPECT_TRUE(f.matches(record(wire::Goodbye{
+      .service = "billing", .instance = "i", .incarnation = 1, .seq = 1, .sent_ms = 1})));
   // Deltas and snapshots match if any op or route is about the service.
-  wire::Delta d{1, 0, 2, 0, {}};
+  wire::Delta d{.epoch = 1, .from_seq = 0, .to_seq = 2};
   d.ops.push_back({wire::OpKind::add, wire::samples::sample_route(1)});
   EXPECT_FALSE(f.matches(record(d)));
   auto billing = wire::samples::sample_route(2);
   billing.service = "billing";
   d.ops.push_back({wire::OpKind::remove, billing});
   EXPECT_TRUE(f.matches(record(d)));
-  wire::SnapshotChunk s{1, 2, 0, 1, 0, {billing}};
+  wire::SnapshotChunk s{.epoch = 1,
+                        .subscriber_id = 7,
+                        .nonce = 1,
+                        .seq = 2,
+                        .index = 0,
+                        .count = 1,
+                        .routes = {billing}};
   EXPECT_TRUE(f.matches(record(s)));
   // A Subscribe to every service concerns billing too; one to others does not.
-  EXPECT_TRUE(f.matches(record(wire::Subscribe{1, {}, 0, 0, 0})));
-  EXPECT_FALSE(f.matches(record(wire::Subscribe{1, {"greeting"}, 0, 0, 0})));
-  EXPECT_FALSE(f.matches(record(wire::Tick{1, 2, 3, 4, 0, 15000})));
+  EXPECT_TRUE(f.matches(record(wire::Subscribe{.subscriber_id = 1, .nonce = 1})));
+  EXPECT_FALSE(
+      f.matches(record(wire::Subscribe{.subscriber_id = 1, .nonce = 1, .services = {"greeting"}})));
+  EXPECT_FALSE(f.matches(
+      record(wire::Tick{.epoch = 1, .seq = 2, .digest = 3, .route_count = 4, .lease_ms = 15000})));
 }
 
 TEST(Filter, BySourceAndDestination) {

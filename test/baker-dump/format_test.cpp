@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
 #include "common/json.hpp"
 #include "json_value.hpp"
@@ -63,54 +64,79 @@ TEST_F(Format, HeartbeatLine) {
   hb.route.port = 8080;
   hb.route.weight = 100;
   hb.route.tags = {"v1", "zone=a"};
-  hb.epoch = 0x1a2b;
+  hb.incarnation = 1'699'999'990'000'123ULL;  // started 10 s before the capture time
   hb.seq = 42;
   hb.interval_ms = 500;
+  hb.sent_ms = 1'699'999'999'997ULL;  // 3 ms before it was captured
   EXPECT_EQ(format_text(record(hb), {}),
             "22:13:20.000042 127.0.0.1:40001 > 127.0.0.1:7400 heartbeat greeting/10.0.0.1:8080 "
-            "epoch=1a2b seq=42 up w=100 10.0.0.1:8080");
+            "inc=1699999990000123 (2023-11-14T22:13:10.000123Z) seq=42 lag=3ms up w=100 "
+            "10.0.0.1:8080");
   EXPECT_EQ(body(hb, true),
-            "heartbeat greeting/10.0.0.1:8080 epoch=1a2b seq=42 up w=100 10.0.0.1:8080 "
+            "heartbeat greeting/10.0.0.1:8080 inc=1699999990000123 (2023-11-14T22:13:10.000123Z) "
+            "seq=42 lag=3ms sent_ms=1699999999997 up w=100 10.0.0.1:8080 "
             "interval=500ms tags=v1,zone=a len=" +
                 std::to_string(wire::encode(hb).size()) + " key=0 auth=none");
   hb.route.state = wire::InstanceState::draining;
   hb.route.address = *wire::IpAddress::parse("fd00::2");
+  hb.sent_ms = 1'700'000'000'250ULL;  // the watson's clock runs ahead: a negative lag
   EXPECT_EQ(body(hb),
-            "heartbeat greeting/10.0.0.1:8080 epoch=1a2b seq=42 draining w=100 [fd00::2]:8080");
+            "heartbeat greeting/10.0.0.1:8080 inc=1699999990000123 (2023-11-14T22:13:10.000123Z) "
+            "seq=42 lag=-250ms draining w=100 [fd00::2]:8080");
+  const auto j = parse_json(format_json(record(hb)));
+  EXPECT_EQ(j["incarnation"].u64(), 1'699'999'990'000'123ULL);
+  EXPECT_EQ(j["incarnation_time"].str(), "2023-11-14T22:13:10.000123Z");
+  EXPECT_EQ(j["sent_ms"].u64(), 1'700'000'000'250ULL);
+  EXPECT_EQ(j["sent_lag_ms"].text, "-250");
 }
 
 TEST_F(Format, EveryMessageTypeLine) {
   const auto all = sample_messages();
-  EXPECT_EQ(body(all[1]), "goodbye greeting/i-1 epoch=1234567890abcdef seq=43");
+  // The samples were sent in 2026, the fixture's capture time is 2023: a large negative lag.
+  EXPECT_EQ(body(all[1]),
+            "goodbye greeting/i-1 inc=1796000000000000 (2026-11-30T00:53:20.000000Z) seq=43 "
+            "lag=-96000043000ms");
   EXPECT_EQ(body(all[2]),
-            "subscribe sub=4d last_epoch=feed last_seq=120 services=greeting,_billing-v2 "
+            "subscribe sub=5eed0000cafe0077 nonce=9 cookie=24B last_epoch=feed last_seq=120 "
+            "services=greeting,_billing-v2 "
             "multicast");
-  EXPECT_EQ(body(all[3]), "unsubscribe sub=4d");
+  EXPECT_EQ(body(all[3]), "unsubscribe sub=5eed0000cafe0077 nonce=12");
   EXPECT_EQ(body(all[4]),
-            "delta epoch=feed (120,123] ops=3 [add greeting/host-1:8080, update "
+            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (120,123] ops=3 [add "
+            "greeting/host-1:8080, update "
             "greeting/host-2:8080, remove greeting/host-3:8080] warmup");
-  EXPECT_EQ(body(all[5]), "tick epoch=feed seq=123 routes=3 digest=deadbeefcafef00d lease=30000ms");
-  EXPECT_EQ(body(all[6]), "nack sub=4d epoch=feed 121..122");
-  EXPECT_EQ(body(all[7]), "snapshot epoch=feed seq=123 chunk 2/3 routes=2");
-  EXPECT_EQ(body(all[8]), "retry_later epoch=feed delay=250ms");
-  EXPECT_EQ(body(wire::Subscribe{5, {}, 0, 0, 0}),
-            "subscribe sub=5 last_epoch=0 last_seq=0 services=*");
+  EXPECT_EQ(body(all[5]),
+            "tick epoch=feed to=group seq=123 routes=3 digest=deadbeefcafef00d lease=30000ms");
+  EXPECT_EQ(body(all[6]), "nack sub=5eed0000cafe0077 nonce=10 epoch=feed 121..122");
+  EXPECT_EQ(body(all[7]),
+            "snapshot epoch=feed to=5eed0000cafe0077 nonce=9 seq=123 chunk 2/3 routes=2");
+  EXPECT_EQ(body(all[8]), "retry_later epoch=feed to=5eed0000cafe0077 nonce=11 delay=250ms");
+  EXPECT_EQ(body(all[9]), "challenge to=5eed0000cafe0077 nonce=8 cookie=24B");
+  EXPECT_EQ(body(all[9], true)
+                .rfind("challenge to=5eed0000cafe0077 nonce=8 cookie=24B cookie_hex="
+                       "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0 len=",
+                       0),
+            0u);
+  EXPECT_EQ(body(wire::Subscribe{.subscriber_id = 5, .nonce = 1}),
+            "subscribe sub=5 nonce=1 cookie=0B last_epoch=0 last_seq=0 services=*");
 }
 
 TEST_F(Format, LongDeltaListsFirstOpsOnly) {
-  wire::Delta d{9, 0, 6, 0, {}};
+  wire::Delta d{.epoch = 9, .from_seq = 0, .to_seq = 6};
   for (int i = 0; i < 6; ++i) d.ops.push_back({wire::OpKind::add, wire::samples::sample_route(i)});
-  EXPECT_EQ(body(d),
-            "delta epoch=9 (0,6] ops=6 [add greeting/host-0:8080, add greeting/host-1:8080, add "
-            "greeting/host-2:8080, add greeting/host-3:8080, ... 2 more]");
-  EXPECT_EQ(body(wire::Delta{9, 6, 7, 0, {}}), "delta epoch=9 (6,7] ops=0");
+  EXPECT_EQ(
+      body(d),
+      "delta epoch=9 to=group (0,6] ops=6 [add greeting/host-0:8080, add greeting/host-1:8080, add "
+      "greeting/host-2:8080, add greeting/host-3:8080, ... 2 more]");
+  EXPECT_EQ(body(wire::Delta{.epoch = 9, .from_seq = 6, .to_seq = 7}),
+            "delta epoch=9 to=group (6,7] ops=0");
 }
 
 TEST_F(Format, VerboseDeltaAndSnapshotListEveryOpAndRoute) {
   const auto all = sample_messages();
   const std::string delta = body(all[4], true);
   EXPECT_EQ(delta.substr(0, delta.find('\n')),
-            "delta epoch=feed (120,123] ops=3 warmup flags=1 len=" +
+            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (120,123] ops=3 warmup flags=1 len=" +
                 std::to_string(wire::encode(all[4]).size()) + " key=0 auth=none");
   EXPECT_NE(delta.find("\n    add greeting/host-1:8080 10.0.0.1:8080 w=100 up tags=v1,zone=a"),
             std::string::npos)
@@ -119,7 +145,10 @@ TEST_F(Format, VerboseDeltaAndSnapshotListEveryOpAndRoute) {
             std::string::npos);
   EXPECT_NE(delta.find("\n    remove greeting/host-3:8080"), std::string::npos);
   const std::string snap = body(all[7], true);
-  EXPECT_NE(snap.find("snapshot epoch=feed seq=123 chunk 2/3 routes=2 flags=0"), std::string::npos);
+  EXPECT_NE(
+      snap.find(
+          "snapshot epoch=feed to=5eed0000cafe0077 nonce=9 seq=123 chunk 2/3 routes=2 flags=0"),
+      std::string::npos);
   EXPECT_NE(snap.find("\n    greeting/host-4:8080 10.0.0.4:8080 w=100 up tags=v1,zone=a"),
             std::string::npos)
       << snap;
@@ -148,8 +177,9 @@ TEST_F(Format, AuthFailureIsMarked) {
   const auto hb = wire::samples::sample_heartbeat();
   const Record r = make_record(kTime, kFrom, kTo, wire::encode(hb, &other), &keys);
   EXPECT_EQ(format_body(r, {}),
-            "heartbeat greeting/i-1 epoch=1234567890abcdef seq=42 up w=100 10.0.0.0:8080 [auth "
-            "bad_mac key=3]");
+            "heartbeat greeting/i-1 inc=1796000000000000 (2026-11-30T00:53:20.000000Z) seq=42 "
+            "lag=-96000042000ms up w=100 "
+            "10.0.0.0:8080 [auth bad_mac key=3]");
   const auto j = parse_json(format_json(r));
   EXPECT_EQ(j["type"].str(), "heartbeat");
   EXPECT_EQ(j["auth"].str(), "bad_mac");
@@ -175,7 +205,10 @@ TEST_F(Format, JsonHasEveryFieldOfEveryType) {
   EXPECT_EQ(hb["weight"].u64(), 100u);
   EXPECT_EQ(hb["state"].str(), "up");
   EXPECT_EQ(hb["tags"].size(), 0u);
-  EXPECT_EQ(hb["epoch"].str(), "1234567890abcdef");
+  EXPECT_EQ(hb["incarnation"].u64(), 1'796'000'000'000'000ULL);
+  EXPECT_EQ(hb["incarnation_time"].str(), "2026-11-30T00:53:20.000000Z");
+  EXPECT_EQ(hb["sent_ms"].u64(), 1'796'000'042'000ULL);
+  EXPECT_EQ(hb["sent_lag_ms"].text, "-96000042000");
   EXPECT_EQ(hb["seq"].u64(), 42u);
   EXPECT_EQ(hb["interval_ms"].u64(), 1000u);
 
@@ -184,15 +217,20 @@ TEST_F(Format, JsonHasEveryFieldOfEveryType) {
   EXPECT_EQ(bye["seq"].u64(), 43u);
 
   const auto sub = parse_json(format_json(record(all[2])));
-  EXPECT_EQ(sub["subscriber"].str(), "4d");
+  EXPECT_EQ(sub["subscriber"].str(), "5eed0000cafe0077");
+  EXPECT_EQ(sub["nonce"].u64(), 9u);
+  EXPECT_EQ(sub["cookie"].str(), "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0");
   EXPECT_EQ(sub["services"][1].str(), "_billing-v2");
   EXPECT_EQ(sub["last_epoch"].str(), "feed");
   EXPECT_EQ(sub["last_seq"].u64(), 120u);
   EXPECT_TRUE(sub["multicast_member"].boolean());
 
-  EXPECT_EQ(parse_json(format_json(record(all[3])))["subscriber"].str(), "4d");
+  EXPECT_EQ(parse_json(format_json(record(all[3])))["subscriber"].str(), "5eed0000cafe0077");
+  EXPECT_EQ(parse_json(format_json(record(all[3])))["nonce"].u64(), 12u);
 
   const auto delta = parse_json(format_json(record(all[4])));
+  EXPECT_EQ(delta["subscriber"].str(), "5eed0000cafe0077");
+  EXPECT_EQ(delta["nonce"].u64(), 10u);
   EXPECT_EQ(delta["from_seq"].u64(), 120u);
   EXPECT_EQ(delta["to_seq"].u64(), 123u);
   EXPECT_TRUE(delta["warmup"].boolean());
@@ -221,6 +259,13 @@ TEST_F(Format, JsonHasEveryFieldOfEveryType) {
   EXPECT_EQ(snap["routes"][1]["instance"].str(), "host-5:8080");
 
   EXPECT_EQ(parse_json(format_json(record(all[8])))["delay_ms"].u64(), 250u);
+  EXPECT_EQ(parse_json(format_json(record(all[8])))["nonce"].u64(), 11u);
+  EXPECT_EQ(parse_json(format_json(record(all[5])))["subscriber"].str(), "0");
+  const auto challenge = parse_json(format_json(record(all[9])));
+  EXPECT_EQ(challenge["type"].str(), "challenge");
+  EXPECT_EQ(challenge["subscriber"].str(), "5eed0000cafe0077");
+  EXPECT_EQ(challenge["nonce"].u64(), 8u);
+  EXPECT_EQ(challenge["cookie"].str().size(), 48u);
 }
 
 TEST_F(Format, JsonStringsAreEscaped) {
@@ -236,7 +281,7 @@ Note heartbeat_note(NoteKind kind) {
   n.sender = kFrom;
   n.service = "greeting";
   n.instance = "i-1";
-  n.epoch = 0x1a2b;
+  n.epoch = 1'796'000'000'000'000ULL;  // the incarnation
   return n;
 }
 
@@ -256,17 +301,24 @@ TEST_F(Format, NoteLines) {
   gap.first = 43;
   gap.last = 44;
   EXPECT_EQ(format_text(gap),
-            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch=1a2b seq 43..44 missing");
+            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 seq 43..44 "
+            "missing");
   Note dgap = delta_note(NoteKind::gap);
   dgap.first = dgap.last = 121;
   EXPECT_EQ(format_text(dgap),
             "!! gap: delta 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed seq 121 missing");
-  Note reorder = heartbeat_note(NoteKind::reorder);
-  reorder.to_seq = reorder.first = reorder.last = 43;
-  reorder.highest = 45;
-  EXPECT_EQ(format_text(reorder),
-            "!! reorder: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch=1a2b seq 43 arrived "
-            "after 45");
+  Note replay = heartbeat_note(NoteKind::replay);
+  replay.to_seq = 43;
+  replay.highest = 45;
+  EXPECT_EQ(format_text(replay),
+            "!! replay/duplicate: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 "
+            "seq 43 not newer than 45 (a directory drops it)");
+  Note old = heartbeat_note(NoteKind::old_incarnation);
+  old.to_seq = 7;
+  old.old_epoch = 1'796'000'005'000'000ULL;
+  EXPECT_EQ(format_text(old),
+            "!! old incarnation: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 "
+            "seq 7 (newest 1796000005000000; a directory refuses it)");
   Note retransmit = delta_note(NoteKind::retransmit);
   retransmit.from_seq = 120;
   retransmit.to_seq = 125;
@@ -284,9 +336,10 @@ TEST_F(Format, NoteLines) {
             "!! duplicate: delta 127.0.0.1:7400 > 127.0.0.1:5000 epoch=feed (120,123] (highest "
             "125), answers a nack");
   Note restart = heartbeat_note(NoteKind::restart);
-  restart.old_epoch = 0x99;
+  restart.old_epoch = 1'795'999'000'000'000ULL;
   EXPECT_EQ(format_text(restart),
-            "!! restart: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch 99 -> 1a2b");
+            "!! restart: heartbeat greeting/i-1 from 127.0.0.1:40001 incarnation 1795999000000000 "
+            "-> 1796000000000000 (started 2026-11-30T00:53:20.000000Z)");
   Note dir = delta_note(NoteKind::restart);
   dir.stream = StreamKind::directory;
   dir.receiver.reset();
@@ -320,7 +373,20 @@ TEST_F(Format, NoteJson) {
   EXPECT_EQ(j["sender"].str(), "127.0.0.1:40001");
   EXPECT_EQ(j["service"].str(), "greeting");
   EXPECT_EQ(j["instance"].str(), "i-1");
-  EXPECT_EQ(j["epoch"].str(), "1a2b");
+  EXPECT_EQ(j["incarnation"].u64(), 1'796'000'000'000'000ULL);
+  Note old = heartbeat_note(NoteKind::old_incarnation);
+  old.to_seq = 7;
+  old.old_epoch = 1'796'000'005'000'000ULL;
+  const auto o = parse_json(format_json(old));
+  EXPECT_EQ(o["note"].str(), "old_incarnation");
+  EXPECT_EQ(o["newest_incarnation"].u64(), 1'796'000'005'000'000ULL);
+  EXPECT_EQ(o["seq"].u64(), 7u);
+  Note replay = heartbeat_note(NoteKind::replay);
+  replay.to_seq = 3;
+  replay.highest = 9;
+  const auto r = parse_json(format_json(replay));
+  EXPECT_EQ(r["note"].str(), "replay");
+  EXPECT_EQ(r["highest"].u64(), 9u);
   EXPECT_EQ(j["first_missing"].u64(), 43u);
   EXPECT_EQ(j["last_missing"].u64(), 44u);
   EXPECT_EQ(j["time"].str(), "2023-11-14T22:13:20.000042Z");
@@ -341,6 +407,20 @@ TEST_F(Format, NoteJson) {
   const auto d = parse_json(format_json(dup));
   EXPECT_EQ(d["from_seq"].u64(), 1u);
   EXPECT_FALSE(d["answers_nack"].boolean());
+}
+
+// Found by dump_frame_fuzz: capture time stamps and sent_ms both come off the wire.
+TEST_F(Format, ExtremeTimesNeitherOverflowNorThrow) {
+  wire::Heartbeat hb = wire::samples::sample_heartbeat();
+  hb.sent_ms = ~0ULL;
+  hb.incarnation = ~0ULL;
+  for (const Timestamp t : {Timestamp{std::numeric_limits<std::int64_t>::max(), 999'999},
+                            Timestamp{std::numeric_limits<std::int64_t>::min(), -999'999},
+                            Timestamp{67'767'976'233'532'800, 0}}) {
+    const Record r = make_record(t, kFrom, kTo, wire::encode(hb), nullptr);
+    EXPECT_NE(format_body(r, {}).find(" lag="), std::string::npos);
+    EXPECT_FALSE(format_json(r).empty());
+  }
 }
 
 }  // namespace

@@ -46,12 +46,13 @@ TEST_F(InspectorTest, OneLinePerDatagramThenItsNotes) {
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0],
             "22:13:20.000001 127.0.0.1:40001 > 127.0.0.1:7400 heartbeat greeting/i-1 "
-            "epoch=1234567890abcdef seq=1 up w=100 10.0.0.0:8080");
+            "inc=1796000000000000 (2026-11-30T00:53:20.000000Z) seq=1 lag=-96000042000ms up w=100 "
+            "10.0.0.0:8080");
   auto second = frame(in, frame_of(hb(3)));
   ASSERT_EQ(second.size(), 2u);
   EXPECT_NE(second[0].find("seq=3"), std::string::npos);
   EXPECT_EQ(second[1],
-            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 epoch=1234567890abcdef seq 2 "
+            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 seq 2 "
             "missing");
   EXPECT_EQ(in.counters().valid, 2u);
   EXPECT_EQ(in.counters().by_type[1], 2u);
@@ -92,14 +93,17 @@ TEST_F(InspectorTest, FiltersHideDatagramsButAnalysisSeesThem) {
   InspectorOptions by_service;
   by_service.filter.services = {"billing"};
   Inspector svc(by_service);
-  wire::Delta a{5, 0, 1, 0, {{wire::OpKind::add, wire::samples::sample_route(1)}}};
+  wire::Delta a{.epoch = 5,
+                .from_seq = 0,
+                .to_seq = 1,
+                .ops = {{wire::OpKind::add, wire::samples::sample_route(1)}}};
   auto billing = wire::samples::sample_route(2);
   billing.service = "billing";
-  wire::Delta b{5, 1, 2, 0, {{wire::OpKind::add, billing}}};
+  wire::Delta b{.epoch = 5, .from_seq = 1, .to_seq = 2, .ops = {{wire::OpKind::add, billing}}};
   EXPECT_TRUE(frame(svc, frame_of(a, 7400, 5000)).empty());
   const auto shown = frame(svc, frame_of(b, 7400, 5000));
   ASSERT_EQ(shown.size(), 1u);  // no gap: the hidden Delta (0,1] was seen
-  EXPECT_NE(shown[0].find("delta epoch=5 (1,2]"), std::string::npos);
+  EXPECT_NE(shown[0].find("delta epoch=5 to=group (1,2]"), std::string::npos);
 }
 
 TEST_F(InspectorTest, FragmentsAndOtherFramesAreCounted) {
@@ -149,7 +153,10 @@ TEST_F(InspectorTest, InvalidAndAuthFailuresInSummary) {
 
 TEST_F(InspectorTest, FinishReportsIncompleteSnapshots) {
   Inspector in({});
-  frame(in, frame_of(wire::SnapshotChunk{9, 4, 0, 2, 0, {}}, 7400, 5000));
+  frame(in, frame_of(
+                wire::SnapshotChunk{
+                    .epoch = 9, .subscriber_id = 7, .nonce = 1, .seq = 4, .index = 0, .count = 2},
+                7400, 5000));
   const auto end = in.finish(time_);
   ASSERT_EQ(end.size(), 1u);
   EXPECT_EQ(end[0],
@@ -162,10 +169,10 @@ TEST_F(InspectorTest, DirectDatagramsNeedNoFrame) {
   Inspector in({});
   const Endpoint from{wire::IpAddress::v4(127, 0, 0, 1), 7400};
   const Endpoint group{wire::IpAddress::v4(239, 255, 74, 0), 7410};
-  const auto bytes = wire::encode(wire::Tick{7, 3, 1, 0, 0, 15000});
+  const auto bytes = wire::encode(wire::Tick{.epoch = 7, .seq = 3, .digest = 1, .lease_ms = 15000});
   const auto lines = in.on_datagram(time_, from, group, bytes);
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("127.0.0.1:7400 > 239.255.74.0:7410 tick epoch=7 seq=3"),
+  EXPECT_NE(lines[0].find("127.0.0.1:7400 > 239.255.74.0:7410 tick epoch=7 to=group seq=3"),
             std::string::npos);
   EXPECT_EQ(in.counters().frames, 0u);
   EXPECT_EQ(in.counters().datagrams, 1u);

@@ -88,5 +88,36 @@ TEST(Record, UndecodableKeepsTheReason) {
   EXPECT_EQ(*empty.error, wire::DecodeError::empty);
 }
 
+TEST(Record, AKeyWithoutTheMessagesRoleIsWrongRole) {
+  // baker-dump given a directory's key file (announce key 1, publish key 2) sees a Delta made
+  // with the announce key: a key holder's doing, shown but not analysed.
+  wire::Keyring dir;
+  wire::Key a{}, p{};
+  a.fill(1);
+  p.fill(2);
+  dir.add(1, a, true, static_cast<wire::Roles>(wire::Role::announce));
+  dir.add(2, p, true, static_cast<wire::Roles>(wire::Role::publish));
+  wire::Keyring forger;
+  forger.add(1, a, true);
+  const auto delta = wire::samples::sample_messages()[4];
+  const Record r = make_record({}, kFrom, kTo, wire::encode(delta, &forger), &dir);
+  EXPECT_EQ(r.auth, AuthStatus::wrong_role);
+  EXPECT_EQ(to_string(r.auth), "wrong_role");
+  ASSERT_TRUE(r.message);
+  EXPECT_EQ(*r.message, delta);
+  EXPECT_FALSE(r.valid());
+  const Record ok = make_record({}, kFrom, kTo, wire::encode(delta, &dir), &dir);
+  EXPECT_EQ(ok.auth, AuthStatus::ok);
+  EXPECT_EQ(ok.key_id, 2u);
+}
+
+TEST(Record, AV1DatagramIsUnknownVersion) {
+  const std::vector<std::uint8_t> v1 = {0x94, 0x01, 0x04, 0x00, 0x91, 0x09};  // v1 Unsubscribe
+  const Record r = make_record({}, kFrom, kTo, v1, nullptr);
+  EXPECT_FALSE(r.message);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(*r.error, wire::DecodeError::unknown_version);
+}
+
 }  // namespace
 }  // namespace baker::dump

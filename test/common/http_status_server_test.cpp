@@ -120,7 +120,9 @@ TEST_F(HttpStatusServerTest, AtTheCapANewConnectionIsTurnedAwayAtOnce) {
   for (int i = 0; i < 5; ++i) {
     const auto r = reply(connect());
     ASSERT_TRUE(r) << "closed at once, not left in the backlog";
-    if (!r->empty()) EXPECT_EQ(r->rfind("HTTP/1.1 503", 0), 0u) << *r;
+    if (!r->empty()) {
+      EXPECT_EQ(r->rfind("HTTP/1.1 503", 0), 0u) << *r;
+    }
   }
   EXPECT_EQ(server_->stats().rejected_at_capacity, 5u);
   EXPECT_EQ(server_->stats().connections, 2u);

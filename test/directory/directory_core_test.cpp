@@ -199,11 +199,13 @@ TEST_F(DirectoryCoreTest, ReorderedHeartbeatAfterGoodbyeDoesNotRevive) {
   EXPECT_EQ(core->route_count(), 1u);
 }
 
-TEST_F(DirectoryCoreTest, TombstoneIsPurgedAfterOneExpiryPeriod) {
+TEST_F(DirectoryCoreTest, TombstoneIsPurgedAfterTwiceTheSkewAndOneExpiryPeriod) {
   send(heartbeat("web", "a", 1));
   send(goodbye("web", "a", 7, 2));
   EXPECT_EQ(core->table().used_count(), 1u);
-  run_for(3s);
+  run_for(3s);  // one expiry period: a copy of the goodbye could still be fresh
+  EXPECT_EQ(core->table().used_count(), 1u);
+  run_for(2 * core->config().max_clock_skew);
   EXPECT_EQ(core->table().used_count(), 0u);
   EXPECT_EQ(core->stats().tombstones_purged, 1u);
   EXPECT_EQ(core->seq(), 2u);  // purging is not a change
@@ -878,6 +880,18 @@ TEST(DirectoryScale, MillionRoutesRefreshAndExpireWithBoundedWorkPerEvent) {
   removes = core.stats().routes_expired;
   EXPECT_EQ(removes, static_cast<std::size_t>(kRoutes));
   EXPECT_EQ(core.route_count(), 0u);
+  // Each expired route leaves a tombstone; past max_tombstones the oldest are evicted.
+  EXPECT_EQ(core.tombstone_count(), c.max_tombstones);
+  EXPECT_EQ(core.stats().tombstones_evicted,
+            static_cast<std::uint64_t>(kRoutes) - c.max_tombstones);
+  // The tombstones go after their lifetime, in bounded slices too.
+  clock.advance(core.tombstone_lifetime(hb.interval_ms));
+  while (*core.next_deadline() <= clock.now()) {
+    const std::uint64_t before = core.expiry().operations();
+    out.clear();
+    core.on_timer(clock.now(), out);
+    EXPECT_LE(core.expiry().operations() - before, 2 * c.max_expiry_work_per_call);
+  }
   EXPECT_EQ(core.table().used_count(), 0u);
   EXPECT_TRUE(core.expiry().empty());
 }

@@ -19,6 +19,19 @@ inline Endpoint endpoint(std::uint8_t last, std::uint16_t port) {
 }
 inline const Endpoint kWatson = endpoint(9, 9000);
 
+// The wall clock of tests that turn the timestamp rules on (DirectoryCore::set_wall_clock): the
+// directory starts at this many ms since 1970 (a day in 2026). Cores that never get a wall clock
+// apply no timestamp rule, so the stamp below is only a valid, non-zero value for them.
+inline constexpr std::uint64_t kWallAtStart = 1'796'000'000'000ULL;
+inline constexpr std::uint64_t kDefaultSentMs = kWallAtStart + 60'000;
+
+// The same datagram with another sent_ms (a watson's clock, a capture replayed later).
+template <typename M>
+M stamped(M m, std::uint64_t sent_ms) {
+  m.sent_ms = sent_ms;
+  return m;
+}
+
 inline wire::Heartbeat heartbeat(const std::string& service, const std::string& instance,
                                  std::uint64_t seq, std::uint64_t epoch = 7,
                                  std::uint32_t interval_ms = 1000, std::uint16_t port = 8080) {
@@ -31,7 +44,7 @@ inline wire::Heartbeat heartbeat(const std::string& service, const std::string& 
   h.incarnation = epoch;
   h.seq = seq;
   h.interval_ms = interval_ms;
-  h.sent_ms = 1;  // interim (protocol v2 in progress)
+  h.sent_ms = kDefaultSentMs;
   return h;
 }
 
@@ -58,7 +71,13 @@ inline wire::Unsubscribe unsubscribe(std::uint64_t id) {
 
 inline wire::Goodbye goodbye(const std::string& service, const std::string& instance,
                              std::uint64_t incarnation, std::uint64_t seq) {
-  return wire::Goodbye{service, instance, incarnation, seq, 1};  // sent_ms: interim
+  wire::Goodbye g;
+  g.service = service;
+  g.instance = instance;
+  g.incarnation = incarnation;
+  g.seq = seq;
+  g.sent_ms = kDefaultSentMs;
+  return g;
 }
 
 template <typename T>

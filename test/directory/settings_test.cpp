@@ -89,6 +89,25 @@ TEST(DirectorySettings, BadValuesExitWithStatusTwo) {
   }
 }
 
+TEST(DirectorySettings, ReplayRuleFlagsHaveUnitsAndBounds) {
+  const auto d = load({});
+  ASSERT_FALSE(d.exit_code);
+  EXPECT_EQ(d.settings.core.max_clock_skew, 2s);
+  EXPECT_EQ(d.settings.core.max_tombstones, 262'144u);
+  const auto s = load({"--max-clock-skew", "250ms", "--max-tombstones", "1000"});
+  ASSERT_FALSE(s.exit_code);
+  EXPECT_EQ(s.settings.core.max_clock_skew, 250ms);
+  EXPECT_EQ(s.settings.core.max_tombstones, 1000u);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--max-clock-skew", "2"},  // a bare number is refused
+           {"--max-clock-skew", "5ms"},
+           {"--max-clock-skew", "2h"},
+           {"--max-tombstones", "0"},
+       }) {
+    EXPECT_EQ(load(args).exit_code, 2) << args[0] << " " << args[1];
+  }
+}
+
 TEST(DirectorySettings, HelpExitsZero) {
   EXPECT_EQ(load({"--help"}).exit_code, 0);
 }

@@ -35,6 +35,28 @@ TEST(StatusPages, MetricsNameRoutesSubscribersRejectsAndWarmup) {
   EXPECT_EQ(baker::testing::check_metrics(m), std::vector<std::string>{}) << m;
 }
 
+TEST(StatusPages, ReplayRuleRejectionsAndTombstonesAreCountedByReason) {
+  DirectoryConfig c;
+  c.warmup_max = 0s;
+  ManualTimeSource clock;
+  DirectoryCore core(c, 5, clock.now());
+  core.set_wall_clock(kWallAtStart, clock.now());
+  clock.advance(10s);
+  const std::uint64_t wall = kWallAtStart + 10'000;
+  core.on_datagram(stamped(heartbeat("web", "a", 1), wall), kWatson, clock.now());
+  core.on_datagram(stamped(goodbye("web", "a", 7, 2), wall), kWatson, clock.now());
+  core.on_datagram(stamped(heartbeat("web", "a", 1), wall), kWatson, clock.now());  // tombstoned
+  core.on_datagram(stamped(heartbeat("web", "b", 1), wall - 60'000), kWatson, clock.now());
+  const std::string m = render_metrics(core, ShellStats{});
+  EXPECT_NE(m.find("rejected_datagrams_total{reason=\"tombstoned\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("rejected_datagrams_total{reason=\"stale_timestamp\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("rejected_datagrams_total{reason=\"before_start\"} 0\n"), std::string::npos);
+  EXPECT_NE(m.find("\nbaker_directory_tombstones 1\n"), std::string::npos);
+  EXPECT_NE(m.find("\nbaker_directory_tombstones_evicted_total 0\n"), std::string::npos);
+  EXPECT_NE(m.find("\nbaker_directory_clock_warnings_total 1\n"), std::string::npos);
+  EXPECT_EQ(baker::testing::check_metrics(m), std::vector<std::string>{}) << m;
+}
+
 TEST(StatusPages, RoutesAsJsonAllOrOneService) {
   DirectoryConfig c;
   c.miss_limit = 3;  // expires_in_ms below: 3 x 1000 - 500

@@ -1,13 +1,14 @@
 // Writes the seed corpus of every fuzz target into DIR/<target>/ (the committed one is
 // test/fuzz/corpus). Run: make_corpus DIR
-//   decode         every sample message, with and without MAC (key 1 = 0x42 x 32, as the targets')
+//   decode         every sample message, with and without MAC (key 1 = 0x42 x 32, as the targets'),
+//                  MAC'd with publish key 2 (0x43 x 32), a v1 datagram
 //   haproxy_reply  HAProxy 2.6.12's replies (haproxy_fixtures.hpp and the error texts measured for
 //                  classify_reply), each behind the byte that selects its reader (fuzz_inputs.hpp)
 //   dump_frame     the frames of test/baker-dump/captures/any_v4_v6.pcap, and hand-built frames of
 //   every
 //                  link type carrying sample messages (test/baker-dump/frames.hpp)
 //   watson_config  watson.conf examples (Baker Street's layout, `name = value`, every setting)
-//   keyring        key files (one key, rotation with two, comments)
+//   keyring        key files (one key, rotation with two, comments, roles and their primaries)
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +72,20 @@ void decode_seeds(const fs::path& root) {
       out.write("seed-" + std::to_string(n++), baker::wire::encode(m, k));
     }
   }
+  // The same message MAC'd with key 2 (publish, 0x43 x 32: decode_fuzz's split ring), so the
+  // fuzzer starts from a datagram that is wrong_role for heartbeats and fine for the rest.
+  baker::wire::Keyring publish;
+  baker::wire::Key p{};
+  p.fill(0x43);
+  publish.add(2, p, true);
+  for (const auto& m : baker::wire::samples::sample_messages()) {
+    out.write("seed-" + std::to_string(n++), baker::wire::encode(m, &publish));
+  }
+  // A v1 heartbeat (refused as unknown_version).
+  const std::vector<std::uint8_t> v1{0x94, 0x01, 0x01, 0x00, 0x9a, 0xa1, 'g',  0xa1, 'i',
+                                     0xc4, 0x04, 10,   0,    0,    1,    0xcd, 0x1f, 0x90,
+                                     0x64, 0x00, 0x90, 0x4d, 0x01, 0xcd, 0x03, 0xe8};
+  out.write("v1-heartbeat", v1);
 }
 
 std::string selected(baker::fuzz::HaproxyInput input, std::string_view reply) {
@@ -290,6 +305,14 @@ void keyring_seeds(const fs::path& root) {
   out.write("rotation", "# old key, still accepted\n1 " + a + "\n2 " + key2 + " primary  # new\n");
   out.write("two-primaries", "1 " + a + " primary\n2 " + key2 + " primary\n");
   out.write("largest-id", "4294967295 " + key2 + "\n");
+  out.write("roles", "# watsons announce, sherlocks publish\n1 " + a + " announce\n2 " + key2 +
+                         " publish\n");
+  out.write("roles-rotation", "1 " + a + " announce primary\n2 " + key2 + " publish primary\n3 " +
+                                  a + " publish\n4 " + key2 + " announce\n");
+  out.write("primary-both", "1 " + a + " primary\n2 " + key2 + " publish\n3 " + a + " announce\n");
+  out.write("publish-only", "9 " + a + " publish\n");
+  out.write("duplicate-role-word", "1 " + a + " publish publish\n");
+  out.write("unknown-word", "1 " + a + " announce watson\n");
 }
 
 }  // namespace

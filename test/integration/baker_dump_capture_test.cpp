@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <regex>
 
 #include "baker-dump/frame.hpp"
+#include "common/real_clock.hpp"
 #include "dump_test_support.hpp"
 #include "json_value.hpp"
 #include "process.hpp"
@@ -30,7 +32,9 @@ using testing::run_tool;
 using testing::untimed;
 using Bytes = std::vector<std::uint8_t>;
 
-constexpr std::uint64_t kWatsonEpoch = 0x1a2b3c4d;
+// A watson incarnation: its start, us since 1970 (2026-11-30T...); sent_ms just after it.
+constexpr std::uint64_t kWatsonIncarnation = 1'796'000'000'000'000ULL;
+constexpr std::uint64_t kSubscriber = 0x77;
 constexpr std::uint64_t kDirectoryEpoch = 0xd1;
 
 wire::Route route(const std::string& instance, std::uint8_t host) {
@@ -41,10 +45,17 @@ wire::Route route(const std::string& instance, std::uint8_t host) {
 wire::Heartbeat heartbeat(std::uint64_t seq) {
   wire::Heartbeat h;
   h.route = route("10.0.0.1:8080", 1);
-  h.epoch = kWatsonEpoch;
+  h.incarnation = kWatsonIncarnation;
   h.seq = seq;
   h.interval_ms = 500;
+  h.sent_ms = baker::unix_time_ms();  // lag= shows how long ago: lines compare unlagged()
   return h;
+}
+
+// A line with its lag (capture time - sent_ms, a few ms that vary by run) replaced by "lag=Xms".
+std::string unlagged(const std::string& line) {
+  static const std::regex lag("lag=-?[0-9]+ms");
+  return std::regex_replace(line, lag, "lag=Xms");
 }
 
 bool is_root() {
@@ -79,26 +90,60 @@ class BakerDumpCapture : public ::testing::Test {
       directory.send_to(wire::encode(m), "127.0.0.1", sherlock.port());
     };
     for (std::uint64_t seq = 1; seq <= 4; ++seq) to_directory(watson, heartbeat(seq));
-    to_directory(watson, wire::Goodbye{"greeting", "10.0.0.1:8080", kWatsonEpoch, 5});
-    to_directory(sherlock, wire::Subscribe{0x77, {"greeting"}, 0, 0, 0});
-    to_sherlock(wire::Delta{kDirectoryEpoch,
-                            0,
-                            2,
-                            0,
-                            {{wire::OpKind::add, route("10.0.0.1:8080", 1)},
-                             {wire::OpKind::add, route("10.0.0.2:8080", 2)}}});
+    to_directory(watson, wire::Goodbye{.service = "greeting",
+                                       .instance = "10.0.0.1:8080",
+                                       .incarnation = kWatsonIncarnation,
+                                       .seq = 5,
+                                       .sent_ms = baker::unix_time_ms()});
+    to_directory(sherlock, wire::Subscribe{.subscriber_id = kSubscriber,
+                                           .nonce = 1,
+                                           .cookie = wire::Cookie(24, 0xc0),
+                                           .services = {"greeting"}});
+    to_sherlock(wire::Delta{.epoch = kDirectoryEpoch,
+                            .subscriber_id = kSubscriber,
+                            .from_seq = 0,
+                            .to_seq = 2,
+                            .ops = {{wire::OpKind::add, route("10.0.0.1:8080", 1)},
+                                    {wire::OpKind::add, route("10.0.0.2:8080", 2)}}});
     auto drained = route("10.0.0.2:8080", 2);
     drained.weight = 50;
     drained.state = wire::InstanceState::draining;
-    to_sherlock(wire::Delta{kDirectoryEpoch, 2, 3, 0, {{wire::OpKind::update, drained}}});
-    to_sherlock(
-        wire::Delta{kDirectoryEpoch, 3, 5, 0, {{wire::OpKind::remove, route("10.0.0.1:8080", 1)}}});
-    to_sherlock(wire::Tick{kDirectoryEpoch, 5, 0xabc, 1, 0, 15000});
-    to_directory(sherlock, wire::Nack{0x77, kDirectoryEpoch, 4, 5});
-    to_sherlock(wire::SnapshotChunk{kDirectoryEpoch, 5, 0, 2, 0, {drained}});
-    to_sherlock(wire::SnapshotChunk{kDirectoryEpoch, 5, 1, 2, 0, {}});
-    to_sherlock(wire::RetryLater{kDirectoryEpoch, 250});
-    to_directory(sherlock, wire::Unsubscribe{0x77});
+    to_sherlock(wire::Delta{.epoch = kDirectoryEpoch,
+                            .subscriber_id = kSubscriber,
+                            .from_seq = 2,
+                            .to_seq = 3,
+                            .ops = {{wire::OpKind::update, drained}}});
+    to_sherlock(wire::Delta{.epoch = kDirectoryEpoch,
+                            .subscriber_id = kSubscriber,
+                            .from_seq = 3,
+                            .to_seq = 5,
+                            .ops = {{wire::OpKind::remove, route("10.0.0.1:8080", 1)}}});
+    to_sherlock(wire::Tick{.epoch = kDirectoryEpoch,
+                           .subscriber_id = kSubscriber,
+                           .seq = 5,
+                           .digest = 0xabc,
+                           .route_count = 1,
+                           .lease_ms = 15000});
+    to_directory(sherlock, wire::Nack{.subscriber_id = kSubscriber,
+                                      .nonce = 2,
+                                      .epoch = kDirectoryEpoch,
+                                      .first_missing = 4,
+                                      .last_missing = 5});
+    const wire::SnapshotChunk chunk{.epoch = kDirectoryEpoch,
+                                    .subscriber_id = kSubscriber,
+                                    .nonce = 2,
+                                    .seq = 5,
+                                    .index = 0,
+                                    .count = 2,
+                                    .routes = {drained}};
+    to_sherlock(chunk);
+    auto second = chunk;
+    second.index = 1;
+    second.routes.clear();
+    to_sherlock(second);
+    to_sherlock(wire::RetryLater{
+        .epoch = kDirectoryEpoch, .subscriber_id = kSubscriber, .nonce = 3, .delay_ms = 250});
+    to_directory(sherlock, wire::Unsubscribe{.subscriber_id = kSubscriber, .nonce = 4});
     watson.send_to({0xc1, 0x01}, "127.0.0.1", directory.port());
     // -c makes it stop by itself once it has them all.
     const auto status = capture.wait_exit(10s);
@@ -162,29 +207,45 @@ TEST_F(BakerDumpCapture, TextLinesFieldByField) {
   const auto lines = r.lines();
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(kPackets)) << r.out;
   for (const auto& l : lines) EXPECT_TRUE(testing::starts_with_time(l)) << l;
-  const std::string hb = " heartbeat greeting/10.0.0.1:8080 epoch=1a2b3c4d seq=";
+  const std::string hb =
+      " heartbeat greeting/10.0.0.1:8080 inc=1796000000000000 (2026-11-30T00:53:20.000000Z) seq=";
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(untimed(lines[i]),
-              W() + " > " + D() + hb + std::to_string(i + 1) + " up w=100 10.0.0.1:8080");
+    EXPECT_EQ(unlagged(untimed(lines[i])),
+              W() + " > " + D() + hb + std::to_string(i + 1) + " lag=Xms up w=100 10.0.0.1:8080");
   }
-  EXPECT_EQ(untimed(lines[4]),
-            W() + " > " + D() + " goodbye greeting/10.0.0.1:8080 epoch=1a2b3c4d seq=5");
-  EXPECT_EQ(untimed(lines[5]),
-            S() + " > " + D() + " subscribe sub=77 last_epoch=0 last_seq=0 services=greeting");
+  EXPECT_EQ(unlagged(untimed(lines[4])), W() + " > " + D() +
+                                             " goodbye greeting/10.0.0.1:8080 inc=1796000000000000 "
+                                             "(2026-11-30T00:53:20.000000Z) seq=5 lag=Xms");
+  // sent_ms is the sender's clock a moment before the capture's: the lag is small.
+  const std::smatch lag = [&] {
+    std::smatch m;
+    std::regex_search(lines[4], m, std::regex("lag=(-?[0-9]+)ms"));
+    return m;
+  }();
+  ASSERT_EQ(lag.size(), 2u);
+  EXPECT_LT(std::abs(std::stoll(lag[1].str())), 5000);
+  EXPECT_EQ(untimed(lines[5]), S() + " > " + D() +
+                                   " subscribe sub=77 nonce=1 cookie=24B last_epoch=0 last_seq=0 "
+                                   "services=greeting");
   EXPECT_EQ(untimed(lines[6]), D() + " > " + S() +
-                                   " delta epoch=d1 (0,2] ops=2 [add greeting/10.0.0.1:8080, add "
-                                   "greeting/10.0.0.2:8080]");
-  EXPECT_EQ(untimed(lines[7]),
-            D() + " > " + S() + " delta epoch=d1 (2,3] ops=1 [update greeting/10.0.0.2:8080]");
-  EXPECT_EQ(untimed(lines[8]),
-            D() + " > " + S() + " delta epoch=d1 (3,5] ops=1 [remove greeting/10.0.0.1:8080]");
+                                   " delta epoch=d1 to=77 (0,2] ops=2 [add greeting/10.0.0.1:8080, "
+                                   "add greeting/10.0.0.2:8080]");
+  EXPECT_EQ(
+      untimed(lines[7]),
+      D() + " > " + S() + " delta epoch=d1 to=77 (2,3] ops=1 [update greeting/10.0.0.2:8080]");
+  EXPECT_EQ(
+      untimed(lines[8]),
+      D() + " > " + S() + " delta epoch=d1 to=77 (3,5] ops=1 [remove greeting/10.0.0.1:8080]");
   EXPECT_EQ(untimed(lines[9]),
-            D() + " > " + S() + " tick epoch=d1 seq=5 routes=1 digest=abc lease=15000ms");
-  EXPECT_EQ(untimed(lines[10]), S() + " > " + D() + " nack sub=77 epoch=d1 4..5");
-  EXPECT_EQ(untimed(lines[11]), D() + " > " + S() + " snapshot epoch=d1 seq=5 chunk 1/2 routes=1");
-  EXPECT_EQ(untimed(lines[12]), D() + " > " + S() + " snapshot epoch=d1 seq=5 chunk 2/2 routes=0");
-  EXPECT_EQ(untimed(lines[13]), D() + " > " + S() + " retry_later epoch=d1 delay=250ms");
-  EXPECT_EQ(untimed(lines[14]), S() + " > " + D() + " unsubscribe sub=77");
+            D() + " > " + S() + " tick epoch=d1 to=77 seq=5 routes=1 digest=abc lease=15000ms");
+  EXPECT_EQ(untimed(lines[10]), S() + " > " + D() + " nack sub=77 nonce=2 epoch=d1 4..5");
+  EXPECT_EQ(untimed(lines[11]),
+            D() + " > " + S() + " snapshot epoch=d1 to=77 nonce=2 seq=5 chunk 1/2 routes=1");
+  EXPECT_EQ(untimed(lines[12]),
+            D() + " > " + S() + " snapshot epoch=d1 to=77 nonce=2 seq=5 chunk 2/2 routes=0");
+  EXPECT_EQ(untimed(lines[13]),
+            D() + " > " + S() + " retry_later epoch=d1 to=77 nonce=3 delay=250ms");
+  EXPECT_EQ(untimed(lines[14]), S() + " > " + D() + " unsubscribe sub=77 nonce=4");
   EXPECT_EQ(untimed(lines[15]), W() + " > " + D() + " invalid malformed len=2");
 
   // Summary on stderr.
@@ -203,10 +264,10 @@ TEST_F(BakerDumpCapture, TextLinesFieldByField) {
 TEST_F(BakerDumpCapture, VerboseShowsEveryField) {
   const auto r = dump({"-r", recording_, "-v"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find(" seq=1 up w=100 10.0.0.1:8080 interval=500ms tags=v1 len="),
-            std::string::npos)
+  EXPECT_NE(unlagged(r.out).find(" seq=1 lag=Xms sent_ms="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" up w=100 10.0.0.1:8080 interval=500ms tags=v1 len="), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("delta epoch=d1 (2,3] ops=1 flags=0 len="), std::string::npos);
+  EXPECT_NE(r.out.find("delta epoch=d1 to=77 (2,3] ops=1 flags=0 len="), std::string::npos);
   EXPECT_NE(r.out.find("\n    update greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1"),
             std::string::npos);
   EXPECT_NE(r.out.find("\n    greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1"),
@@ -244,21 +305,28 @@ TEST_F(BakerDumpCapture, JsonObjectsFieldByField) {
     EXPECT_EQ(h["state"].str(), "up");
     ASSERT_EQ(h["tags"].size(), 1u);
     EXPECT_EQ(h["tags"][0].str(), "v1");
-    EXPECT_EQ(h["epoch"].str(), "1a2b3c4d");
+    EXPECT_EQ(h["incarnation"].u64(), kWatsonIncarnation);
+    EXPECT_EQ(h["incarnation_time"].str(), "2026-11-30T00:53:20.000000Z");
     EXPECT_EQ(h["seq"].u64(), static_cast<std::uint64_t>(i + 1));
     EXPECT_EQ(h["interval_ms"].u64(), 500u);
+    EXPECT_GT(h["sent_ms"].u64(), 1'700'000'000'000u);
+    EXPECT_LT(std::abs(std::stoll(h["sent_lag_ms"].text)), 5000);
     EXPECT_EQ(h["len"].u64(), wire::encode(heartbeat(i + 1)).size());
   }
   EXPECT_EQ(j[4]["type"].str(), "goodbye");
   EXPECT_EQ(j[4]["seq"].u64(), 5u);
   EXPECT_EQ(j[5]["type"].str(), "subscribe");
   EXPECT_EQ(j[5]["subscriber"].str(), "77");
+  EXPECT_EQ(j[5]["nonce"].u64(), 1u);
+  EXPECT_EQ(j[5]["cookie"].str(), "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0");
   EXPECT_EQ(j[5]["services"][0].str(), "greeting");
   EXPECT_FALSE(j[5]["multicast_member"].boolean());
   EXPECT_EQ(j[6]["type"].str(), "delta");
   EXPECT_EQ(j[6]["src"].str(), D());
   EXPECT_EQ(j[6]["dst"].str(), S());
   EXPECT_EQ(j[6]["epoch"].str(), "d1");
+  EXPECT_EQ(j[6]["subscriber"].str(), "77");
+  EXPECT_EQ(j[6]["nonce"].u64(), 0u);
   EXPECT_EQ(j[6]["from_seq"].u64(), 0u);
   EXPECT_EQ(j[6]["to_seq"].u64(), 2u);
   ASSERT_EQ(j[6]["ops"].size(), 2u);
@@ -274,14 +342,17 @@ TEST_F(BakerDumpCapture, JsonObjectsFieldByField) {
   EXPECT_EQ(j[9]["lease_ms"].u64(), 15000u);
   EXPECT_EQ(j[10]["type"].str(), "nack");
   EXPECT_EQ(j[10]["first_missing"].u64(), 4u);
+  EXPECT_EQ(j[10]["nonce"].u64(), 2u);
   EXPECT_EQ(j[10]["last_missing"].u64(), 5u);
   EXPECT_EQ(j[11]["type"].str(), "snapshot");
   EXPECT_EQ(j[11]["index"].u64(), 0u);
+  EXPECT_EQ(j[11]["nonce"].u64(), 2u);
   EXPECT_EQ(j[11]["count"].u64(), 2u);
   EXPECT_EQ(j[11]["routes"][0]["weight"].u64(), 50u);
   EXPECT_EQ(j[12]["index"].u64(), 1u);
   EXPECT_EQ(j[13]["type"].str(), "retry_later");
   EXPECT_EQ(j[13]["delay_ms"].u64(), 250u);
+  EXPECT_EQ(j[13]["nonce"].u64(), 3u);
   EXPECT_EQ(j[14]["type"].str(), "unsubscribe");
   EXPECT_EQ(j[15]["type"].str(), "invalid");
   EXPECT_EQ(j[15]["error"].str(), "malformed");
@@ -312,11 +383,12 @@ TEST_F(BakerDumpCapture, GapWhenADatagramIsRemoved) {
   ASSERT_EQ(r.status, 0) << r.err;
   const auto lines = r.lines();
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(kPackets - 2 + 2)) << r.out;
-  EXPECT_NE(lines[2].find("heartbeat greeting/10.0.0.1:8080 epoch=1a2b3c4d seq=4"),
+  EXPECT_NE(lines[2].find("heartbeat greeting/10.0.0.1:8080 inc=1796000000000000 "
+                          "(2026-11-30T00:53:20.000000Z) seq=4"),
             std::string::npos);
   EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() +
-                          " epoch=1a2b3c4d seq 3 missing");
-  EXPECT_NE(lines[7].find("delta epoch=d1 (3,5]"), std::string::npos) << lines[7];
+                          " inc=1796000000000000 seq 3 missing");
+  EXPECT_NE(lines[7].find("delta epoch=d1 to=77 (3,5]"), std::string::npos) << lines[7];
   EXPECT_EQ(lines[8], "!! gap: delta " + D() + " > " + S() + " epoch=d1 seq 3 missing");
   // The snapshot at seq 5 covers the Delta gap; the heartbeat one stays open.
   EXPECT_NE(r.err.find("sequence: 2 gaps (2 missing, 1 never filled)"), std::string::npos) << r.err;
@@ -329,25 +401,25 @@ TEST_F(BakerDumpCapture, GapWhenADatagramIsRemoved) {
   EXPECT_EQ(note["note"].str(), "gap");
   EXPECT_EQ(note["stream"].str(), "heartbeat");
   EXPECT_EQ(note["sender"].str(), W());
-  EXPECT_EQ(note["epoch"].str(), "1a2b3c4d");
+  EXPECT_EQ(note["incarnation"].u64(), kWatsonIncarnation);
   EXPECT_EQ(note["first_missing"].u64(), 3u);
   EXPECT_EQ(note["last_missing"].u64(), 3u);
   EXPECT_EQ(parse_json(jl[4])["summary"]["filtered_out"].u64(), 12u);
 }
 
-TEST_F(BakerDumpCapture, ReorderAndDuplicate) {
-  // Heartbeat 3 after 4, and Delta (0,2] twice.
+TEST_F(BakerDumpCapture, ReplayAndDuplicate) {
+  // Heartbeat 3 after 4 (not newer: a directory drops it), and Delta (0,2] twice.
   const auto r = dump({"-r", edited("reorder.pcap", {0, 1, 3, 2, 6, 6})});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto lines = r.lines();
   ASSERT_EQ(lines.size(), 9u) << r.out;
   EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() +
-                          " epoch=1a2b3c4d seq 3 missing");
-  EXPECT_EQ(lines[5], "!! reorder: heartbeat greeting/10.0.0.1:8080 from " + W() +
-                          " epoch=1a2b3c4d seq 3 arrived after 4");
+                          " inc=1796000000000000 seq 3 missing");
+  EXPECT_EQ(lines[5], "!! replay/duplicate: heartbeat greeting/10.0.0.1:8080 from " + W() +
+                          " inc=1796000000000000 seq 3 not newer than 4 (a directory drops it)");
   EXPECT_EQ(lines[8], "!! duplicate: delta " + D() + " > " + S() + " epoch=d1 (0,2] (highest 2)");
-  EXPECT_NE(r.err.find("1 gaps (1 missing, 0 never filled), 1 reordered, 0 retransmits, "
-                       "1 duplicates"),
+  EXPECT_NE(r.err.find("1 gaps (1 missing, 0 never filled), 0 reordered, 0 retransmits, "
+                       "1 duplicates, 0 restarts, 0 old-epoch, 0 old-incarnation, 1 replayed"),
             std::string::npos)
       << r.err;
 }
@@ -474,7 +546,9 @@ class BakerDumpFiles : public ::testing::Test {
 TEST_F(BakerDumpFiles, AuthenticationFailuresWithKeyFile) {
   const std::string key1(64, 'a');
   const std::string key2(64, 'b');
-  dir_.write("cluster.keys", "# cluster keys\n1 " + key1 + " primary\n");
+  // A directory's key file: announce key 1 (watsons), publish key 2 (sherlocks).
+  dir_.write("cluster.keys",
+             "# cluster keys\n1 " + key1 + " announce\n2 " + std::string(64, 'c') + " publish\n");
   auto ring = [](std::uint32_t id, char c) {
     std::string error;
     auto k = wire::Keyring::parse(std::to_string(id) + " " + std::string(64, c) + "\n", &error);
@@ -484,42 +558,49 @@ TEST_F(BakerDumpFiles, AuthenticationFailuresWithKeyFile) {
   const auto good = ring(1, 'a');
   const auto wrong_key = ring(1, 'b');
   const auto other_id = ring(9, 'a');
+  const auto publish_key = ring(2, 'c');  // a sherlock's key: not for heartbeats
   const std::string path = dir_.file("auth.pcap");
   testing::write_capture(path, DLT_RAW,
                          {raw(wire::encode(heartbeat(1), &good), 40001, 1),
                           raw(wire::encode(heartbeat(9), &wrong_key), 40001, 2),
                           raw(wire::encode(heartbeat(10)), 40001, 3),
                           raw(wire::encode(heartbeat(11), &other_id), 40001, 4),
-                          raw(wire::encode(heartbeat(2), &good), 40001, 5)});
+                          raw(wire::encode(heartbeat(12), &publish_key), 40001, 5),
+                          raw(wire::encode(heartbeat(2), &good), 40001, 6)});
   const auto r = dump({"-r", path, "--key-file", dir_.file("cluster.keys")});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto lines = r.lines();
   // No gap 2..8 and no duplicate: the forged datagrams are not part of the stream.
-  ASSERT_EQ(lines.size(), 5u) << r.out;
+  ASSERT_EQ(lines.size(), 6u) << r.out;
   EXPECT_EQ(lines[0].find("[auth"), std::string::npos);
-  EXPECT_NE(lines[1].find("seq=9 up w=100 10.0.0.1:8080 [auth bad_mac key=1]"), std::string::npos)
+  EXPECT_NE(lines[1].find(" up w=100 10.0.0.1:8080 [auth bad_mac key=1]"), std::string::npos)
       << lines[1];
-  EXPECT_NE(lines[2].find("seq=10 up w=100 10.0.0.1:8080 [auth missing_mac key=0]"),
-            std::string::npos);
+  EXPECT_NE(lines[2].find(" up w=100 10.0.0.1:8080 [auth missing_mac key=0]"), std::string::npos);
   EXPECT_NE(lines[3].find("[auth unknown_key key=9]"), std::string::npos);
-  EXPECT_NE(r.err.find("5 datagrams (2 valid, 0 invalid, 3 failed authentication)"),
+  EXPECT_NE(lines[4].find(" seq=12 "), std::string::npos) << lines[4];
+  EXPECT_NE(lines[4].find("[auth wrong_role key=2]"), std::string::npos) << lines[4];
+  EXPECT_NE(r.err.find("6 datagrams (2 valid, 0 invalid, 4 failed authentication)"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("failed authentication: missing_mac 1, unknown_key 1, bad_mac 1"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("failed authentication: missing_mac 1, unknown_key 1, bad_mac 1, wrong_role 1"),
+      std::string::npos)
       << r.err;
   const auto j = dump({"-r", path, "--key-file", dir_.file("cluster.keys"), "--json"});
   ASSERT_EQ(j.status, 0);
   EXPECT_EQ(parse_json(j.lines()[0])["auth"].str(), "ok");
   EXPECT_EQ(parse_json(j.lines()[1])["auth"].str(), "bad_mac");
   EXPECT_FALSE(parse_json(j.lines()[1])["valid"].boolean());
+  EXPECT_EQ(parse_json(j.lines()[4])["auth"].str(), "wrong_role");
   // Without the key file nothing is verified; MACs are shown as unverified in -v.
   const auto v = dump({"-r", path, "-v"});
   EXPECT_NE(v.lines()[0].find("key=1 auth=unverified"), std::string::npos) << v.out;
   // (without keys the forged seq=9 makes a gap note: line 2)
-  EXPECT_NE(v.lines()[3].find("seq=10 up w=100 10.0.0.1:8080 interval=500ms tags=v1 len=52 key=0 "
-                              "auth=none"),
-            std::string::npos)
+  EXPECT_NE(v.lines()[3].find(" seq=10 "), std::string::npos) << v.out;
+  EXPECT_NE(
+      v.lines()[3].find(" up w=100 10.0.0.1:8080 interval=500ms tags=v1 len=" +
+                        std::to_string(wire::encode(heartbeat(10)).size()) + " key=0 auth=none"),
+      std::string::npos)
       << v.out;
   // A bad key file is a clear error.
   dir_.write("bad.keys", "1 nothex\n");
@@ -542,24 +623,29 @@ TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
   const auto r = dump({"-r", path});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> expected = {
-      "10:23:55.306477 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
-      "seq=1 up w=100 10.0.0.1:8080",
-      "10:23:55.306662 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
-      "seq=2 up w=100 10.0.0.1:8080",
-      "10:23:55.306676 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 epoch=1a2b3c4d "
-      "seq=4 up w=100 10.0.0.1:8080",
-      "!! gap: heartbeat greeting/i-1 from 127.0.0.1:47401 epoch=1a2b3c4d seq 3 missing",
-      "10:23:55.306689 127.0.0.1:47401 > 127.0.0.1:47400 goodbye greeting/i-1 epoch=1a2b3c4d "
-      "seq=5",
-      "10:23:55.306780 [::1]:47400 > [::1]:47402 delta epoch=d1 (0,1] ops=1 [add greeting/i-2]",
-      "10:23:55.306805 [::1]:47400 > [::1]:47402 delta epoch=d1 (2,3] ops=1 [remove "
+      "01:52:36.002003 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 "
+      "inc=1796000000000000 (2026-11-30T00:53:20.000000Z) "
+      "seq=1 lag=1ms up w=100 10.0.0.1:8080",
+      "01:52:36.002195 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 "
+      "inc=1796000000000000 (2026-11-30T00:53:20.000000Z) "
+      "seq=2 lag=0ms up w=100 10.0.0.1:8080",
+      "01:52:36.002202 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 "
+      "inc=1796000000000000 (2026-11-30T00:53:20.000000Z) "
+      "seq=4 lag=0ms up w=100 10.0.0.1:8080",
+      "!! gap: heartbeat greeting/i-1 from 127.0.0.1:47401 inc=1796000000000000 seq 3 missing",
+      "01:52:36.002206 127.0.0.1:47401 > 127.0.0.1:47400 goodbye greeting/i-1 inc=1796000000000000 "
+      "(2026-11-30T00:53:20.000000Z) "
+      "seq=5 lag=0ms",
+      "01:52:36.002302 [::1]:47400 > [::1]:47402 delta epoch=d1 to=77 (0,1] ops=1 [add "
+      "greeting/i-2]",
+      "01:52:36.002583 [::1]:47400 > [::1]:47402 delta epoch=d1 to=77 (2,3] ops=1 [remove "
       "greeting/i-2]",
       "!! gap: delta [::1]:47400 > [::1]:47402 epoch=d1 seq 2 missing",
-      "10:23:55.306820 [::1]:47400 > [::1]:47402 snapshot epoch=d1 seq=3 chunk 1/2 routes=1 "
-      "warmup",
-      "10:23:55.306835 [::1]:47400 > [::1]:47402 tick epoch=d1 seq=3 routes=1 digest=abc "
-      "lease=15000ms warmup",
-      "10:23:55.306847 127.0.0.1:47401 > 127.0.0.1:47400 invalid malformed len=2",
+      "01:52:36.002590 [::1]:47400 > [::1]:47402 snapshot epoch=d1 to=77 nonce=9 seq=3 chunk 1/2 "
+      "routes=1 warmup",
+      "01:52:36.002596 [::1]:47400 > [::1]:47402 tick epoch=d1 to=77 nonce=9 seq=3 routes=1 "
+      "digest=abc lease=15000ms warmup",
+      "01:52:36.002600 127.0.0.1:47401 > 127.0.0.1:47400 invalid malformed len=2",
       "!! snapshot incomplete: [::1]:47400 > [::1]:47402 epoch=d1 seq=3 got 1/2 chunks, missing 2",
   };
   EXPECT_EQ(r.lines(), expected);
@@ -572,7 +658,7 @@ TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
   EXPECT_EQ(delta["src"].str(), "[::1]:47400");
   EXPECT_EQ(delta["ops"][0]["address"].str(), "::2");
   EXPECT_EQ(delta["ops"][0]["port"].u64(), 9090u);
-  EXPECT_EQ(delta["time"].str(), "2026-11-23T10:23:55.306780Z");
+  EXPECT_EQ(delta["time"].str(), "2026-12-02T01:52:36.002302Z");
 }
 
 TEST_F(BakerDumpFiles, IpFragmentsAreCountedAndNoted) {
@@ -642,7 +728,7 @@ TEST_F(BakerDumpFiles, CapturesABurstWithoutDrops) {
   ASSERT_TRUE(
       wait_until([&] { return capture.log().find("listening on lo") != std::string::npos; }, 5s))
       << capture.log();
-  wire::Delta d{0xd1, 0, 0, 0, {}};
+  wire::Delta d{.epoch = 0xd1};
   const auto r = route("10.0.0.1:8080", 1);
   for (int i = 0; i < 20; ++i) d.ops.push_back({wire::OpKind::update, r});  // ~1.1 KB
   for (int i = 0; i < kBurst; ++i) {
@@ -716,16 +802,17 @@ TEST_F(BakerDumpFiles, JoinsMulticastGroupAndCapturesIt) {
       << capture.log();
   EXPECT_NE(capture.log().find("joined " + group), std::string::npos);
   EXPECT_TRUE(joined("5B4AFFEF")) << testing::read_text("/proc/net/igmp");  // the membership
-  send_to_group(wire::encode(wire::Tick{0xd1, 7, 1, 0, 0, 15000}), group, port);
-  send_to_group(wire::encode(wire::Delta{0xd1, 7, 8, 0, {}}), group, port);
+  send_to_group(wire::encode(wire::Tick{.epoch = 0xd1, .seq = 7, .digest = 1, .lease_ms = 15000}),
+                group, port);
+  send_to_group(wire::encode(wire::Delta{.epoch = 0xd1, .from_seq = 7, .to_seq = 8}), group, port);
   const auto status = capture.wait_exit(5s);
   ASSERT_TRUE(status) << capture.log();
   EXPECT_EQ(*status, 0) << capture.log();
   const std::string log = capture.log();
-  EXPECT_NE(log.find(" > " + group + ":" + std::to_string(port) + " tick epoch=d1 seq=7"),
+  EXPECT_NE(log.find(" > " + group + ":" + std::to_string(port) + " tick epoch=d1 to=group seq=7"),
             std::string::npos)
       << log;
-  EXPECT_NE(log.find(" > " + group + ":" + std::to_string(port) + " delta epoch=d1 (7,8]"),
+  EXPECT_NE(log.find(" > " + group + ":" + std::to_string(port) + " delta epoch=d1 to=group (7,8]"),
             std::string::npos)
       << log;
   EXPECT_FALSE(joined("5B4AFFEF"));  // left on exit
@@ -745,22 +832,24 @@ TEST_F(BakerDumpFiles, JoinWithoutCapturePermissionReadsTheGroupFromItsSocket) {
       << capture.log();
   EXPECT_NE(capture.log().find("no permission to capture on 'lo'"), std::string::npos);
   // The socket is ready once the message is out; send until both have arrived.
-  send_to_group(wire::encode(wire::Tick{0xd1, 7, 1, 0, 0, 15000}), group, port);
-  send_to_group(wire::encode(wire::Delta{0xd1, 7, 8, 0, {}}), group, port);
+  send_to_group(wire::encode(wire::Tick{.epoch = 0xd1, .seq = 7, .digest = 1, .lease_ms = 15000}),
+                group, port);
+  send_to_group(wire::encode(wire::Delta{.epoch = 0xd1, .from_seq = 7, .to_seq = 8}), group, port);
   const auto status = capture.wait_exit(5s);
   ASSERT_TRUE(status) << capture.log();
   EXPECT_EQ(*status, 0) << capture.log();
   EXPECT_NE(capture.log().find("127.0.0.1:"), std::string::npos);
-  EXPECT_NE(capture.log().find(" > " + group + ":" + std::to_string(port) + " tick epoch=d1 seq=7"),
+  EXPECT_NE(capture.log().find(" > " + group + ":" + std::to_string(port) +
+                               " tick epoch=d1 to=group seq=7"),
             std::string::npos)
       << capture.log();
   // What it wrote reads back as the same datagrams (synthesized IPv4/UDP, DLT_RAW).
   const auto r = dump({"-r", file});
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(r.lines().size(), 2u) << r.out;
-  EXPECT_NE(
-      r.lines()[1].find(" > " + group + ":" + std::to_string(port) + " delta epoch=d1 (7,8] ops=0"),
-      std::string::npos)
+  EXPECT_NE(r.lines()[1].find(" > " + group + ":" + std::to_string(port) +
+                              " delta epoch=d1 to=group (7,8] ops=0"),
+            std::string::npos)
       << r.out;
 }
 

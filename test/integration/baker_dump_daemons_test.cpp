@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "dump_test_support.hpp"
@@ -20,6 +21,12 @@ using namespace std::chrono_literals;
 using namespace baker::testing;
 
 // The JSON objects printed so far by a --json child (its log also holds stderr lines).
+// A text line with its lag (capture time - sent_ms, varies by run) replaced by "lag=Xms".
+std::string unlagged(const std::string& line) {
+  static const std::regex lag("lag=-?[0-9]+ms");
+  return std::regex_replace(line, lag, "lag=Xms");
+}
+
 std::vector<JsonValue> json_lines(const std::string& log) {
   std::vector<JsonValue> out;
   // Only whole lines: the child may be in the middle of writing the last one.
@@ -69,11 +76,21 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
       dir.file("directory.log"));
   // The subscriber: this test, following every service.
   UdpSocket subscriber;
-  const auto subscribe = wire::encode(wire::Subscribe{0x5eb, {}, 0, 0, 0});
+  // A fresh nonce per Subscribe; a Challenge's cookie is sent back (protocol v2).
+  wire::Subscribe subscribe{.subscriber_id = 0x5eb};
   ASSERT_TRUE(wait_until(
       [&] {
-        subscriber.send_to(subscribe, "127.0.0.1", directory_port);
-        return subscriber.receive(100ms).has_value();
+        ++subscribe.nonce;
+        subscriber.send_to(wire::encode(subscribe), "127.0.0.1", directory_port);
+        const auto reply = subscriber.receive(100ms);
+        if (!reply) return false;
+        const auto d = wire::decode(*reply);
+        if (!d.ok()) return false;
+        if (const auto* c = std::get_if<wire::Challenge>(&d.value().message)) {
+          subscribe.cookie = c->cookie;
+          return false;
+        }
+        return true;
       },
       5s))
       << directory.log();
@@ -119,7 +136,7 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
 
   const std::string d = "127.0.0.1:" + std::to_string(directory_port);
   const std::string s = "127.0.0.1:" + std::to_string(subscriber.port());
-  std::string watson_epoch;
+  std::uint64_t watson_incarnation = 0;
   std::string watson_src;
   std::uint64_t last_seq = 0;
   int heartbeats = 0;
@@ -139,12 +156,16 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
       EXPECT_EQ(r["dst"].str(), d);
       EXPECT_EQ(r["service"].str(), "greeting");
       EXPECT_EQ(r["instance"].str(), instance);
-      if (watson_epoch.empty()) {
-        watson_epoch = r["epoch"].str();
+      if (watson_incarnation == 0) {
+        watson_incarnation = r["incarnation"].u64();
         watson_src = r["src"].str();
         last_seq = r["seq"].u64() - 1;
       }
-      EXPECT_EQ(r["epoch"].str(), watson_epoch);
+      EXPECT_EQ(r["incarnation"].u64(), watson_incarnation);
+      // The watson's start, us since 1970: within the last minute, and before this datagram.
+      EXPECT_GT(r["incarnation"].u64(), (r["sent_ms"].u64() - 60'000) * 1000);
+      EXPECT_LE(r["incarnation"].u64(), r["sent_ms"].u64() * 1000);
+      EXPECT_LT(std::abs(std::stoll(r["sent_lag_ms"].text)), 5000) << line;
       EXPECT_EQ(r["src"].str(), watson_src);
       EXPECT_EQ(r["seq"].u64(), last_seq + 1) << line;  // +1 per datagram, heartbeat or goodbye
       last_seq = r["seq"].u64();
@@ -157,18 +178,24 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
         EXPECT_EQ(r["state"].str(), "up");
         EXPECT_EQ(r["interval_ms"].u64(), 50u);
         // The text line says the same.
-        EXPECT_EQ(testing::untimed(line), watson_src + " > " + d + " heartbeat greeting/" +
-                                              instance + " epoch=" + watson_epoch + " seq=" +
-                                              std::to_string(last_seq) + " up w=100 " + instance);
+        const std::string inc =
+            " inc=" + std::to_string(watson_incarnation) + " (" + r["incarnation_time"].str() + ")";
+        EXPECT_EQ(unlagged(testing::untimed(line)),
+                  watson_src + " > " + d + " heartbeat greeting/" + instance + inc +
+                      " seq=" + std::to_string(last_seq) + " lag=Xms up w=100 " + instance);
       } else {
         ++goodbyes;
-        EXPECT_EQ(testing::untimed(line), watson_src + " > " + d + " goodbye greeting/" + instance +
-                                              " epoch=" + watson_epoch +
-                                              " seq=" + std::to_string(last_seq));
+        EXPECT_EQ(unlagged(testing::untimed(line)),
+                  watson_src + " > " + d + " goodbye greeting/" + instance + " inc=" +
+                      std::to_string(watson_incarnation) + " (" + r["incarnation_time"].str() +
+                      ") seq=" + std::to_string(last_seq) + " lag=Xms");
       }
     } else if (type == "subscribe") {
       EXPECT_EQ(r["src"].str(), s);
       EXPECT_EQ(r["subscriber"].str(), "5eb");
+    } else if (type == "challenge") {  // address validation: carries no epoch
+      EXPECT_EQ(r["src"].str(), d) << line;
+      EXPECT_EQ(r["dst"].str(), s) << line;
     } else {
       // Everything else comes from the directory to the subscriber, in one epoch.
       EXPECT_EQ(r["src"].str(), d) << line;
@@ -182,7 +209,7 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
           if (op["op"].str() == "add") {
             EXPECT_EQ(op["address"].str(), "127.0.0.1");
             EXPECT_EQ(op["port"].u64(), service_port);
-            EXPECT_NE(line.find(" delta epoch=" + directory_epoch + " ("), std::string::npos);
+            EXPECT_NE(line.find(" delta epoch=" + directory_epoch + " to="), std::string::npos);
             EXPECT_NE(line.find("[add greeting/" + instance + "]"), std::string::npos) << line;
           }
         }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metrics_check.hpp"
@@ -142,11 +143,15 @@ struct Directory {
     if (std::find(extra.begin(), extra.end(), "--warmup-max") == extra.end()) {
       extra.insert(extra.end(), {"--warmup-max", "0s"});  // most tests want expiry at once
     }
+    // Heartbeats count only if sent after start + --max-clock-skew (the restart rule): a short
+    // skew, waited out below, keeps the tests quick.
+    extra.insert(extra.end(), {"--max-clock-skew", "100ms"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<ChildProcess>(argv);
     const bool up = wait_until(
         [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms);
     EXPECT_TRUE(up) << process->log();
+    std::this_thread::sleep_for(150ms);
   }
   std::string metrics() const {
     auto r = http_get("127.0.0.1", metrics_port, "/metrics");
@@ -439,10 +444,12 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
   tmp.write("directory.conf", "listen = 127.0.0.1:" + std::to_string(port) +
                                   "\nmetrics = 127.0.0.1:" + std::to_string(metrics_port) +
                                   "\nmiss-limit = 7\nwarmup-max = 0s\nlog-level = debug\n");
-  ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2"});
+  ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2",
+                  "--max-clock-skew", "100ms"});
   ASSERT_TRUE(wait_until(
       [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms))
       << p.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
   EXPECT_NE(p.log().find("miss-limit 2"), std::string::npos) << p.log();
   Peer watson(port);
   watson.send(heartbeat("cfg", 1, 100));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/real_clock.hpp"
 #include "e2e_support.hpp"
 #include "http_load.hpp"
 #include "wire/codec.hpp"
@@ -186,10 +187,7 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   forged.route.port = 6666;
   forged.incarnation = 99;
   forged.seq = 1;
-  forged.sent_ms =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+  forged.sent_ms = baker::unix_time_ms();
   UdpSocket attacker;
   const auto send = [&](const wire::Bytes& b) {
     attacker.send_to(b, "127.0.0.1", c.directory_port());

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process.hpp"
@@ -89,9 +90,10 @@ TEST(KeyFileReload, DirectoryKeepsItsKeysWhenTheConfigLosesTheKeyFile) {
   const std::uint16_t metrics = free_tcp_port();
   ChildProcess dir({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port), "--metrics",
                     "127.0.0.1:" + std::to_string(metrics), "--warmup-max", "0s", "--config",
-                    tmp.file("directory.conf")});
+                    tmp.file("directory.conf"), "--max-clock-skew", "100ms"});
   ASSERT_TRUE(wait_until([&] { return sample(metrics, "baker_directory_routes") == 0; }, 5000ms))
       << dir.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
 
   tmp.write("directory.conf", "log-level = debug\n");
   dir.signal(SIGHUP);

@@ -114,13 +114,17 @@ class ReplaySubscribeTest : public ::testing::Test {
                                      "--warmup-max",
                                      "0s",
                                      "--lease",
-                                     "3s"};
+                                     "3s",
+                                     "--max-clock-skew",
+                                     "100ms"};
     if (keys) argv.insert(argv.end(), {"--key-file", tmp.file("keys")});
     argv.insert(argv.end(), extra.begin(), extra.end());
     directory = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until(
         [&] { return http_get("127.0.0.1", dir_metrics, "/metrics").has_value(); }, 5000ms))
         << directory->log();
+    // Heartbeats count only if sent after its start + --max-clock-skew (the restart rule).
+    std::this_thread::sleep_for(150ms);
   }
   // A sherlock behind the relay (its --directory is the relay).
   void start_sherlock(std::vector<std::string> extra = {}) {

@@ -215,11 +215,15 @@ class SherlockWithDirectoryTest : public ::testing::Test {
                                   "--metrics",
                                   "127.0.0.1:" + std::to_string(directory_http_),
                                   "--warmup-max",
-                                  "0s"};
+                                  "0s",
+                                  "--max-clock-skew",
+                                  "100ms"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     directory_ = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))
         << directory_->log();
+    // Heartbeats count only if sent after its start + --max-clock-skew (the restart rule).
+    std::this_thread::sleep_for(150ms);
   }
   void start_sherlock(std::uint16_t directory_port, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{bin("sherlock"), "--no-haproxy",

@@ -125,11 +125,12 @@ TEST(StatusFlood, DirectoryStaysIdleRoutesAndAnswersOnceTheFloodEnds) {
   if (!raise_own_descriptor_limit()) GTEST_SKIP() << "RLIMIT_NOFILE too low for the flood";
   const std::uint16_t port = free_udp_port();
   const std::uint16_t metrics = free_tcp_port();
-  ChildProcess dir(
-      limited({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port), "--metrics",
-               "127.0.0.1:" + std::to_string(metrics), "--warmup-max", "0s"}));
+  ChildProcess dir(limited({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port),
+                            "--metrics", "127.0.0.1:" + std::to_string(metrics), "--warmup-max",
+                            "0s", "--max-clock-skew", "100ms"}));
   ASSERT_TRUE(wait_until([&] { return sample(metrics, "baker_directory_routes") == 0; }, 5000ms))
       << dir.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
 
   flood(dir.pid(), metrics, "directory", [&] {
     // The UDP path works meanwhile: a heartbeat is routed, a subscriber gets it in its snapshot.

@@ -9,3 +9,12 @@ if(TARGET watson)
     add_dependencies(watson_integration_test directory)
   endif()
 endif()
+
+# Replays of watson datagrams (captured from real watsons, or made with the wire codec) against
+# the real directory: old goodbyes and heartbeats, after a goodbye, an expiry and a restart, with
+# and without keys, and a watson whose clock is off.
+if(TARGET watson AND TARGET directory)
+  baker_integration_test(replay_announce_test ${CMAKE_CURRENT_LIST_DIR}/replay_announce_test.cpp)
+  target_link_libraries(replay_announce_test PRIVATE baker_wire)
+  add_dependencies(replay_announce_test watson directory)
+endif()

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/real_clock.hpp"
 #include "process.hpp"
 #include "wire/auth.hpp"
 #include "wire/codec.hpp"
@@ -165,18 +166,30 @@ std::uint64_t seq_of(const wire::Message& m) {
   if (const auto* g = std::get_if<wire::Goodbye>(&m)) return g->seq;
   return 0;
 }
-std::uint64_t epoch_of(const wire::Message& m) {
-  if (const auto* h = std::get_if<wire::Heartbeat>(&m)) return h->epoch;
-  if (const auto* g = std::get_if<wire::Goodbye>(&m)) return g->epoch;
+std::uint64_t incarnation_of(const wire::Message& m) {
+  if (const auto* h = std::get_if<wire::Heartbeat>(&m)) return h->incarnation;
+  if (const auto* g = std::get_if<wire::Goodbye>(&m)) return g->incarnation;
+  return 0;
+}
+std::uint64_t sent_ms_of(const wire::Message& m) {
+  if (const auto* h = std::get_if<wire::Heartbeat>(&m)) return h->sent_ms;
+  if (const auto* g = std::get_if<wire::Goodbye>(&m)) return g->sent_ms;
   return 0;
 }
 
-// One epoch, and seq +1 per datagram: what the directory relies on.
-void expect_one_epoch_and_consecutive_seqs(const std::vector<wire::Message>& ms) {
+// One incarnation, seq +1 per datagram, and sent_ms from the wall clock, never going back (the
+// test host's clock is not stepped while it runs): what the directory relies on.
+void expect_one_incarnation_and_consecutive_seqs(const std::vector<wire::Message>& ms) {
   ASSERT_FALSE(ms.empty());
+  const std::uint64_t now_ms = unix_time_ms();
   for (std::size_t i = 0; i < ms.size(); ++i) {
-    EXPECT_EQ(epoch_of(ms[i]), epoch_of(ms[0]));
+    EXPECT_EQ(incarnation_of(ms[i]), incarnation_of(ms[0]));
     EXPECT_EQ(seq_of(ms[i]), seq_of(ms[0]) + i) << "at message " << i;
+    EXPECT_LE(sent_ms_of(ms[i]), now_ms) << "at message " << i;
+    EXPECT_GE(sent_ms_of(ms[i]), incarnation_of(ms[0]) / 1000) << "sent after the process start";
+    if (i > 0) {
+      EXPECT_GE(sent_ms_of(ms[i]), sent_ms_of(ms[i - 1]));
+    }
   }
 }
 
@@ -226,6 +239,7 @@ std::vector<std::string> http_watson(const FakeDirectory& dir, const LocalServer
 TEST(WatsonAgent, HttpCheckedInstanceHeartbeatsItsRoute) {
   LocalServer http(true);
   FakeDirectory dir;
+  const std::uint64_t launched_us = unix_time_us();
   ChildProcess watson(
       http_watson(dir, http, {"--weight", "42", "--tags", "v2,zone-a", "--jitter", "0.2"}));
   ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(6, 3s)) << watson.log();
@@ -239,9 +253,11 @@ TEST(WatsonAgent, HttpCheckedInstanceHeartbeatsItsRoute) {
   EXPECT_EQ(hb.route.tags, (std::vector<std::string>{"v2", "zone-a"}));
   EXPECT_EQ(hb.route.state, wire::InstanceState::up);
   EXPECT_EQ(hb.interval_ms, 100u);
-  EXPECT_NE(hb.epoch, 0u);
+  // The incarnation is the process start on the wall clock, in microseconds.
+  EXPECT_GE(hb.incarnation, launched_us);
+  EXPECT_LE(hb.incarnation, unix_time_us());
   EXPECT_EQ(hb.seq, 1u);
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
   EXPECT_EQ(dir.key_ids.front(), 0u) << "no key file: no MAC";
   EXPECT_GT(http.requests.load(), 0);
   EXPECT_NE(watson.log().find("instance healthy"), std::string::npos) << watson.log();
@@ -259,10 +275,10 @@ TEST(WatsonAgent, HeartbeatGapsStayWithinTheJitterBand) {
   // two ends carry scheduling noise; the upper bound leaves room for a busy 2-core machine.
   EXPECT_GT(took, 450ms);
   EXPECT_LT(took, 1500ms);
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
 }
 
-TEST(WatsonAgent, UnhealthySaysGoodbyeStopsAndRecoveryResumesInTheSameEpoch) {
+TEST(WatsonAgent, UnhealthySaysGoodbyeStopsAndRecoveryResumesInTheSameIncarnation) {
   LocalServer http(true);
   FakeDirectory dir;
   ChildProcess watson(http_watson(dir, http));
@@ -284,7 +300,7 @@ TEST(WatsonAgent, UnhealthySaysGoodbyeStopsAndRecoveryResumesInTheSameEpoch) {
 
   http.status = 200;
   ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(3, 3s)) << watson.log();
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
   EXPECT_EQ(dir.last_heartbeat().route.state, wire::InstanceState::up);
 }
 
@@ -300,7 +316,7 @@ TEST(WatsonAgent, SigtermSaysGoodbyeAndExitsCleanly) {
   dir.drain_for(100ms);
   EXPECT_EQ(dir.count<wire::Goodbye>(), 3u);
   EXPECT_TRUE(std::holds_alternative<wire::Goodbye>(dir.messages.back()));
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
 }
 
 TEST(WatsonAgent, SigintAlsoSaysGoodbye) {
@@ -349,7 +365,7 @@ TEST(WatsonAgent, DrainingBySignalsKeepsHeartbeatingWithStateDraining) {
       },
       2s))
       << watson.log();
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
   EXPECT_NE(watson.log().find("SIGUSR1"), std::string::npos);
 }
 
@@ -388,7 +404,7 @@ TEST(WatsonAgent, DrainFileAndStartFlag) {
       },
       2s))
       << watson.log();
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
 }
 
 TEST(WatsonAgent, TcpCheckFollowsTheListener) {
@@ -405,7 +421,7 @@ TEST(WatsonAgent, TcpCheckFollowsTheListener) {
 
   service.open(port);
   ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(2, 3s)) << watson.log();
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
 }
 
 TEST(WatsonAgent, CommandCheckFollowsExitStatus) {
@@ -420,7 +436,7 @@ TEST(WatsonAgent, CommandCheckFollowsExitStatus) {
   EXPECT_NE(watson.log().find("exit status 1"), std::string::npos) << watson.log();
   tmp.write("healthy", "");
   ASSERT_TRUE(dir.wait_for_more<wire::Heartbeat>(2, 3s)) << watson.log();
-  expect_one_epoch_and_consecutive_seqs(dir.messages);
+  expect_one_incarnation_and_consecutive_seqs(dir.messages);
 }
 
 TEST(WatsonAgent, CommandCheckTimeoutCountsAsFailure) {
@@ -442,8 +458,8 @@ TEST(WatsonAgent, NoCheckHeartbeatsToEveryDirectory) {
   ASSERT_TRUE(a.wait_for_more<wire::Heartbeat>(3, 3s)) << watson.log();
   ASSERT_TRUE(b.wait_for_more<wire::Heartbeat>(3, 3s)) << watson.log();
   EXPECT_EQ(a.all<wire::Heartbeat>()[0], b.all<wire::Heartbeat>()[0]);
-  expect_one_epoch_and_consecutive_seqs(a.messages);
-  expect_one_epoch_and_consecutive_seqs(b.messages);
+  expect_one_incarnation_and_consecutive_seqs(a.messages);
+  expect_one_incarnation_and_consecutive_seqs(b.messages);
 }
 
 TEST(WatsonAgent, AbsentDirectoryIsLoggedAndRetriedUntilItAppears) {
@@ -475,7 +491,7 @@ TEST(WatsonAgent, AbsentDirectoryIsLoggedAndRetriedUntilItAppears) {
 
   FakeDirectory late(port);
   ASSERT_TRUE(late.wait_for_more<wire::Heartbeat>(3, 3s)) << watson.log();
-  expect_one_epoch_and_consecutive_seqs(late.messages);
+  expect_one_incarnation_and_consecutive_seqs(late.messages);
 }
 
 TEST(WatsonAgent, KeyFileAuthenticatesHeartbeats) {

@@ -11,6 +11,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A process start in 2026 (us since 1970), and the wall clock the simulated shell gives at t0.
+constexpr std::uint64_t kIncarnation = 1'796'000'000'000'000ULL;
+constexpr std::uint64_t kWallAtStart = 1'796'000'000'250ULL;
+
 CoreSettings settings() {
   CoreSettings s;
   s.route.service = "greeting";
@@ -19,7 +23,7 @@ CoreSettings settings() {
   s.route.port = 8080;
   s.route.weight = 50;
   s.route.tags = {"v2", "zone-a"};
-  s.epoch = 0xfeedface;
+  s.incarnation = kIncarnation;
   s.heartbeat_interval = 1000ms;
   s.check_interval = 1000ms;
   s.jitter = 0.1;
@@ -45,7 +49,15 @@ struct Sent {
 class Sim {
  public:
   explicit Sim(CoreSettings s = settings(), HeartbeatSchedule::Uniform u = make_uniform(1))
-      : core(std::move(s), std::move(u)) {}
+      : core(std::move(s), std::move(u)) {
+    core.set_wall_clock(kWallAtStart, clock.now());
+  }
+
+  // The wall clock the simulated shell reports at t (it runs with simulated time).
+  std::uint64_t wall_at(TimePoint t) const {
+    return kWallAtStart +
+           static_cast<std::uint64_t>(std::chrono::duration_cast<milliseconds>(t - t0).count());
+  }
 
   void start() { take(core.start(clock.now())); }
 
@@ -97,6 +109,7 @@ class Sim {
   }
 
   ManualTimeSource clock;
+  TimePoint t0 = clock.now();
   WatsonCore core;
   std::function<bool(TimePoint)> passes = [](TimePoint) { return true; };
   Duration check_latency = 5ms;
@@ -124,7 +137,7 @@ TEST(WatsonCore, FirstPassingCheckAnnouncesAtOnceWithEveryField) {
   EXPECT_EQ(hb.route.weight, 50);
   EXPECT_EQ(hb.route.tags, (std::vector<std::string>{"v2", "zone-a"}));
   EXPECT_EQ(hb.route.state, wire::InstanceState::up);
-  EXPECT_EQ(hb.epoch, 0xfeedfaceu);
+  EXPECT_EQ(hb.incarnation, kIncarnation);
   EXPECT_EQ(hb.seq, 1u);
   EXPECT_EQ(hb.interval_ms, 1000u);
   EXPECT_TRUE(sim.core.announced());
@@ -140,7 +153,7 @@ TEST(WatsonCore, FirstFailingCheckSendsNothing) {
   EXPECT_GE(sim.checks_completed, 10);  // it keeps checking
 }
 
-TEST(WatsonCore, AnHourOfHeartbeatsKeepsEpochSequenceAndJitterBounds) {
+TEST(WatsonCore, AnHourOfHeartbeatsKeepsIncarnationSequenceAndJitterBounds) {
   Sim sim;
   sim.start();
   sim.run_for(1h);
@@ -150,7 +163,7 @@ TEST(WatsonCore, AnHourOfHeartbeatsKeepsEpochSequenceAndJitterBounds) {
   Duration lo = 1h;
   Duration hi = 0s;
   for (std::size_t i = 0; i < hbs.size(); ++i) {
-    EXPECT_EQ(hbs[i].heartbeat().epoch, 0xfeedfaceu);
+    EXPECT_EQ(hbs[i].heartbeat().incarnation, kIncarnation);
     ASSERT_EQ(hbs[i].heartbeat().seq, i + 1) << "seq must rise by one per datagram";
     if (i == 0) continue;
     const auto gap = hbs[i].at - hbs[i - 1].at;
@@ -201,7 +214,7 @@ TEST(WatsonCore, OneFailureDoesNotFlapAndFallSaysGoodbyeThreeTimesSpaced) {
   EXPECT_EQ(byes[2].at - byes[1].at, 100ms);
   EXPECT_EQ(byes[0].goodbye().service, "greeting");
   EXPECT_EQ(byes[0].goodbye().instance, "10.0.0.5:8080");
-  EXPECT_EQ(byes[0].goodbye().epoch, 0xfeedfaceu);
+  EXPECT_EQ(byes[0].goodbye().incarnation, kIncarnation);
   // Goodbyes share the heartbeat sequence space: +1 per datagram.
   for (std::size_t i = 0; i < sim.sent.size(); ++i) EXPECT_EQ(sim.sent[i].seq(), i + 1);
   EXPECT_FALSE(sim.core.announced());
@@ -211,7 +224,7 @@ TEST(WatsonCore, OneFailureDoesNotFlapAndFallSaysGoodbyeThreeTimesSpaced) {
   EXPECT_FALSE(sim.finished);
 }
 
-TEST(WatsonCore, RecoveryAfterRiseResumesHeartbeatsInTheSameEpoch) {
+TEST(WatsonCore, RecoveryAfterRiseResumesHeartbeatsInTheSameIncarnation) {
   Sim sim;
   bool healthy = true;
   sim.passes = [&](TimePoint) { return healthy; };
@@ -232,7 +245,7 @@ TEST(WatsonCore, RecoveryAfterRiseResumesHeartbeatsInTheSameEpoch) {
   run_one_check();  // the second pass
   ASSERT_EQ(sim.sent.size(), sent_before + 1);
   ASSERT_TRUE(sim.sent.back().is_heartbeat());
-  EXPECT_EQ(sim.sent.back().heartbeat().epoch, 0xfeedfaceu);
+  EXPECT_EQ(sim.sent.back().heartbeat().incarnation, kIncarnation);
   EXPECT_EQ(sim.sent.back().seq(), last_seq + 1);
   sim.run_for(10s);
   EXPECT_GE(sim.heartbeats().size(), 5u + 10u);
@@ -407,6 +420,63 @@ TEST(WatsonCore, DifferentSeedsBeatOutOfStep) {
   const auto n = std::min(ha.size(), hb.size());
   ASSERT_GT(n, 50u);
   EXPECT_NE(ha[n - 1].at, hb[n - 1].at);
+}
+
+// The watson core hears no datagrams: a replay, a flood or a stranger's datagram cannot reach it.
+// What it owes the directory's replay rules is in these fields: one incarnation per process, seq
+// from 1 rising by one per datagram (heartbeats and goodbyes alike), and sent_ms from the wall
+// clock its shell gives, never from a clock of its own.
+TEST(WatsonCore, EveryDatagramCarriesTheIncarnationAndTheShellsWallClock) {
+  Sim sim;
+  sim.start();
+  sim.run_for(10s);
+  sim.take(sim.core.on_shutdown(sim.clock.now()));
+  sim.run_for(1s);
+  ASSERT_GT(sim.heartbeats().size(), 9u);
+  ASSERT_FALSE(sim.goodbyes().empty());
+  std::uint64_t seq = 0;
+  for (const auto& d : sim.sent) {
+    const std::uint64_t inc =
+        d.is_heartbeat() ? d.heartbeat().incarnation : d.goodbye().incarnation;
+    const std::uint64_t sent_ms = d.is_heartbeat() ? d.heartbeat().sent_ms : d.goodbye().sent_ms;
+    EXPECT_EQ(inc, kIncarnation);
+    EXPECT_EQ(sent_ms, sim.wall_at(d.at)) << "seq " << d.seq();
+    EXPECT_EQ(d.seq(), ++seq) << "seq starts at 1 and rises by one per datagram";
+  }
+}
+
+TEST(WatsonCore, AWallClockSteppedByTheShellShowsInTheNextDatagram) {
+  Sim sim;
+  sim.start();
+  sim.run_for(2s);
+  const auto before = sim.heartbeats().back();
+  EXPECT_EQ(before.heartbeat().sent_ms, sim.wall_at(before.at));
+  // NTP steps the clock 30 s back: the shell passes the new reading, the core follows it.
+  sim.core.set_wall_clock(sim.wall_at(sim.clock.now()) - 30'000, sim.clock.now());
+  sim.run_for(1s);
+  const auto after = sim.heartbeats().back();
+  EXPECT_EQ(after.heartbeat().sent_ms, sim.wall_at(after.at) - 30'000);
+  EXPECT_EQ(after.heartbeat().incarnation, kIncarnation) << "the incarnation is taken once";
+}
+
+TEST(WatsonCore, ANewProcessStartsAtSeqOneWithALaterIncarnation) {
+  Sim first;
+  first.start();
+  first.run_for(5s);
+  auto s = settings();
+  s.incarnation = kIncarnation + 5'000'000;  // started 5 s later
+  Sim second(s);
+  second.start();
+  second.run_for(1s);
+  ASSERT_FALSE(second.heartbeats().empty());
+  EXPECT_EQ(second.heartbeats().front().heartbeat().seq, 1u);
+  EXPECT_GT(second.heartbeats().front().heartbeat().incarnation,
+            first.heartbeats().back().heartbeat().incarnation);
+}
+
+TEST(WatsonCore, SentMsIsNeverZeroEvenBeforeTheShellSetsAClock) {
+  WatsonCore core(settings(), make_uniform(1));
+  EXPECT_GE(core.wall_ms(TimePoint{}), 1u);  // wire::validate refuses 0
 }
 
 }  // namespace

@@ -44,15 +44,21 @@ TEST(Codec, EveryMessageRoundTripsAuthenticated) {
 }
 
 TEST(Codec, HeartbeatFitsSizeBudget) {
-  // The brief's budget: <= 64 bytes for IPv4, an 8-character name, no MAC.
-  Heartbeat h = sample_heartbeat();  // service "greeting" (8 chars)
+  // The budget: <= 64 bytes for IPv4, an 8-character service and instance, no tags, no MAC.
+  // incarnation (us) and sent_ms (ms) since 1970 take 9 bytes each; seq grows with uptime.
+  Heartbeat h = sample_heartbeat();  // service "greeting" (8 chars), no tags
   h.route.instance = "web-0001";     // 8 chars
-  h.seq = 0xffffffffu;               // a long-lived watson: seq needs 5 bytes
+  h.seq = 1;                         // a fresh watson: seq in 1 byte
+  const Bytes fresh = encode(h);
+  EXPECT_EQ(fresh.size(), 57u);
+  h.seq = 0xffffffffu;  // a long-lived watson (over 18 h at 1/s): seq needs 5 bytes
   const Bytes plain = encode(h);
-  EXPECT_EQ(plain.size(), 52u);
+  EXPECT_EQ(plain.size(), 61u);
   EXPECT_LE(plain.size(), 64u);
   const Keyring keys = ring_with(1, 1);
   EXPECT_EQ(encode(h, &keys).size(), plain.size() + 18);  // bin8 header + 16-byte MAC
+  h.seq = 1;
+  EXPECT_EQ(encode(h, &keys).size(), 75u);
 }
 
 TEST(Codec, EncodeIntoReusesBuffer) {
@@ -76,8 +82,12 @@ TEST(Codec, EncodedSizeMatchesEncoding) {
   Bytes b;
   encode_route_into(r, b);
   EXPECT_EQ(encoded_size(r), b.size());
-  Delta one{1, 0, 1, 0, {{OpKind::add, r}}};
-  Delta none{1, 0, 1, 0, {}};
+  Delta one;
+  one.epoch = 1;
+  one.to_seq = 1;
+  one.ops = {{OpKind::add, r}};
+  Delta none = one;
+  none.ops.clear();
   EXPECT_EQ(encode(one).size() - encode(none).size(), encoded_size(DeltaOp{OpKind::add, r}));
 }
 
@@ -177,8 +187,9 @@ TEST(KeyFile, RejectsBadFilesWithLineNumbers) {
       {"1 " + key + "\n1 " + key + "\n", "line 2: duplicate key id"},
       {"1 " + key + "\n2 " + key + "\n", "none is marked primary"},
       {"1 " + key + " primary\n2 " + key + " primary\n",
-       "line 2: a second key marked primary (the first is on line 1)"},
-      {"1 " + key + " main\n", "line 1: third word may only be 'primary'"},
+       "line 2: a second primary announce key (the first is on line 1)"},
+      {"1 " + key + " main\n",
+       "line 1: unknown word 'main' (expected primary, announce or publish)"},
       {"4294967296 " + key + "\n", "line 1: key id must be"},
   };
   for (const auto& [text, want] : cases) {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Decodes a Baker datagram with python3-msgpack (an independent msgpack implementation) and checks
-the MAC with Python's own BLAKE2b, printing the fields in a fixed text form the C++ test compares.
+"""Decodes a Baker v2 datagram with python3-msgpack (an independent msgpack implementation) and
+checks its MAC with Python's own BLAKE2b, printing every field by name in a fixed text form the C++
+test compares against the structs. The field order here is docs/PROTOCOL.md's, written separately.
 Usage: interop_decode.py DATAGRAM_FILE [KEY_HEX]"""
 import hashlib
 import ipaddress
@@ -8,12 +9,62 @@ import sys
 
 import msgpack
 
+ROUTE = ["service", "instance", "address", "port", "weight", "state", "tags"]
+BODIES = {
+    1: ("heartbeat", ROUTE + ["incarnation", "seq", "interval_ms", "sent_ms"]),
+    2: ("goodbye", ["service", "instance", "incarnation", "seq", "sent_ms"]),
+    3: ("subscribe", ["subscriber", "nonce", "cookie", "services", "last_epoch", "last_seq",
+                      "flags"]),
+    4: ("unsubscribe", ["subscriber", "nonce"]),
+    5: ("delta", ["epoch", "subscriber", "nonce", "from_seq", "to_seq", "flags", "ops"]),
+    6: ("tick", ["epoch", "subscriber", "nonce", "seq", "digest", "route_count", "flags",
+                 "lease_ms"]),
+    7: ("nack", ["subscriber", "nonce", "epoch", "first_missing", "last_missing"]),
+    8: ("snapshot", ["epoch", "subscriber", "nonce", "seq", "index", "count", "flags", "routes"]),
+    9: ("retry_later", ["epoch", "subscriber", "nonce", "delay_ms"]),
+    10: ("challenge", ["subscriber", "nonce", "cookie"]),
+}
+
+
+def route(fields):
+    service, instance, addr, port, weight, state, tags = fields
+    return f"{service}/{instance}@{ipaddress.ip_address(addr)}:{port}/{weight}/{state}/" + \
+        ",".join(tags)
+
+
+def value(name, v):
+    if name == "address":
+        return str(ipaddress.ip_address(v))
+    if name == "cookie":
+        assert isinstance(v, bytes)
+        return v.hex()
+    if name in ("tags", "services"):
+        return ",".join(v)
+    if name == "routes":
+        return ";".join(route(r) for r in v)
+    if name == "ops":
+        out = []
+        for op in v:
+            if op[0] == 2:
+                assert len(op) == 3
+                out.append(f"remove:{op[1]}/{op[2]}")
+            else:
+                assert len(op) == 8
+                out.append(f"{op[0]}:" + route(op[1:]))
+        return ";".join(out)
+    assert isinstance(v, (int, str)) and not isinstance(v, bool), (name, v)
+    return str(v)
+
+
 data = open(sys.argv[1], "rb").read()
 unpacker = msgpack.Unpacker(raw=False)
 unpacker.feed(data)
 envelope = next(unpacker)
 assert not list(unpacker), "bytes after the envelope"
 version, mtype, key_id, body = envelope[:4]
+if version != 2:
+    print(f"refused unknown_version {version}")
+    sys.exit(0)
 mac = "none"
 if len(envelope) == 5:
     tag = envelope[4]
@@ -21,19 +72,8 @@ if len(envelope) == 5:
     key = bytes.fromhex(sys.argv[2])
     expected = hashlib.blake2b(data[:-16], key=key, digest_size=16).digest()
     mac = "ok" if expected == tag else "bad"
-out = [f"v{version}", f"type={mtype}", f"key={key_id}", f"mac={mac}"]
-if mtype == 1:  # heartbeat
-    service, instance, addr, port, weight, state, tags, epoch, seq, interval = body
-    out += [service, instance, str(ipaddress.ip_address(addr)), str(port), str(weight),
-            str(state), ",".join(tags), str(epoch), str(seq), str(interval)]
-elif mtype == 5:  # delta
-    epoch, from_seq, to_seq, flags, ops = body
-    out += [str(epoch), str(from_seq), str(to_seq), str(flags)]
-    for op in ops:
-        if op[0] == 2:
-            out.append(f"remove:{op[1]}/{op[2]}")
-        else:
-            out.append(f"{op[0]}:{op[1]}/{op[2]}@{ipaddress.ip_address(op[3])}:{op[4]}")
-else:
-    out.append(repr(body))
+name, fields = BODIES[mtype]
+assert len(body) == len(fields), (name, len(body))
+out = [f"v{version}", name, f"key={key_id}", f"mac={mac}"]
+out += [f"{f}={value(f, v)}" for f, v in zip(fields, body)]
 print(" ".join(out))

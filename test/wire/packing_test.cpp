@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::wire {
 namespace {
+
+// The addressee with the longest encoding: what packing must leave room for.
+constexpr Addressee kLongestAddressee{~0ull, ~0ull};
+constexpr Addressee kAnswer{0x5eed0000cafe0077ULL, 9};
 
 std::vector<SequencedOp> many_ops(int n, std::uint64_t first_seq) {
   std::vector<SequencedOp> ops;
@@ -26,7 +30,7 @@ TEST(SplitDelta, RangesTileWithoutGapsAndFitBudget) {
     return k;
   }();
   const auto ops = many_ops(500, 101);
-  const auto deltas = split_delta(7, 100, 600, kFlagWarmup, ops, 1400);
+  const auto deltas = split_delta(7, kLongestAddressee, 100, 600, kFlagWarmup, ops, 1400);
   ASSERT_GT(deltas.size(), 1u);
   std::uint64_t expect_from = 100;
   std::size_t total_ops = 0;
@@ -34,6 +38,8 @@ TEST(SplitDelta, RangesTileWithoutGapsAndFitBudget) {
     EXPECT_EQ(d.from_seq, expect_from);
     EXPECT_GT(d.to_seq, d.from_seq);
     EXPECT_EQ(d.flags, kFlagWarmup);
+    EXPECT_EQ(d.subscriber_id, kLongestAddressee.subscriber_id);
+    EXPECT_EQ(d.nonce, kLongestAddressee.nonce);
     EXPECT_LE(encode(d, &keys).size(), 1400u);
     EXPECT_TRUE(decode(encode(d, &keys), {&keys}).ok());
     expect_from = d.to_seq;
@@ -45,7 +51,7 @@ TEST(SplitDelta, RangesTileWithoutGapsAndFitBudget) {
 
 TEST(SplitDelta, PacksAsFewDatagramsAsFit) {
   const auto ops = many_ops(500, 1);
-  const auto deltas = split_delta(7, 0, 500, 0, ops, 1400);
+  const auto deltas = split_delta(7, kLongestAddressee, 0, 500, 0, ops, 1400);
   // Each datagram but the last must have been full: adding its successor's first op would overflow.
   for (std::size_t k = 0; k + 1 < deltas.size(); ++k) {
     Delta grown = deltas[k];
@@ -61,7 +67,7 @@ TEST(SplitDelta, FilteredOpsKeepTheWholeRange) {
   // A subscriber that only sees seqs 5 and 9 of (0, 12] still gets a stream tiling (0, 12].
   std::vector<SequencedOp> ops = {{5, {OpKind::add, samples::sample_route(1)}},
                                   {9, {OpKind::remove, samples::sample_route(1)}}};
-  const auto deltas = split_delta(7, 0, 12, 0, ops);
+  const auto deltas = split_delta(7, Addressee{}, 0, 12, 0, ops);
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_EQ(deltas[0].from_seq, 0u);
   EXPECT_EQ(deltas[0].to_seq, 12u);
@@ -69,7 +75,7 @@ TEST(SplitDelta, FilteredOpsKeepTheWholeRange) {
 }
 
 TEST(SplitDelta, NoOpsGivesOneEmptyDelta) {
-  const auto deltas = split_delta(7, 3, 8, 0, {});
+  const auto deltas = split_delta(7, Addressee{42, 7}, 3, 8, 0, {});
   ASSERT_EQ(deltas.size(), 1u);
   EXPECT_TRUE(deltas[0].ops.empty());
   EXPECT_TRUE(decode(encode(deltas[0])).ok());
@@ -80,13 +86,15 @@ TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
   for (int k = 0; k < 1000; ++k) table.push_back(samples::sample_route(k));
   Keyring keys;
   keys.add(0xffffffffu, Key{}, true);
-  const auto chunks = split_snapshot(9, 1234, 0, table, 1400);
+  const auto chunks = split_snapshot(9, kLongestAddressee, 1234, 0, table, 1400);
   ASSERT_GT(chunks.size(), 1u);
   std::vector<Route> back;
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     EXPECT_EQ(chunks[k].index, k);
     EXPECT_EQ(chunks[k].count, chunks.size());
     EXPECT_EQ(chunks[k].seq, 1234u);
+    EXPECT_EQ(chunks[k].subscriber_id, kLongestAddressee.subscriber_id);
+    EXPECT_EQ(chunks[k].nonce, kLongestAddressee.nonce);
     const Bytes b = encode(chunks[k], &keys);
     EXPECT_LE(b.size(), 1400u);
     ASSERT_TRUE(decode(b, {&keys}).ok());
@@ -101,12 +109,12 @@ TEST(SplitSnapshot, PointerTableGivesSameChunks) {
   for (int k = 0; k < 100; ++k) table.push_back(samples::sample_route(k));
   std::vector<const Route*> ptrs;
   for (const auto& r : table) ptrs.push_back(&r);
-  EXPECT_EQ(split_snapshot(1, 2, 0, std::span<const Route* const>(ptrs), 1300),
-            split_snapshot(1, 2, 0, std::span<const Route>(table), 1300));
+  EXPECT_EQ(split_snapshot(1, kAnswer, 2, 0, std::span<const Route* const>(ptrs), 1300),
+            split_snapshot(1, kAnswer, 2, 0, std::span<const Route>(table), 1300));
 }
 
 TEST(SplitSnapshot, EmptyTableIsOneEmptyChunk) {
-  const auto chunks = split_snapshot(9, 0, kFlagWarmup, std::span<const Route>{});
+  const auto chunks = split_snapshot(9, kAnswer, 0, kFlagWarmup, std::span<const Route>{});
   ASSERT_EQ(chunks.size(), 1u);
   EXPECT_EQ(chunks[0].count, 1u);
   EXPECT_TRUE(decode(encode(chunks[0])).ok());
@@ -123,7 +131,8 @@ TEST(SplitSnapshot, LargestPossibleRoutesFitTheSmallestBudget) {
   std::vector<Route> table(5, big);
   Keyring keys;
   keys.add(0xffffffffu, Key{}, true);
-  for (const auto& c : split_snapshot(~0ull, ~0ull, 1, table, 100 /* raised to the minimum */)) {
+  for (const auto& c :
+       split_snapshot(~0ull, kLongestAddressee, ~0ull, 1, table, 100 /* raised to the minimum */)) {
     EXPECT_LE(encode(c, &keys).size(), kMinDatagramBudget);
     EXPECT_FALSE(c.routes.empty());
   }

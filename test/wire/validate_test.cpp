@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "wire/address.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace baker::wire {
 namespace {
@@ -46,6 +47,76 @@ TEST(IpAddress, TextWithANulInsideIsRefused) {
   EXPECT_FALSE(IpAddress::parse(std::string_view("::\0]", 4)));
   EXPECT_FALSE(IpAddress::parse(std::string_view("10.0.0.1\0x", 10)));
   EXPECT_FALSE(IpAddress::parse(std::string_view("::1 ", 4)));
+}
+
+// The v2 rules of validate.cpp, one message changed at a time from a valid sample.
+template <typename T>
+T sample() {
+  for (const auto& m : samples::sample_messages()) {
+    if (const T* t = std::get_if<T>(&m)) return *t;
+  }
+  return T{};
+}
+template <typename T, typename F>
+std::optional<DecodeError> with(F change) {
+  T m = sample<T>();
+  EXPECT_FALSE(validate(Message{m}).has_value()) << "the sample itself is valid";
+  change(m);
+  return validate(Message{m});
+}
+constexpr auto kBad = DecodeError::invalid_value;
+
+TEST(Validate, WatsonDatagramsNeedIncarnationAndSentMs) {
+  EXPECT_EQ(with<Heartbeat>([](auto& m) { m.incarnation = 0; }), kBad);
+  EXPECT_EQ(with<Heartbeat>([](auto& m) { m.sent_ms = 0; }), kBad);
+  EXPECT_EQ(with<Goodbye>([](auto& m) { m.incarnation = 0; }), kBad);
+  EXPECT_EQ(with<Goodbye>([](auto& m) { m.sent_ms = 0; }), kBad);
+  EXPECT_EQ(with<Heartbeat>([](auto& m) { m.seq = 0; }), std::nullopt) << "seq is the core's";
+}
+
+TEST(Validate, RequestsNeedASubscriberAndANonce) {
+  EXPECT_EQ(with<Subscribe>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<Subscribe>([](auto& m) { m.subscriber_id = 0; }), kBad);
+  EXPECT_EQ(with<Unsubscribe>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<Unsubscribe>([](auto& m) { m.subscriber_id = 0; }), kBad);
+  EXPECT_EQ(with<Nack>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<Nack>([](auto& m) { m.subscriber_id = 0; }), kBad);
+}
+
+TEST(Validate, CookiesAreAtMost64BytesAndAChallengeAlwaysCarriesOne) {
+  EXPECT_EQ(with<Subscribe>([](auto& m) { m.cookie.assign(64, 1); }), std::nullopt);
+  EXPECT_EQ(with<Subscribe>([](auto& m) { m.cookie.clear(); }), std::nullopt) << "none yet";
+  EXPECT_EQ(with<Subscribe>([](auto& m) { m.cookie.assign(65, 1); }), DecodeError::limit_exceeded);
+  EXPECT_EQ(with<Challenge>([](auto& m) { m.cookie.assign(64, 1); }), std::nullopt);
+  EXPECT_EQ(with<Challenge>([](auto& m) { m.cookie.assign(65, 1); }), DecodeError::limit_exceeded);
+  EXPECT_EQ(with<Challenge>([](auto& m) { m.cookie.clear(); }), kBad);
+  EXPECT_EQ(with<Challenge>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<Challenge>([](auto& m) { m.subscriber_id = 0; }), kBad);
+}
+
+TEST(Validate, TheGroupStreamAnswersNoRequest) {
+  // subscriber 0 (the multicast group) with a nonce is no datagram a directory sends.
+  EXPECT_EQ(with<Delta>([](auto& m) { m.subscriber_id = 0; }), kBad);
+  EXPECT_EQ(with<Delta>([](auto& m) { m.subscriber_id = 0, m.nonce = 0; }), std::nullopt);
+  EXPECT_EQ(with<Delta>([](auto& m) { m.nonce = 0; }), std::nullopt) << "a filtered live stream";
+  EXPECT_EQ(with<Tick>([](auto& m) { m.nonce = 5; }), kBad);
+  EXPECT_EQ(with<Tick>([](auto& m) { m.subscriber_id = 3, m.nonce = 5; }), std::nullopt);
+}
+
+TEST(Validate, AnswersAlwaysNameTheSubscriberAndTheRequest) {
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.subscriber_id = 0; }), kBad);
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.subscriber_id = 0, m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<RetryLater>([](auto& m) { m.nonce = 0; }), kBad);
+  EXPECT_EQ(with<RetryLater>([](auto& m) { m.subscriber_id = 0, m.nonce = 0; }), kBad);
+}
+
+TEST(Validate, EpochsAreNeverZero) {
+  EXPECT_EQ(with<Delta>([](auto& m) { m.epoch = 0; }), kBad);
+  EXPECT_EQ(with<Tick>([](auto& m) { m.epoch = 0; }), kBad);
+  EXPECT_EQ(with<Nack>([](auto& m) { m.epoch = 0; }), kBad);
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.epoch = 0; }), kBad);
+  EXPECT_EQ(with<RetryLater>([](auto& m) { m.epoch = 0; }), kBad);
 }
 
 }  // namespace

@@ -47,6 +47,10 @@ std::string_view to_string(NoteKind k) noexcept {
       return "restart";
     case NoteKind::old_epoch:
       return "old_epoch";
+    case NoteKind::old_incarnation:
+      return "old_incarnation";
+    case NoteKind::replay:
+      return "replay";
     case NoteKind::snapshot_incomplete:
       return "snapshot_incomplete";
     case NoteKind::skipped:
@@ -215,6 +219,12 @@ void Analyzer::count(const Note& n) {
     case NoteKind::old_epoch:
       ++stats_.old_epoch;
       break;
+    case NoteKind::old_incarnation:
+      ++stats_.old_incarnation;
+      break;
+    case NoteKind::replay:
+      ++stats_.replays;
+      break;
     case NoteKind::snapshot_incomplete:
       ++stats_.snapshots_incomplete;
       break;
@@ -253,8 +263,8 @@ std::vector<Note> Analyzer::observe(const Record& r) {
 }
 
 void Analyzer::on_heartbeat(const Record& r, const std::string& service,
-                            const std::string& instance, std::uint64_t epoch, std::uint64_t seq,
-                            std::vector<Note>& out) {
+                            const std::string& instance, std::uint64_t incarnation,
+                            std::uint64_t seq, std::vector<Note>& out) {
   auto base = [&](NoteKind kind) {
     Note n;
     n.kind = kind;
@@ -263,7 +273,8 @@ void Analyzer::on_heartbeat(const Record& r, const std::string& service,
     n.sender = r.source;
     n.service = service;
     n.instance = instance;
-    n.epoch = epoch;
+    n.epoch = incarnation;
+    n.to_seq = seq;
     n.types = kHeartbeatTypes;
     return n;
   };
@@ -271,50 +282,41 @@ void Analyzer::on_heartbeat(const Record& r, const std::string& service,
   HeartbeatStream& s = it->second;
   bool restarted = false;
   if (fresh) {
-    s.epoch = epoch;
-  } else if (epoch != s.epoch) {
-    if (s.seen_epochs.count(epoch)) {
-      Note n = base(NoteKind::old_epoch);
-      n.old_epoch = s.epoch;
-      n.to_seq = seq;
-      out.push_back(n);
-      // Still tracked within its own epoch, silently: the note above says enough.
-      auto t = s.epochs.find(epoch);
-      if (t != s.epochs.end()) t->second.point(seq);
-      return;
-    }
-    Note n = base(NoteKind::restart);
-    n.old_epoch = s.epoch;
-    n.to_seq = seq;
+    s.incarnation = incarnation;
+  } else if (incarnation < s.incarnation) {
+    // An older process (or a replay of one): a directory refuses it whatever its seq.
+    Note n = base(NoteKind::old_incarnation);
+    n.old_epoch = s.incarnation;
     out.push_back(n);
-    s.epoch = epoch;
+    return;
+  } else if (incarnation > s.incarnation) {
+    Note n = base(NoteKind::restart);
+    n.old_epoch = s.incarnation;
+    out.push_back(n);
+    s.incarnation = incarnation;
+    s.seqs = SequenceTracker{};
     restarted = true;
   }
   s.sender = r.source;
-  s.seen_epochs.insert(epoch);
-  SequenceTracker& t = s.epochs[epoch];
-  bound_epochs(s.epochs, epoch, kMaxEpochsPerStream);
-  const auto res = t.point(seq);
+  const auto res = s.seqs.point(seq);
   using K = SequenceTracker::Result::Kind;
   if (res.kind == K::first) {
-    // A new epoch starts at 1, so losing its first datagrams is a gap; a stream already running
-    // when the capture began is not.
+    // A new incarnation starts at 1, so losing its first datagrams is a gap; a stream already
+    // running when the capture began is not.
     if (restarted && seq > 1) {
       Note n = base(NoteKind::gap);
       n.first = 1;
       n.last = seq - 1;
-      n.to_seq = seq;
       out.push_back(n);
     }
     return;
   }
   if (res.kind == K::in_order) return;
-  Note n = base(res.kind == K::gap      ? NoteKind::gap
-                : res.kind == K::filled ? NoteKind::reorder
-                                        : NoteKind::duplicate);
+  // Not newer than the highest seq seen (a late one filling a gap included): a directory that
+  // heard the highest drops it as a replay or duplicate.
+  Note n = base(res.kind == K::gap ? NoteKind::gap : NoteKind::replay);
   n.first = res.first;
   n.last = res.last;
-  n.to_seq = seq;
   n.highest = res.highest_before;
   out.push_back(n);
 }
@@ -488,9 +490,7 @@ std::vector<Note> Analyzer::finish(Timestamp now) {
   snapshots_.clear();
   for (const auto& n : out) count(n);
   stats_.still_missing = 0;
-  for (const auto& [key, s] : heartbeats_) {
-    for (const auto& [epoch, t] : s.epochs) stats_.still_missing += t.missing_count();
-  }
+  for (const auto& [key, s] : heartbeats_) stats_.still_missing += s.seqs.missing_count();
   for (const auto& [key, s] : deltas_) {
     for (const auto& [epoch, t] : s.epochs) stats_.still_missing += t.missing_count();
   }

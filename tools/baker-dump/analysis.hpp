@@ -1,7 +1,8 @@
 #pragma once
 // Sequence analysis of captured Baker traffic: gaps, reorderings, duplicates, retransmits,
-// restarts (epoch changes) and incomplete snapshots. Pure: fed records in capture order, returns
-// notes. docs/PROTOCOL.md ("Sequencing") defines what each stream's numbers must do.
+// restarts (epoch and incarnation changes), replays and incomplete snapshots. Pure: fed records in
+// capture order, returns notes. docs/PROTOCOL.md ("Sequencing") defines what each stream's numbers
+// must do.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -20,7 +21,9 @@ enum class NoteKind : std::uint8_t {
   retransmit,           // a Delta filled a gap its receiver had NACKed
   duplicate,            // nothing new: every sequence number already seen
   restart,              // a sender's epoch changed: the process restarted
-  old_epoch,            // a datagram of an epoch older than the sender's current one
+  old_epoch,            // a directory datagram of an epoch it had left (epochs are random)
+  old_incarnation,      // a watson datagram of an incarnation older than the newest seen
+  replay,               // a heartbeat/goodbye whose seq is not newer: replayed or duplicated
   snapshot_incomplete,  // a snapshot's chunk set never completed
   skipped,              // a frame that could not be shown (IP fragment, truncated frame)
 };
@@ -36,7 +39,7 @@ constexpr TypeMask type_bit(wire::MessageType t) {
 
 // Which kind of sequence space a note is about.
 enum class StreamKind : std::uint8_t {
-  heartbeat,  // heartbeats + goodbyes of one (service, instance), per watson epoch
+  heartbeat,  // heartbeats + goodbyes of one (service, instance), per watson incarnation
   delta,      // Deltas from a directory to one receiver (or multicast group), per directory epoch
   snapshot,   // the chunks of one snapshot
   directory,  // everything a directory sends (its epoch)
@@ -52,8 +55,8 @@ struct Note {
   std::optional<Endpoint> receiver;  // delta and snapshot streams, skipped frames
   std::string service;               // heartbeat streams
   std::string instance;
-  std::uint64_t epoch = 0;
-  std::uint64_t old_epoch = 0;  // restart: the epoch before; old_epoch: the current one
+  std::uint64_t epoch = 0;      // heartbeat streams: the watson incarnation
+  std::uint64_t old_epoch = 0;  // restart: the one before; old_epoch/old_incarnation: the current
   // gap: missing first..last (inclusive). reorder/retransmit: the sequence numbers filled,
   // first..last. duplicate/reorder/retransmit also give what arrived in `from_seq`/`to_seq`
   // (heartbeat: seq in to_seq) and the highest seen before in `highest`.
@@ -83,6 +86,8 @@ struct AnalysisStats {
   std::uint64_t duplicates = 0;
   std::uint64_t restarts = 0;
   std::uint64_t old_epoch = 0;
+  std::uint64_t old_incarnation = 0;
+  std::uint64_t replays = 0;
   std::uint64_t snapshots_complete = 0;
   std::uint64_t snapshots_incomplete = 0;
   std::uint64_t still_missing = 0;  // filled in by finish(): gaps never filled afterwards
@@ -129,11 +134,12 @@ class Analyzer {
   const AnalysisStats& stats() const { return stats_; }
 
  private:
+  // Incarnations are ordered (a watson's start time): only the newest is followed, as the
+  // directory does (docs/PROTOCOL.md, "Heartbeat rules").
   struct HeartbeatStream {
-    std::uint64_t epoch = 0;
+    std::uint64_t incarnation = 0;  // the newest seen
     Endpoint sender;
-    std::map<std::uint64_t, SequenceTracker> epochs;  // bounded: the current and a few old
-    std::set<std::uint64_t> seen_epochs;
+    SequenceTracker seqs;  // of that incarnation
   };
   struct DeltaStream {
     std::map<std::uint64_t, SequenceTracker> epochs;
@@ -152,7 +158,7 @@ class Analyzer {
   using Pair = std::pair<Endpoint, Endpoint>;  // sender, receiver
 
   void on_heartbeat(const Record& r, const std::string& service, const std::string& instance,
-                    std::uint64_t epoch, std::uint64_t seq, std::vector<Note>& out);
+                    std::uint64_t incarnation, std::uint64_t seq, std::vector<Note>& out);
   void on_directory_epoch(const Record& r, std::uint64_t epoch, std::vector<Note>& out);
   void on_delta(const Record& r, const wire::Delta& d, std::vector<Note>& out);
   void on_snapshot(const Record& r, const wire::SnapshotChunk& s, std::vector<Note>& out);

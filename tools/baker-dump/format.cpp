@@ -1,6 +1,8 @@
 #include "baker-dump/format.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <limits>
 #include <type_traits>
 
 #include "common/json.hpp"
@@ -39,6 +41,38 @@ std::string route_full(const wire::Route& r) {
 }
 std::string warmup(std::uint8_t flags) {
   return (flags & wire::kFlagWarmup) ? " warmup" : "";
+}
+
+// A watson incarnation (us since 1970) as the UTC time the process started.
+Timestamp incarnation_time(std::uint64_t incarnation) {
+  return {static_cast<std::int64_t>(incarnation / 1'000'000),
+          static_cast<std::int32_t>(incarnation % 1'000'000)};
+}
+// Capture time minus the sender's sent_ms: the path's delay plus the clocks' offset, ms. Both come
+// off the wire (a pcap's time stamps are anyone's too): clamped so the difference cannot overflow.
+std::int64_t sent_lag_ms(std::uint64_t sent_ms, Timestamp capture) {
+  constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 4000;
+  constexpr std::int64_t kMaxSent = std::numeric_limits<std::int64_t>::max() / 2;
+  const std::int64_t sec = std::clamp(capture.sec, -kMaxSec, kMaxSec);
+  const std::int64_t captured = sec * 1000 + capture.usec / 1000;
+  const std::int64_t sent = sent_ms > static_cast<std::uint64_t>(kMaxSent)
+                                ? kMaxSent
+                                : static_cast<std::int64_t>(sent_ms);
+  return captured - sent;
+}
+// " inc=1796000000000000 (2026-11-30T...Z) seq=42 lag=3ms"
+std::string sender_text(std::uint64_t incarnation, std::uint64_t seq, std::uint64_t sent_ms,
+                        Timestamp capture, bool verbose) {
+  std::string s = " inc=" + std::to_string(incarnation) + " (" +
+                  format_iso_time(incarnation_time(incarnation)) + ") seq=" + std::to_string(seq) +
+                  " lag=" + std::to_string(sent_lag_ms(sent_ms, capture)) + "ms";
+  if (verbose) s += " sent_ms=" + std::to_string(sent_ms);
+  return s;
+}
+// Whom a directory datagram is for: " to=group" or " to=<subscriber> nonce=<n>" (answers).
+std::string addressee_text(std::uint64_t subscriber_id, std::uint64_t nonce) {
+  if (subscriber_id == 0) return " to=group";
+  return " to=" + hex_u64(subscriber_id) + (nonce ? " nonce=" + std::to_string(nonce) : "");
 }
 
 // Builds one JSON object, fields in insertion order.
@@ -80,14 +114,15 @@ void time_json(JsonObject& o, Timestamp t) {
   o.str("time", format_iso_time(t)).raw("ts", std::to_string(t.sec) + "." + micros(t.usec));
 }
 
-std::string message_body(const wire::Message& message, const FormatOptions& options) {
+std::string message_body(const wire::Message& message, Timestamp capture,
+                         const FormatOptions& options) {
   return std::visit(
       [&](const auto& m) -> std::string {
         using T = std::decay_t<decltype(m)>;
         const bool v = options.verbose;
         if constexpr (std::is_same_v<T, wire::Heartbeat>) {
-          std::string s = "heartbeat " + key(m.route) + " inc=" + std::to_string(m.incarnation) +
-                          " seq=" + std::to_string(m.seq) + " " +
+          std::string s = "heartbeat " + key(m.route) +
+                          sender_text(m.incarnation, m.seq, m.sent_ms, capture, v) + " " +
                           std::string(wire::to_string(m.route.state)) +
                           " w=" + std::to_string(m.route.weight) + " " + route_address(m.route);
           if (v) {
@@ -97,22 +132,26 @@ std::string message_body(const wire::Message& message, const FormatOptions& opti
           return s;
         } else if constexpr (std::is_same_v<T, wire::Goodbye>) {
           return "goodbye " + m.service + "/" + m.instance +
-                 " inc=" + std::to_string(m.incarnation) + " seq=" + std::to_string(m.seq);
+                 sender_text(m.incarnation, m.seq, m.sent_ms, capture, v);
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
           std::string services;
           for (const auto& s : m.services) services += (services.empty() ? "" : ",") + s;
-          std::string s = "subscribe sub=" + hex_u64(m.subscriber_id) +
-                          " last_epoch=" + hex_u64(m.last_epoch) +
-                          " last_seq=" + std::to_string(m.last_seq) +
-                          " services=" + (services.empty() ? "*" : services);
+          std::string s =
+              "subscribe sub=" + hex_u64(m.subscriber_id) + " nonce=" + std::to_string(m.nonce) +
+              " cookie=" + std::to_string(m.cookie.size()) + "B" +
+              " last_epoch=" + hex_u64(m.last_epoch) + " last_seq=" + std::to_string(m.last_seq) +
+              " services=" + (services.empty() ? "*" : services);
           if (m.flags & wire::kFlagMulticastMember) s += " multicast";
           if (v) s += " flags=" + std::to_string(m.flags);
           return s;
         } else if constexpr (std::is_same_v<T, wire::Unsubscribe>) {
-          return "unsubscribe sub=" + hex_u64(m.subscriber_id);
+          return "unsubscribe sub=" + hex_u64(m.subscriber_id) +
+                 " nonce=" + std::to_string(m.nonce);
         } else if constexpr (std::is_same_v<T, wire::Delta>) {
-          std::string s = "delta epoch=" + hex_u64(m.epoch) + " (" + std::to_string(m.from_seq) +
-                          "," + std::to_string(m.to_seq) + "] ops=" + std::to_string(m.ops.size());
+          std::string s = "delta epoch=" + hex_u64(m.epoch) +
+                          addressee_text(m.subscriber_id, m.nonce) + " (" +
+                          std::to_string(m.from_seq) + "," + std::to_string(m.to_seq) +
+                          "] ops=" + std::to_string(m.ops.size());
           if (v) {
             s += warmup(m.flags) + " flags=" + std::to_string(m.flags);
             return s;  // ops follow on their own lines
@@ -130,28 +169,34 @@ std::string message_body(const wire::Message& message, const FormatOptions& opti
           }
           return s + warmup(m.flags);
         } else if constexpr (std::is_same_v<T, wire::Tick>) {
-          std::string s = "tick epoch=" + hex_u64(m.epoch) + " seq=" + std::to_string(m.seq) +
-                          " routes=" + std::to_string(m.route_count) +
-                          " digest=" + hex_u64(m.digest) + " lease=" + std::to_string(m.lease_ms) +
-                          "ms" + warmup(m.flags);
+          std::string s =
+              "tick epoch=" + hex_u64(m.epoch) + addressee_text(m.subscriber_id, m.nonce) +
+              " seq=" + std::to_string(m.seq) + " routes=" + std::to_string(m.route_count) +
+              " digest=" + hex_u64(m.digest) + " lease=" + std::to_string(m.lease_ms) + "ms" +
+              warmup(m.flags);
           if (v) s += " flags=" + std::to_string(m.flags);
           return s;
         } else if constexpr (std::is_same_v<T, wire::Nack>) {
-          return "nack sub=" + hex_u64(m.subscriber_id) + " epoch=" + hex_u64(m.epoch) + " " +
-                 std::to_string(m.first_missing) + ".." + std::to_string(m.last_missing);
+          return "nack sub=" + hex_u64(m.subscriber_id) + " nonce=" + std::to_string(m.nonce) +
+                 " epoch=" + hex_u64(m.epoch) + " " + std::to_string(m.first_missing) + ".." +
+                 std::to_string(m.last_missing);
         } else if constexpr (std::is_same_v<T, wire::SnapshotChunk>) {
-          std::string s = "snapshot epoch=" + hex_u64(m.epoch) + " seq=" + std::to_string(m.seq) +
-                          " chunk " + std::to_string(std::uint64_t{m.index} + 1) + "/" +
-                          std::to_string(m.count) + " routes=" + std::to_string(m.routes.size()) +
-                          warmup(m.flags);
+          std::string s =
+              "snapshot epoch=" + hex_u64(m.epoch) + addressee_text(m.subscriber_id, m.nonce) +
+              " seq=" + std::to_string(m.seq) + " chunk " +
+              std::to_string(std::uint64_t{m.index} + 1) + "/" + std::to_string(m.count) +
+              " routes=" + std::to_string(m.routes.size()) + warmup(m.flags);
           if (v) s += " flags=" + std::to_string(m.flags);
           return s;
         } else if constexpr (std::is_same_v<T, wire::RetryLater>) {
-          return "retry_later epoch=" + hex_u64(m.epoch) + " delay=" + std::to_string(m.delay_ms) +
+          return "retry_later epoch=" + hex_u64(m.epoch) +
+                 addressee_text(m.subscriber_id, m.nonce) + " delay=" + std::to_string(m.delay_ms) +
                  "ms";
         } else if constexpr (std::is_same_v<T, wire::Challenge>) {
-          return "challenge sub=" + hex_u64(m.subscriber_id) + " nonce=" + std::to_string(m.nonce) +
-                 " cookie=" + std::to_string(m.cookie.size()) + "B";
+          std::string s = "challenge" + addressee_text(m.subscriber_id, m.nonce) +
+                          " cookie=" + std::to_string(m.cookie.size()) + "B";
+          if (v) s += " cookie_hex=" + hex_bytes(m.cookie, wire::kMaxCookieSize);
+          return s;
         }
       },
       message);
@@ -171,34 +216,43 @@ std::string detail_lines(const wire::Message& message) {
   return s;
 }
 
-void message_json(JsonObject& o, const wire::Message& message) {
+void addressee_json(JsonObject& o, std::uint64_t subscriber_id, std::uint64_t nonce) {
+  o.hex("subscriber", subscriber_id).num("nonce", nonce);
+}
+void sender_json(JsonObject& o, std::uint64_t incarnation, std::uint64_t seq, std::uint64_t sent_ms,
+                 Timestamp capture) {
+  o.num("incarnation", incarnation)
+      .str("incarnation_time", format_iso_time(incarnation_time(incarnation)))
+      .num("seq", seq)
+      .num("sent_ms", sent_ms)
+      .raw("sent_lag_ms", std::to_string(sent_lag_ms(sent_ms, capture)));
+}
+
+void message_json(JsonObject& o, const wire::Message& message, Timestamp capture) {
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::Heartbeat>) {
           route_json(o, m.route);
-          o.num("incarnation", m.incarnation)
-              .num("seq", m.seq)
-              .num("interval_ms", m.interval_ms)
-              .num("sent_ms", m.sent_ms);
+          sender_json(o, m.incarnation, m.seq, m.sent_ms, capture);
+          o.num("interval_ms", m.interval_ms);
         } else if constexpr (std::is_same_v<T, wire::Goodbye>) {
-          o.str("service", m.service)
-              .str("instance", m.instance)
-              .num("incarnation", m.incarnation)
-              .num("seq", m.seq)
-              .num("sent_ms", m.sent_ms);
+          o.str("service", m.service).str("instance", m.instance);
+          sender_json(o, m.incarnation, m.seq, m.sent_ms, capture);
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
-          o.hex("subscriber", m.subscriber_id)
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.str("cookie", hex_bytes(m.cookie, wire::kMaxCookieSize))
               .strings("services", m.services)
               .hex("last_epoch", m.last_epoch)
               .num("last_seq", m.last_seq)
               .num("flags", m.flags)
               .boolean("multicast_member", (m.flags & wire::kFlagMulticastMember) != 0);
         } else if constexpr (std::is_same_v<T, wire::Unsubscribe>) {
-          o.hex("subscriber", m.subscriber_id);
+          addressee_json(o, m.subscriber_id, m.nonce);
         } else if constexpr (std::is_same_v<T, wire::Delta>) {
-          o.hex("epoch", m.epoch)
-              .num("from_seq", m.from_seq)
+          o.hex("epoch", m.epoch);
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.num("from_seq", m.from_seq)
               .num("to_seq", m.to_seq)
               .num("flags", m.flags)
               .boolean("warmup", (m.flags & wire::kFlagWarmup) != 0);
@@ -215,21 +269,23 @@ void message_json(JsonObject& o, const wire::Message& message) {
           }
           o.raw("ops", ops + "]");
         } else if constexpr (std::is_same_v<T, wire::Tick>) {
-          o.hex("epoch", m.epoch)
-              .num("seq", m.seq)
+          o.hex("epoch", m.epoch);
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.num("seq", m.seq)
               .hex("digest", m.digest)
               .num("route_count", m.route_count)
               .num("flags", m.flags)
               .boolean("warmup", (m.flags & wire::kFlagWarmup) != 0)
               .num("lease_ms", m.lease_ms);
         } else if constexpr (std::is_same_v<T, wire::Nack>) {
-          o.hex("subscriber", m.subscriber_id)
-              .hex("epoch", m.epoch)
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.hex("epoch", m.epoch)
               .num("first_missing", m.first_missing)
               .num("last_missing", m.last_missing);
         } else if constexpr (std::is_same_v<T, wire::SnapshotChunk>) {
-          o.hex("epoch", m.epoch)
-              .num("seq", m.seq)
+          o.hex("epoch", m.epoch);
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.num("seq", m.seq)
               .num("index", m.index)
               .num("count", m.count)
               .num("flags", m.flags)
@@ -242,7 +298,12 @@ void message_json(JsonObject& o, const wire::Message& message) {
           }
           o.raw("routes", routes + "]");
         } else if constexpr (std::is_same_v<T, wire::RetryLater>) {
-          o.hex("epoch", m.epoch).num("delay_ms", m.delay_ms);
+          o.hex("epoch", m.epoch);
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.num("delay_ms", m.delay_ms);
+        } else if constexpr (std::is_same_v<T, wire::Challenge>) {
+          addressee_json(o, m.subscriber_id, m.nonce);
+          o.str("cookie", hex_bytes(m.cookie, wire::kMaxCookieSize));
         }
       },
       message);
@@ -323,7 +384,7 @@ std::string hex_bytes(std::span<const std::uint8_t> bytes, std::size_t max) {
 std::string format_body(const Record& r, const FormatOptions& options) {
   std::string s;
   if (r.message) {
-    s = message_body(*r.message, options);
+    s = message_body(*r.message, r.time, options);
   } else {
     s = "invalid " + std::string(wire::to_string(*r.error)) +
         " len=" + std::to_string(r.payload.size());
@@ -360,7 +421,7 @@ std::string format_json(const Record& r) {
       .str("auth", to_string(r.auth));
   if (r.error) o.str("error", wire::to_string(*r.error));
   if (r.message) {
-    message_json(o, *r.message);
+    message_json(o, *r.message, r.time);
   } else {
     o.str("hex", hex_bytes(r.payload, kInvalidHexBytes))
         .boolean("hex_truncated", r.payload.size() > kInvalidHexBytes);
@@ -371,7 +432,10 @@ std::string format_json(const Record& r) {
 std::string format_text(const Note& n) {
   std::string s = "!! ";
   const std::string subject = note_subject(n);
-  const std::string epoch = " epoch=" + hex_u64(n.epoch);
+  // Watson incarnations are times (decimal, us since 1970); directory epochs are random (hex).
+  const bool watson = n.stream == StreamKind::heartbeat;
+  const std::string epoch =
+      watson ? " inc=" + std::to_string(n.epoch) : " epoch=" + hex_u64(n.epoch);
   switch (n.kind) {
     case NoteKind::gap:
       return s + "gap: " + subject + epoch + " seq " + span_text(n.first, n.last) + " missing";
@@ -390,8 +454,19 @@ std::string format_text(const Note& n) {
       return s + "duplicate: " + subject + epoch + " " + arrived(n) + " (highest " +
              std::to_string(n.highest) + ")" + (n.answers_nack ? ", answers a nack" : "");
     case NoteKind::restart:
+      if (watson) {
+        return s + "restart: " + subject + " incarnation " + std::to_string(n.old_epoch) + " -> " +
+               std::to_string(n.epoch) + " (started " + format_iso_time(incarnation_time(n.epoch)) +
+               ")";
+      }
       return s + "restart: " + subject + " epoch " + hex_u64(n.old_epoch) + " -> " +
              hex_u64(n.epoch);
+    case NoteKind::old_incarnation:
+      return s + "old incarnation: " + subject + epoch + " seq " + std::to_string(n.to_seq) +
+             " (newest " + std::to_string(n.old_epoch) + "; a directory refuses it)";
+    case NoteKind::replay:
+      return s + "replay/duplicate: " + subject + epoch + " seq " + std::to_string(n.to_seq) +
+             " not newer than " + std::to_string(n.highest) + " (a directory drops it)";
     case NoteKind::old_epoch:
       return s + "old-epoch: " + subject + epoch + " (current " + hex_u64(n.old_epoch) + ")";
     case NoteKind::snapshot_incomplete:
@@ -417,7 +492,11 @@ std::string format_json(const Note& n) {
   o.str("stream", to_string(n.stream)).str("sender", n.sender.to_string());
   if (n.receiver) o.str("receiver", n.receiver->to_string());
   if (n.stream == StreamKind::heartbeat) o.str("service", n.service).str("instance", n.instance);
-  if (n.kind != NoteKind::skipped) o.hex("epoch", n.epoch);
+  if (n.stream == StreamKind::heartbeat) {
+    o.num("incarnation", n.epoch);
+  } else if (n.kind != NoteKind::skipped) {
+    o.hex("epoch", n.epoch);
+  }
   switch (n.kind) {
     case NoteKind::gap:
       o.num("first_missing", n.first).num("last_missing", n.last);
@@ -442,7 +521,17 @@ std::string format_json(const Note& n) {
       }
       break;
     case NoteKind::restart:
-      o.hex("old_epoch", n.old_epoch);
+      if (n.stream == StreamKind::heartbeat) {
+        o.num("old_incarnation", n.old_epoch);
+      } else {
+        o.hex("old_epoch", n.old_epoch);
+      }
+      break;
+    case NoteKind::old_incarnation:
+      o.num("seq", n.to_seq).num("newest_incarnation", n.old_epoch);
+      break;
+    case NoteKind::replay:
+      o.num("seq", n.to_seq).num("highest", n.highest);
       break;
     case NoteKind::old_epoch:
       o.hex("current_epoch", n.old_epoch);

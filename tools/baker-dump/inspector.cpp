@@ -119,7 +119,9 @@ std::string Inspector::summary_text() const {
        " missing, " + std::to_string(a.still_missing) + " never filled), " +
        std::to_string(a.reorders) + " reordered, " + std::to_string(a.retransmits) +
        " retransmits, " + std::to_string(a.duplicates) + " duplicates, " +
-       std::to_string(a.restarts) + " restarts, " + std::to_string(a.old_epoch) + " old-epoch\n";
+       std::to_string(a.restarts) + " restarts, " + std::to_string(a.old_epoch) + " old-epoch, " +
+       std::to_string(a.old_incarnation) + " old-incarnation, " + std::to_string(a.replays) +
+       " replayed\n";
   s += "  snapshots: " + std::to_string(a.snapshots_complete) + " complete, " +
        std::to_string(a.snapshots_incomplete) + " incomplete\n";
   std::string skipped;
@@ -180,6 +182,8 @@ std::string Inspector::summary_json() const {
   field(s, "duplicates", a.duplicates);
   field(s, "restarts", a.restarts);
   field(s, "old_epoch", a.old_epoch);
+  field(s, "old_incarnation", a.old_incarnation);
+  field(s, "replays", a.replays);
   field(s, "snapshots_complete", a.snapshots_complete);
   field(s, "snapshots_incomplete", a.snapshots_incomplete);
   return "{\"summary\":" + s + "}}";

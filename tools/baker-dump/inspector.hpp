@@ -33,7 +33,9 @@ struct Counters {
   std::uint64_t filtered_out = 0;
   std::array<std::uint64_t, 10> by_type{};  // valid datagrams, index = wire::MessageType
   std::array<std::uint64_t, wire::kDecodeErrorCount> invalid_by_reason{};
-  std::array<std::uint64_t, 6> auth_by_reason{};  // index = AuthStatus
+  std::array<std::uint64_t, 7> auth_by_reason{};  // index = AuthStatus
+  static_assert(sizeof(auth_by_reason) / sizeof(std::uint64_t) ==
+                static_cast<std::size_t>(AuthStatus::wrong_role) + 1);
   std::array<std::uint64_t, kFrameSkipCount> skipped{};
 };
 

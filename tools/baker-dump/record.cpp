@@ -16,6 +16,8 @@ std::string_view to_string(AuthStatus a) noexcept {
       return "unknown_key";
     case AuthStatus::bad_mac:
       return "bad_mac";
+    case AuthStatus::wrong_role:
+      return "wrong_role";
   }
   return "unknown";
 }
@@ -45,6 +47,9 @@ Record make_record(Timestamp time, const Endpoint& source, const Endpoint& desti
         break;
       case wire::DecodeError::bad_mac:
         r.auth = AuthStatus::bad_mac;
+        break;
+      case wire::DecodeError::wrong_role:
+        r.auth = AuthStatus::wrong_role;
         break;
       default:
         // Not an authentication question: the bytes themselves are bad; report that below.

@@ -26,10 +26,12 @@ enum class AuthStatus : std::uint8_t {
   missing_mac,  // key file given, datagram carries no MAC
   unknown_key,  // key file given, datagram's key id is not in it
   bad_mac,      // key file given, MAC does not match: forged or altered
+  wrong_role,   // key file given, MAC made by a key of the file that lacks the message's role
 };
 std::string_view to_string(AuthStatus a) noexcept;
 inline bool auth_failed(AuthStatus a) {
-  return a == AuthStatus::missing_mac || a == AuthStatus::unknown_key || a == AuthStatus::bad_mac;
+  return a == AuthStatus::missing_mac || a == AuthStatus::unknown_key || a == AuthStatus::bad_mac ||
+         a == AuthStatus::wrong_role;
 }
 
 struct Record {
@@ -48,8 +50,8 @@ struct Record {
 };
 
 // Decodes like a receiver would: with keys (nullable) the MAC is checked first and a failure
-// (missing_mac, unknown_key, bad_mac) is an auth failure; the content is then decoded without keys
-// for display. Decode failures keep the wire library's reason.
+// (missing_mac, unknown_key, bad_mac, wrong_role) is an auth failure; the content is then decoded
+// without keys for display. Decode failures keep the wire library's reason.
 Record make_record(Timestamp time, const Endpoint& source, const Endpoint& destination,
                    std::span<const std::uint8_t> payload, const wire::Keyring* keys);
 

@@ -285,7 +285,9 @@ int run_churn(const baker::po::variables_map& vm) {
   renew();
 
   const int out = udp_socket(nullptr, false);
-  const std::uint64_t epoch = baker::random_nonzero_u64();
+  // As a watson process: its start on the wall clock (us) orders it after earlier runs.
+  const std::uint64_t incarnation = baker::unix_time_us();
+  const std::uint64_t epoch = baker::random_nonzero_u64();  // names this run's instances
   std::vector<wire::InstanceState> state(static_cast<std::size_t>(pool),
                                          wire::InstanceState::draining);
   // Instance names new to this run (a pool left by an earlier run may still be in the table).
@@ -316,7 +318,7 @@ int run_churn(const baker::po::variables_map& vm) {
                                            static_cast<std::uint8_t>(i));
     hb.route.port = 9000;
     hb.route.state = state[i];
-    hb.incarnation = epoch;
+    hb.incarnation = incarnation;
     hb.seq = ++seq;
     hb.interval_ms = interval_ms;
     hb.sent_ms = baker::unix_time_ms();
@@ -336,7 +338,13 @@ int run_churn(const baker::po::variables_map& vm) {
   send_to(sub, wire::Unsubscribe{id, ++nonce}, directory);
   // Leave no instance behind to expire later (in someone else's measurement): goodbye now.
   for (std::uint64_t i = 0; i < std::min<std::uint64_t>(sent, state.size()); ++i) {
-    send_to(out, wire::Goodbye{"churn", prefix + std::to_string(i), epoch, ++seq}, directory);
+    wire::Goodbye bye;
+    bye.service = "churn";
+    bye.instance = prefix + std::to_string(i);
+    bye.incarnation = incarnation;
+    bye.seq = ++seq;
+    bye.sent_ms = baker::unix_time_ms();
+    send_to(out, bye, directory);
   }
   std::sort(latencies.begin(), latencies.end());
   if (latencies.empty()) die("no Delta carried any of the changes");

@@ -30,6 +30,9 @@ std::size_t malloc_bytes() {
   return m.uordblks + m.hblkhd;
 }
 
+// The wall clock the bench gives the core; every heartbeat is stamped with it (fresh, after start).
+constexpr std::uint64_t kBenchWallMs = 1'796'000'100'000ULL;
+
 wire::Heartbeat heartbeat(std::size_t i, std::uint64_t seq) {
   // The same fleet as baker-loadgen: 100 services, short instance ids, IPv4, no tags.
   wire::Heartbeat h;
@@ -39,8 +42,8 @@ wire::Heartbeat heartbeat(std::size_t i, std::uint64_t seq) {
       wire::IpAddress::v4(10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
                           static_cast<std::uint8_t>(i));
   h.route.port = 8080;
-  h.incarnation = 99;
-  h.sent_ms = 1;
+  h.incarnation = 1'796'000'000'000'000ULL;
+  h.sent_ms = kBenchWallMs;  // the core's wall clock is set to match (the rules are measured)
   h.seq = seq;
   h.interval_ms = 60000;
   return h;
@@ -49,7 +52,8 @@ wire::Heartbeat heartbeat(std::size_t i, std::uint64_t seq) {
 std::unique_ptr<DirectoryCore> filled(std::size_t n, TimePoint now, double* add_ns) {
   DirectoryConfig c;
   c.warmup_max = std::chrono::seconds(0);
-  auto core = std::make_unique<DirectoryCore>(c, 1, now);
+  auto core = std::make_unique<DirectoryCore>(c, 1, now - std::chrono::minutes(1));
+  core->set_wall_clock(kBenchWallMs, now);
   Actions out;
   std::vector<wire::Heartbeat> hbs;
   const auto start = Clock::now();

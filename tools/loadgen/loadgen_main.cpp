@@ -269,14 +269,17 @@ DirectoryCounters read_counters(const sockaddr_in& metrics) {
 // ---- heartbeats ----
 
 // The simulated instances. Each one's heartbeat is encoded once; sending only patches the seq (kept
-// in msgpack's fixed-width uint64 form by starting above 2^32) and, with keys, recomputes the MAC,
-// so the sender costs about what the ceiling's sender costs per datagram.
+// in msgpack's fixed-width uint64 form by starting above 2^32) and sent_ms (the last field, always
+// a uint64 past 2^32: the wall clock now, so the directory's freshness rule passes) and, with
+// keys, recomputes the MAC, so the sender costs about what the ceiling's sender costs per datagram.
 struct Fleet {
   static constexpr std::uint64_t kSeqBase = 1ull << 32;
   std::uint64_t instances = 1000;
   std::uint64_t services = 100;
   std::uint32_t interval_ms = 60000;
-  std::uint64_t epoch = baker::random_nonzero_u64();
+  // As a watson: one incarnation per process, its start on the wall clock (us since 1970).
+  std::uint64_t incarnation = baker::unix_time_us();
+  std::uint64_t template_sent_ms = baker::unix_time_ms();
   const wire::Keyring* keys = nullptr;
   std::vector<std::uint8_t> templates;  // every instance's datagram, back to back
   std::vector<std::uint32_t> offsets;   // instance i: templates[offsets[i] .. offsets[i+1])
@@ -291,10 +294,10 @@ struct Fleet {
         wire::IpAddress::v4(10, static_cast<std::uint8_t>(i >> 16),
                             static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i));
     h.route.port = 8080;
-    h.incarnation = epoch;
+    h.incarnation = incarnation;
     h.seq = seq;
     h.interval_ms = interval_ms;
-    h.sent_ms = baker::unix_time_ms();
+    h.sent_ms = template_sent_ms;  // patched per datagram
     return h;
   }
 
@@ -316,6 +319,7 @@ struct Fleet {
     std::size_t diff = 0;
     while (a[diff] == b[diff]) ++diff;
     seq_at = a.size() - (diff - 7);  // 8 bytes, big-endian, last one at `diff`
+    if (a.size() < 9 || a[a.size() - 9] != 0xcf) die("heartbeat does not end in a uint64 sent_ms");
   }
 
   // Datagram k: instance k mod N, its (seq_base + k / N + 1)-th heartbeat.
@@ -328,6 +332,12 @@ struct Fleet {
       out[out.size() - mac_field - seq_at + static_cast<std::size_t>(b)] =
           static_cast<std::uint8_t>(seq);
       seq >>= 8;
+    }
+    std::uint64_t sent_ms = baker::unix_time_ms();
+    for (int b = 7; b >= 0; --b) {
+      out[out.size() - mac_field - 8 + static_cast<std::size_t>(b)] =
+          static_cast<std::uint8_t>(sent_ms);
+      sent_ms >>= 8;
     }
     if (key) {
       const auto mac = wire::compute_mac(*key, {out.data(), out.size() - wire::kMacSize});
