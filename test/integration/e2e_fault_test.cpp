@@ -206,7 +206,15 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   altered[10] ^= 1;
   send(altered);  // altered after signing
   // A NACK flood from a fake subscriber (validly signed: an insider's worst case).
-  for (int i = 0; i < 2000; ++i) send(wire::encode(wire::Nack{1234, 1, 1, 1000}, &good));
+  for (std::uint64_t i = 1; i <= 2000; ++i) {
+    wire::Nack n;  // fields by name: a positional list silently shifted when nonce came in
+    n.subscriber_id = 1234;
+    n.nonce = i;
+    n.epoch = 1;
+    n.first_missing = 1;
+    n.last_missing = 1000;
+    send(wire::encode(n, &good));
+  }
 
   const auto reason = [&](const std::string& r) {
     return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}");
