@@ -26,6 +26,10 @@ std::optional<std::string> DirectoryConfig::validate() const {
   }
   if (max_tombstones < 1) return "max-tombstones must be at least 1";
   if (max_routes < 1 || max_subscribers < 1) return "max-routes and max-subscribers must be >= 1";
+  if (max_subscribers_per_host < 1) return "max-subscribers-per-host must be >= 1";
+  if (cookie_lifetime < std::chrono::seconds(10) || cookie_lifetime > std::chrono::hours(24)) {
+    return "cookie-lifetime must be 10 s .. 24 h";
+  }
   return std::nullopt;
 }
 

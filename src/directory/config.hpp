@@ -40,7 +40,16 @@ struct DirectoryConfig {
   Duration tick_interval = std::chrono::seconds(1);
   // Ticks after bursts of Deltas are coalesced: at most one per this gap (0 = after every batch).
   Duration burst_tick_gap = std::chrono::milliseconds(10);
+  // Counts proven subscriptions only (an address that answered a Challenge), so a flood of
+  // forged Subscribes, which only ever earns Challenges, never shuts a real sherlock out.
   std::size_t max_subscribers = 100'000;
+  // Proven subscriptions per source address (one host): one host cannot take every slot. 32 leaves
+  // room for many sherlocks behind one NAT or on one test host.
+  std::size_t max_subscribers_per_host = 32;
+  // Address-validation cookies stay valid this long: a sherlock that moves (new port after a
+  // restart of its socket) within it needs no new Challenge. 10 min as in RFC 9000 tokens' spirit:
+  // long enough for renewals, short enough that a leaked cookie soon stops working.
+  Duration cookie_lifetime = std::chrono::minutes(10);
 
   // Sequencing and resync.
   std::size_t log_size = 65'536;  // retransmit log, changes

@@ -18,10 +18,11 @@ namespace baker::directory {
 
 using wire::OpKind;
 
-constexpr std::array<std::string_view, 6> kRejectNames = {
-    "unexpected_message", "table_full",  "subscriber_limit",
-    "unknown_subscriber", "wrong_epoch", "invalid_range"};
-static_assert(names_every_value(kRejectNames, Reject::invalid_range));
+constexpr std::array<std::string_view, 11> kRejectNames = {
+    "unexpected_message", "table_full",          "subscriber_limit", "unknown_subscriber",
+    "wrong_epoch",        "invalid_range",       "replayed_request", "foreign_address",
+    "bad_cookie",         "challenge_too_large", "host_limit"};
+static_assert(names_every_value(kRejectNames, Reject::host_limit));
 
 std::string_view to_string(Reject r) noexcept {
   return enum_name(kRejectNames, r);
@@ -33,12 +34,14 @@ std::uint32_t to_ms(Duration d) {
 }
 }  // namespace
 
-DirectoryCore::DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start)
+DirectoryCore::DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start,
+                             const CookieSecret& secret)
     : config_(config),
       epoch_(epoch),
       start_(start),
       log_(config.log_size),
       warming_(config.warmup_max > Duration::zero()),
+      cookies_(secret, config.cookie_lifetime),
       next_tick_at_(start + config.tick_interval) {}
 
 TimePoint DirectoryCore::warmup_end() const {
@@ -63,21 +66,32 @@ std::size_t DirectoryCore::structure_bytes() const {
          log_.size() * sizeof(wire::SequencedOp);
 }
 
+std::size_t DirectoryCore::proven_on_host(const wire::IpAddress& host) const {
+  auto it = per_host_.find(host);
+  return it == per_host_.end() ? 0 : it->second;
+}
+
 // ---- datagrams ----
 
 void DirectoryCore::on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now,
                                 Actions& out) {
+  const std::size_t bytes = std::holds_alternative<wire::Subscribe>(m) ? wire::encode(m).size() : 0;
+  on_datagram(m, from, bytes, now, out);
+}
+
+void DirectoryCore::on_datagram(const wire::Message& m, const Endpoint& from, std::size_t bytes,
+                                TimePoint now, Actions& out) {
   update_warmup(now, out);
   if (const auto* hb = std::get_if<wire::Heartbeat>(&m)) {
     on_heartbeat(*hb, now, out);
   } else if (const auto* g = std::get_if<wire::Goodbye>(&m)) {
     on_goodbye(*g, now, out);
   } else if (const auto* s = std::get_if<wire::Subscribe>(&m)) {
-    on_subscribe(*s, from, now, out);
+    on_subscribe(*s, from, bytes, now, out);
   } else if (const auto* u = std::get_if<wire::Unsubscribe>(&m)) {
-    on_unsubscribe(*u);
+    on_unsubscribe(*u, from, now);
   } else if (const auto* n = std::get_if<wire::Nack>(&m)) {
-    on_nack(*n, now, out);
+    on_nack(*n, from, now, out);
   } else {
     ++stats_.rejects[static_cast<int>(Reject::unexpected_message)];
   }
@@ -331,28 +345,101 @@ void DirectoryCore::set_filter(Subscriber& s, const std::vector<std::string>& se
   }
 }
 
-void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from, TimePoint now,
-                                 Actions& out) {
+void DirectoryCore::bind_endpoint(Subscriber& s, const Endpoint& at) {
+  s.endpoint = at;
+  by_endpoint_[at] = s.id;
+  ++per_host_[at.address];
+}
+
+void DirectoryCore::unbind_endpoint(const Subscriber& s) {
+  auto it = by_endpoint_.find(s.endpoint);
+  if (it == by_endpoint_.end() || it->second != s.id) return;
+  by_endpoint_.erase(it);
+  auto host = per_host_.find(s.endpoint.address);
+  if (host != per_host_.end() && --host->second == 0) per_host_.erase(host);
+}
+
+void DirectoryCore::challenge(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes,
+                              TimePoint now, Actions& out) {
+  wire::Challenge c;
+  c.subscriber_id = m.subscriber_id;
+  c.nonce = m.nonce;
+  c.cookie = cookies_.issue(from, now);
+  // No amplification: an address that has not shown it receives gets at most 3x what it sent.
+  const std::size_t size = wire::encode(wire::Message{c}).size() + auth_overhead_;
+  if (size > 3 * bytes) {
+    ++stats_.rejects[static_cast<int>(Reject::challenge_too_large)];
+    return;
+  }
+  ++stats_.challenges_sent;
+  out.push_back({std::move(c), {from}});
+}
+
+void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes,
+                                 TimePoint now, Actions& out) {
   ++stats_.subscribes;
-  flush(now, out);
   auto it = subscribers_.find(m.subscriber_id);
   const bool is_new = it == subscribers_.end();
-  if (is_new) {
-    if (subscribers_.size() >= config_.max_subscribers) {
-      ++stats_.rejects[static_cast<int>(Reject::subscriber_limit)];
+  std::uint64_t last_nonce = is_new ? 0 : it->second.nonce;
+  if (is_new && !ended_.empty()) {
+    forget_ended(now);
+    const auto ended = ended_nonces_.find(m.subscriber_id);
+    if (ended != ended_nonces_.end()) last_nonce = ended->second;
+  }
+  if (m.nonce <= last_nonce) {
+    ++stats_.rejects[static_cast<int>(Reject::replayed_request)];
+    return;
+  }
+  const bool moves = !is_new && it->second.endpoint != from;
+  if (is_new || moves) {
+    // Only a cookie made for this address:port proves that the sender receives there.
+    const CookieCheck check = cookies_.check(m.cookie, from, now);
+    if (check != CookieCheck::valid) {
+      if (check != CookieCheck::absent) ++stats_.rejects[static_cast<int>(Reject::bad_cookie)];
+      challenge(m, from, bytes, now, out);
+      return;
+    }
+  }
+  flush(now, out);
+  // One address:port holds one subscription: a new proven id there replaces the old one.
+  const auto at = by_endpoint_.find(from);
+  const bool replaces = at != by_endpoint_.end() && at->second != m.subscriber_id;
+  if (is_new || moves) {
+    std::size_t on_host = proven_on_host(from.address) - (replaces ? 1 : 0);
+    if (moves && it->second.endpoint.address == from.address) --on_host;  // itself
+    if (on_host >= config_.max_subscribers_per_host) {
+      ++stats_.rejects[static_cast<int>(Reject::host_limit)];
       retry_later(from, {m.subscriber_id, m.nonce}, false, now, out);
       return;
     }
+  }
+  if (is_new && !replaces && subscribers_.size() >= config_.max_subscribers) {
+    ++stats_.rejects[static_cast<int>(Reject::subscriber_limit)];
+    retry_later(from, {m.subscriber_id, m.nonce}, false, now, out);
+    return;
+  }
+  if (replaces) {
+    ++stats_.subscribers_replaced;
+    drop_subscriber(at->second, "replaced by another subscriber at the same address", now);
+    it = subscribers_.find(m.subscriber_id);
+  }
+  if (is_new) {
     it = subscribers_.emplace(m.subscriber_id, Subscriber{}).first;
     it->second.id = m.subscriber_id;
     it->second.nack_budget = TokenBucket(config_.nack_rate_per_s, config_.nack_burst, now);
+    bind_endpoint(it->second, from);
+  } else if (moves) {
+    ++stats_.subscribers_moved;
+    spdlog::info("subscriber {:016x}: moved from {} to {}", it->second.id,
+                 it->second.endpoint.to_string(), from.to_string());
+    unbind_endpoint(it->second);
+    bind_endpoint(it->second, from);
   }
   Subscriber& s = it->second;
   s.nonce = m.nonce;
   const bool member = config_.multicast && (m.flags & wire::kFlagMulticastMember);
   const std::vector<ServiceId> old_filter = s.filter;
   const bool old_member = s.member;
-  s.endpoint = from;
   s.lease_deadline = now + config_.lease;
   set_filter(s, m.services, member);
   const bool changed = !is_new && (s.filter != old_filter || s.member != old_member);
@@ -363,7 +450,7 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
                                   : std::to_string(s.filter.size()) + " services",
                  s.member ? ", multicast member" : "");
   }
-  if (changed) cancel_resync(s.id);
+  if (changed || moves) cancel_resync(s.id);
   if (s.resyncing) return;  // its snapshot or retransmit is on the way; this renews the lease
 
   const bool follows = !is_new && !changed && m.last_epoch == epoch_ && m.last_seq <= seq_ &&
@@ -385,35 +472,79 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   }
 }
 
-void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m) {
+void DirectoryCore::on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from,
+                                   TimePoint now) {
   ++stats_.unsubscribes;
-  if (subscribers_.count(m.subscriber_id)) drop_subscriber(m.subscriber_id, "unsubscribed");
+  auto it = subscribers_.find(m.subscriber_id);
+  if (it == subscribers_.end()) return;
+  if (it->second.endpoint != from) {
+    ++stats_.rejects[static_cast<int>(Reject::foreign_address)];
+    return;
+  }
+  if (m.nonce <= it->second.nonce) {
+    ++stats_.rejects[static_cast<int>(Reject::replayed_request)];
+    return;
+  }
+  it->second.nonce = m.nonce;
+  drop_subscriber(m.subscriber_id, "unsubscribed", now);
 }
 
-void DirectoryCore::drop_subscriber(std::uint64_t id, const char* why) {
+void DirectoryCore::remember_ended(const Subscriber& s, TimePoint now) {
+  forget_ended(now);
+  while (ended_.size() >= config_.max_subscribers) {
+    const auto& oldest = ended_.front();
+    auto it = ended_nonces_.find(oldest.id);
+    if (it != ended_nonces_.end() && it->second == oldest.nonce) ended_nonces_.erase(it);
+    ended_.pop_front();
+  }
+  ended_.push_back({s.id, s.nonce, now + config_.cookie_lifetime});
+  ended_nonces_[s.id] = s.nonce;
+}
+
+void DirectoryCore::forget_ended(TimePoint now) {
+  while (!ended_.empty() && ended_.front().until <= now) {
+    const auto& oldest = ended_.front();
+    auto it = ended_nonces_.find(oldest.id);
+    if (it != ended_nonces_.end() && it->second == oldest.nonce) ended_nonces_.erase(it);
+    ended_.pop_front();
+  }
+}
+
+void DirectoryCore::drop_subscriber(std::uint64_t id, const char* why, TimePoint now) {
   auto it = subscribers_.find(id);
   if (it == subscribers_.end()) return;
+  remember_ended(it->second, now);
   cancel_resync(id);
   for (ServiceId s : it->second.filter) table_.services().release(s);
   if (it->second.member) --members_;
+  unbind_endpoint(it->second);
   spdlog::info("subscriber {:016x} at {}: {}", id, it->second.endpoint.to_string(), why);
   waiting_.erase(id);
   subscribers_.erase(it);
 }
 
-void DirectoryCore::on_nack(const wire::Nack& n, TimePoint now, Actions& out) {
+void DirectoryCore::on_nack(const wire::Nack& n, const Endpoint& from, TimePoint now,
+                            Actions& out) {
   ++stats_.nacks;
   auto it = subscribers_.find(n.subscriber_id);
   if (it == subscribers_.end()) {
     ++stats_.rejects[static_cast<int>(Reject::unknown_subscriber)];
     return;
   }
+  Subscriber& s = it->second;
+  if (s.endpoint != from) {  // answers go to the proven address only: ignore, not redirect
+    ++stats_.rejects[static_cast<int>(Reject::foreign_address)];
+    return;
+  }
+  if (n.nonce <= s.nonce) {
+    ++stats_.rejects[static_cast<int>(Reject::replayed_request)];
+    return;
+  }
+  s.nonce = n.nonce;
   if (n.epoch != epoch_) {
     ++stats_.rejects[static_cast<int>(Reject::wrong_epoch)];
     return;
   }
-  Subscriber& s = it->second;
-  s.nonce = n.nonce;
   flush(now, out);
   if (s.resyncing) {  // the answer in flight covers it
     ++stats_.nacks_merged;
@@ -483,6 +614,7 @@ void DirectoryCore::answer_with_deltas(Subscriber& s, std::uint64_t after, TimeP
     }
     ResyncJob job;
     job.subscriber_id = s.id;
+    job.nonce = s.nonce;
     job.to = s.endpoint;
     job.deltas = std::move(deltas);
     s.resyncing = true;
@@ -502,6 +634,7 @@ void DirectoryCore::start_snapshot(Subscriber& s, TimePoint now, Actions& out) {
   static const std::vector<ServiceId> kEverything;
   ResyncJob job;
   job.subscriber_id = s.id;
+  job.nonce = s.nonce;
   job.to = s.endpoint;
   job.snapshot =
       std::make_unique<SnapshotJob>(epoch_, wire::Addressee{s.id, s.nonce}, seq_, flags(), table_,
@@ -565,7 +698,7 @@ void DirectoryCore::finish_resync(const ResyncJob& job, Actions& out) {
   if (it == subscribers_.end()) return;
   it->second.resyncing = false;
   // A Tick right behind the last datagram: the receiver can check what it assembled.
-  out.push_back({tick_for(&it->second, it->second.nonce), {job.to}});
+  out.push_back({tick_for(&it->second, job.nonce), {job.to}});
   ++stats_.ticks_sent;
 }
 
@@ -740,7 +873,7 @@ void DirectoryCore::on_timer(TimePoint now, Actions& out) {
     }
     for (auto id : lapsed) {
       ++stats_.subscribers_expired;
-      drop_subscriber(id, "lease expired");
+      drop_subscriber(id, "lease expired", now);
     }
     send_ticks(true, now, out);
     next_tick_at_ += config_.tick_interval;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "directory/address_cookie.hpp"
 #include "directory/config.hpp"
 #include "directory/delta_log.hpp"
 #include "directory/endpoint.hpp"
@@ -43,8 +45,14 @@ enum class Reject : std::uint8_t {
   unknown_subscriber,  // Nack from a subscriber without a lease
   wrong_epoch,         // Nack for another directory epoch
   invalid_range,       // Nack for sequences the directory never issued
+  // Subscription requests (docs/PROTOCOL.md, "Subscriptions, leases, NACKs, snapshots").
+  replayed_request,     // Subscribe/Nack/Unsubscribe nonce not above the last accepted
+  foreign_address,      // Nack/Unsubscribe from an address other than the subscription's
+  bad_cookie,           // Subscribe with a cookie that is forged, expired or malformed
+  challenge_too_large,  // unproven Subscribe too small to earn a Challenge (3x rule): no answer
+  host_limit,           // new proven subscription beyond max_subscribers_per_host
 };
-inline constexpr int kRejectCount = static_cast<int>(Reject::invalid_range) + 1;
+inline constexpr int kRejectCount = static_cast<int>(Reject::host_limit) + 1;
 std::string_view to_string(Reject r) noexcept;
 
 struct DirectoryStats {
@@ -74,19 +82,32 @@ struct DirectoryStats {
   std::uint64_t resyncs_refused = 0;  // over max_snapshots_in_flight
   std::uint64_t retry_later_sent = 0;
   std::uint64_t subscribers_expired = 0;
+  std::uint64_t challenges_sent = 0;       // Subscribes from unproven addresses answered
+  std::uint64_t subscribers_moved = 0;     // to a newly proven address
+  std::uint64_t subscribers_replaced = 0;  // by another subscriber id proven at the same address
   std::array<std::uint64_t, kRejectCount> rejects{};
   std::array<std::uint64_t, kAnnounceRejectCount> announce_rejects{};  // replay rules
 };
 
 class DirectoryCore {
  public:
-  DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start);
+  // secret: the per-process key of address cookies; the shell draws it at random (a zero secret,
+  // the default, is for tests only).
+  DirectoryCore(const DirectoryConfig& config, std::uint64_t epoch, TimePoint start,
+                const CookieSecret& secret = {});
   DirectoryCore(const DirectoryCore&) = delete;
   DirectoryCore& operator=(const DirectoryCore&) = delete;
 
   // A valid datagram from `from`. Changes are collected into a batch; call flush() after a burst
   // of datagrams (the batch is also flushed by itself when it reaches max_batch_changes).
+  // `bytes`: the datagram's size as received (the 3x rule bounds what an unproven address gets).
+  void on_datagram(const wire::Message& m, const Endpoint& from, std::size_t bytes, TimePoint now,
+                   Actions& out);
+  // The same, with the size taken from the message's unauthenticated encoding (tests, tools).
   void on_datagram(const wire::Message& m, const Endpoint& from, TimePoint now, Actions& out);
+  // Bytes the shell adds to every datagram it sends (the MAC trailer when it has keys): counted
+  // into a Challenge's size for the 3x rule.
+  void set_auth_overhead(std::size_t bytes) { auth_overhead_ = bytes; }
   // Sends the pending batch of changes as Deltas.
   void flush(TimePoint now, Actions& out);
   // Expiry, warm-up end, Ticks, lease expiry, pacing of snapshots: whatever is due at `now`.
@@ -135,12 +156,14 @@ class DirectoryCore {
   std::size_t member_count() const { return members_; }
   std::size_t resyncs_in_flight() const { return jobs_.size(); }
   const Subscriber* subscriber(std::uint64_t id) const;
+  std::size_t proven_on_host(const wire::IpAddress& host) const;
   // Approximate bytes held by the core's structures (records, index, heap), for /metrics.
   std::size_t structure_bytes() const;
 
  private:
   struct ResyncJob {
     std::uint64_t subscriber_id = 0;
+    std::uint64_t nonce = 0;  // of the request it answers: its closing Tick echoes it
     Endpoint to;
     std::unique_ptr<SnapshotJob> snapshot;  // or else queued retransmit Deltas
     std::vector<wire::Delta> deltas;
@@ -150,9 +173,16 @@ class DirectoryCore {
 
   void on_heartbeat(const wire::Heartbeat& m, TimePoint now, Actions& out);
   void on_goodbye(const wire::Goodbye& m, TimePoint now, Actions& out);
-  void on_subscribe(const wire::Subscribe& m, const Endpoint& from, TimePoint now, Actions& out);
-  void on_unsubscribe(const wire::Unsubscribe& m);
-  void on_nack(const wire::Nack& m, TimePoint now, Actions& out);
+  void on_subscribe(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes,
+                    TimePoint now, Actions& out);
+  void on_unsubscribe(const wire::Unsubscribe& m, const Endpoint& from, TimePoint now);
+  void on_nack(const wire::Nack& m, const Endpoint& from, TimePoint now, Actions& out);
+  // A Subscribe from an address it has not proven: a Challenge, if small enough; no state kept.
+  void challenge(const wire::Subscribe& m, const Endpoint& from, std::size_t bytes, TimePoint now,
+                 Actions& out);
+  // The address book of proven subscriptions (one per address:port, counted per host).
+  void bind_endpoint(Subscriber& s, const Endpoint& at);
+  void unbind_endpoint(const Subscriber& s);
 
   // The replay rules for a watson datagram of key i (kNoRoute: unknown key): why it is refused,
   // or nullopt to accept it.
@@ -188,7 +218,9 @@ class DirectoryCore {
   void pace_resyncs(TimePoint now, Actions& out);
   void finish_resync(const ResyncJob& job, Actions& out);
   void cancel_resync(std::uint64_t subscriber_id);
-  void drop_subscriber(std::uint64_t id, const char* why);
+  void drop_subscriber(std::uint64_t id, const char* why, TimePoint now);
+  void remember_ended(const Subscriber& s, TimePoint now);
+  void forget_ended(TimePoint now);
   void set_filter(Subscriber& s, const std::vector<std::string>& services, bool member);
 
   DirectoryConfig config_;
@@ -209,6 +241,19 @@ class DirectoryCore {
   std::uint32_t longest_interval_ms_ = 0;
 
   std::unordered_map<std::uint64_t, Subscriber> subscribers_;
+  std::map<Endpoint, std::uint64_t> by_endpoint_;  // proven address -> subscriber id
+  // Last nonce of subscriptions that ended, kept for a cookie lifetime (a captured Subscribe still
+  // carries a valid cookie that long): a replay cannot bring a dropped subscription back.
+  struct EndedSubscription {
+    std::uint64_t id = 0;
+    std::uint64_t nonce = 0;
+    TimePoint until{};
+  };
+  std::unordered_map<std::uint64_t, std::uint64_t> ended_nonces_;
+  std::deque<EndedSubscription> ended_;              // oldest first; bounded by max_subscribers
+  std::map<wire::IpAddress, std::size_t> per_host_;  // proven subscriptions per host
+  AddressCookies cookies_;
+  std::size_t auth_overhead_ = 0;
   std::size_t members_ = 0;
   std::vector<ResyncJob> jobs_;
   TimePoint next_slice_at_ = TimePoint::max();

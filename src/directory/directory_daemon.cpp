@@ -39,6 +39,20 @@ int grow_buffer(int fd, int option, int force_option, int bytes) {
 std::uint64_t random_epoch() {
   return random_nonzero_u64();
 }
+
+// The key of this process's address cookies: never on disk, new at every start.
+CookieSecret random_secret() {
+  CookieSecret s;
+  for (std::size_t i = 0; i < s.size(); i += 8) {
+    const std::uint64_t r = random_nonzero_u64();
+    std::memcpy(s.data() + i, &r, 8);
+  }
+  return s;
+}
+
+// What encode_into appends with a key: the key id (msgpack uint32, 5 bytes at most) and the MAC
+// (bin8 header + 16 bytes).
+constexpr std::size_t kAuthTrailer = 5 + 2 + wire::kMacSize;
 }  // namespace
 
 DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& settings, int argc,
@@ -47,7 +61,7 @@ DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& set
       settings_(settings),
       argc_(argc),
       argv_(argv),
-      core_(settings.core, random_epoch(), Clock::now()),
+      core_(settings.core, random_epoch(), Clock::now(), random_secret()),
       socket_(io),
       timer_(io),
       rate_timer_(io),
@@ -58,6 +72,7 @@ DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& set
   // no clock.
   core_.set_wall_clock(unix_time_ms(), clock_.now());
   if (!settings_.key_file.empty()) keys_ = load_key_file(settings_.key_file);
+  core_.set_auth_overhead(keys_ ? kAuthTrailer : 0);
 
   boost::system::error_code ec;
   const auto listen_address = asio::ip::make_address(settings_.listen.host, ec);
@@ -184,7 +199,7 @@ void DirectoryDaemon::handle(const BatchReceiver::Datagram& d, TimePoint now) {
     }
     return;
   }
-  core_.on_datagram(decoded.value().message, d.from, now, actions_);
+  core_.on_datagram(decoded.value().message, d.from, d.bytes.size(), now, actions_);
 }
 
 void DirectoryDaemon::send_actions() {
@@ -272,6 +287,7 @@ void DirectoryDaemon::reload() {
   } else {
     keys_ = std::move(keys.keys);
     settings_.key_file = fresh.settings.key_file;
+    core_.set_auth_overhead(keys_ ? kAuthTrailer : 0);
   }
   settings_.log_level = fresh.settings.log_level;
   set_log_level(settings_.log_level);

@@ -86,6 +86,8 @@ po::options_description describe_flags() {
   const std::string tick_help = "period of Ticks, 10ms..10m" + dflt(defaults.tick_interval);
   const std::string gap_help = "Ticks after bursts of Deltas: at most one per this gap, 0s..10s" +
                                dflt(defaults.burst_tick_gap);
+  const std::string cookie_help =
+      "address-validation cookies stay valid this long, 10s..24h" + dflt(defaults.cookie_lifetime);
   const std::string skew_help =
       "watson clocks may be off by this much; older or newer heartbeats and goodbyes are "
       "refused as possible replays, 10ms..1h" +
@@ -121,9 +123,14 @@ po::options_description describe_flags() {
       ("resync-slice", d(milliseconds(1), std::chrono::seconds(1)), slice_help.c_str())  //
       ("max-clock-skew", d(milliseconds(10), std::chrono::hours(1)), skew_help.c_str())  //
       ("max-tombstones", s()->value_name("N"),
-       "records of routes gone (Goodbye, expiry) held against replays (262144)")                //
-      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")                     //
-      ("max-subscribers", s()->value_name("N"), "subscribers held at most (100000)")            //
+       "records of routes gone (Goodbye, expiry) held against replays (262144)")  //
+      ("max-routes", s()->value_name("N"), "routes held at most (4000000)")       //
+      ("max-subscribers", s()->value_name("N"),
+       "proven subscriptions held at most (100000)")  //
+      ("max-subscribers-per-host", s()->value_name("N"),
+       "proven subscriptions per source address at most (32)")  //
+      ("cookie-lifetime", d(std::chrono::seconds(10), std::chrono::hours(24)),
+       cookie_help.c_str())  //
       ("receive-buffer", s()->value_name("BYTES"), "UDP receive buffer to ask for (16777216)")  //
       ("send-buffer", s()->value_name("BYTES"), "UDP send buffer to ask for (4194304)");
   return flags;
@@ -200,6 +207,8 @@ LoadedSettings load_settings(int argc, char** argv) {
   read_uint(vm, "max-tombstones", 1, 100'000'000, c.max_tombstones, problems);
   read_uint(vm, "max-routes", 1, 100'000'000, c.max_routes, problems);
   read_uint(vm, "max-subscribers", 1, 10'000'000, c.max_subscribers, problems);
+  read_uint(vm, "max-subscribers-per-host", 1, 10'000'000, c.max_subscribers_per_host, problems);
+  read_duration(vm, "cookie-lifetime", c.cookie_lifetime);
   read_uint(vm, "receive-buffer", 4096, 1u << 30, s.receive_buffer, problems);
   read_uint(vm, "send-buffer", 4096, 1u << 30, s.send_buffer, problems);
   if (problems.empty()) {

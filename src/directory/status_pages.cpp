@@ -75,6 +75,14 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell) {
   m.counter("subscribes_total", "Subscribe datagrams (new and renewals).", s.subscribes);
   m.counter("subscribers_expired_total", "Subscribers dropped after their lease ran out.",
             s.subscribers_expired);
+  m.counter("challenges_sent_total",
+            "Challenges sent to Subscribes from addresses not proven (no state kept).",
+            s.challenges_sent);
+  m.counter("subscribers_moved_total", "Subscriptions moved to a new address proven with a cookie.",
+            s.subscribers_moved);
+  m.counter("subscribers_replaced_total",
+            "Subscriptions replaced by another subscriber id proven at the same address.",
+            s.subscribers_replaced);
   m.counter("deltas_sent_total", "Delta datagrams sent (each destination counts once).",
             s.deltas_sent);
   m.counter("retransmits_sent_total", "Delta datagrams sent to answer NACKs and renewals.",

@@ -13,8 +13,8 @@ namespace baker::directory {
 
 struct Subscriber {
   std::uint64_t id = 0;
-  std::uint64_t nonce = 0;  // of its latest Subscribe or Nack: answers echo it
-  Endpoint endpoint;
+  std::uint64_t nonce = 0;        // the last accepted of its Subscribe, Nack or Unsubscribe nonces
+  Endpoint endpoint;              // its proven address: a valid cookie was presented from there
   std::vector<ServiceId> filter;  // sorted; empty = every service (holds ServiceNames refs)
   bool member = false;            // hears Deltas and Ticks on the multicast group
   TimePoint lease_deadline{};

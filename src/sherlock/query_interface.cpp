@@ -88,7 +88,8 @@ std::string metrics_text(const Replica& replica, const ReceiveStats& stats, Time
   w.gauge("baker_sherlock_directory_warmup", "1 while the directory marks its stream as warm-up.",
           replica.directory_warmup() ? 1 : 0);
   w.gauge("baker_sherlock_directory_reachable",
-          "1 when a datagram came from the directory recently; routes are kept either way.",
+          "1 when the directory answered one of our requests within the lease; routes are kept "
+          "either way.",
           replica.reachable() ? 1 : 0);
   double since = -1;
   if (const auto heard = replica.last_heard()) {
@@ -138,6 +139,18 @@ std::string metrics_text(const Replica& replica, const ReceiveStats& stats, Time
             stats.send_errors);
   w.counter("baker_sherlock_route_updates_total",
             "Calls to the route sink (one per changed batch).", stats.sink_updates);
+  w.counter("baker_sherlock_challenges_total",
+            "Challenges from the directory answered (cookie stored, Subscribe sent again).",
+            s.challenges);
+  w.counter("baker_sherlock_poisoned_resyncs_total",
+            "Resyncs because the directory's Ticks stayed below the applied sequence.", s.poisoned);
+  w.family("baker_sherlock_ignored_datagrams_total", MetricsWriter::Type::counter,
+           "Valid datagrams ignored by the subscription rules, by reason.");
+  w.sample(stats.foreign_source, {{"reason", "foreign_source"}});
+  for (int i = 0; i < kIgnoredCount; ++i) {
+    w.sample(s.ignored[static_cast<std::size_t>(i)],
+             {{"reason", to_string(static_cast<Ignored>(i))}});
+  }
   w.family("baker_sherlock_decode_rejects_total", MetricsWriter::Type::counter,
            "Datagrams rejected by the decoder, by reason.");
   for (int i = 0; i < wire::kDecodeErrorCount; ++i) {

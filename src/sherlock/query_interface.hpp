@@ -19,6 +19,7 @@ struct ReceiveStats {
   std::uint64_t group_datagrams = 0;  // of which on the multicast group's socket
   std::array<std::uint64_t, wire::kDecodeErrorCount> rejects{};  // by wire::DecodeError
   std::uint64_t unexpected_type = 0;  // valid datagrams a subscriber has no use for (a Heartbeat)
+  std::uint64_t foreign_source = 0;   // unicast datagrams not from the --directory endpoint
   std::uint64_t send_errors = 0;
   std::uint64_t batches = 0;  // wake-ups that processed datagrams
   std::uint64_t sink_updates = 0;

@@ -134,14 +134,21 @@ void SherlockDaemon::drain(udp::socket& socket, Replica::Source source) {
       }
       break;
     }
-    handle_datagram(size, now, source);
+    handle_datagram(size, from, now, source);
   }
   if (n > 0) ++stats_.batches;
 }
 
-void SherlockDaemon::handle_datagram(std::size_t size, TimePoint now, Replica::Source source) {
+void SherlockDaemon::handle_datagram(std::size_t size, const udp::endpoint& from, TimePoint now,
+                                     Replica::Source source) {
   ++stats_.datagrams;
   if (source == Replica::Source::multicast) ++stats_.group_datagrams;
+  // A sherlock follows only its directory: on the unicast socket, only its endpoint is heard
+  // (before any decoding work). The group's datagrams are checked by addressee and MAC.
+  if (source == Replica::Source::unicast && from != options_.directory) {
+    ++stats_.foreign_source;
+    return;
+  }
   wire::DecodeOptions decode_options;
   decode_options.keys = keys_ ? &*keys_ : nullptr;
   auto decoded = wire::decode({receive_buffer_.data(), size}, decode_options);
@@ -161,6 +168,7 @@ void SherlockDaemon::handle_datagram(std::size_t size, TimePoint now, Replica::S
     case wire::MessageType::tick:
     case wire::MessageType::snapshot_chunk:
     case wire::MessageType::retry_later:
+    case wire::MessageType::challenge:
       send(replica_.on_message(std::move(message), now, source));
       return;
     default:

@@ -49,7 +49,8 @@ class SherlockDaemon {
  private:
   void do_receive(boost::asio::ip::udp::socket& socket, Replica::Source source);
   void drain(boost::asio::ip::udp::socket& socket, Replica::Source source);
-  void handle_datagram(std::size_t size, TimePoint now, Replica::Source source);
+  void handle_datagram(std::size_t size, const boost::asio::ip::udp::endpoint& from, TimePoint now,
+                       Replica::Source source);
   void send(const Replica::Outgoing& out);
   void settle();  // after any event: tell the sink, re-arm the timer
   void arm_timer();

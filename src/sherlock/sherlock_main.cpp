@@ -53,6 +53,12 @@ po::options_description make_flags() {
      "trace, debug, info, warn, error, critical or off; reloaded on SIGHUP")
     ("receive-buffer", po::value<int>()->default_value(8 << 20),
      "UDP receive buffer in bytes (a 100k-route snapshot is ~3000 datagrams at once)")
+    ("max-held-deltas", po::value<std::size_t>()->default_value(65536),
+     "out-of-order Deltas held behind a gap at most (more: dropped and counted, then a resync)")
+    ("max-snapshot-chunks", po::value<std::size_t>()->default_value(1u << 18),
+     "snapshot chunks under assembly at most (a 4M-route table is ~85k)")
+    ("max-snapshot-bytes", po::value<std::size_t>()->default_value(std::size_t{2} << 30),
+     "bytes of routes under snapshot assembly at most")
     ("no-haproxy", po::bool_switch(),
      "keep the replica and the query interface only; drive no HAProxy");
   // clang-format on
@@ -140,6 +146,15 @@ baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::
   o.http = tcp::endpoint(asio::ip::make_address(http->host), http->port);
   o.receive_buffer = v["receive-buffer"].as<int>();
   if (o.receive_buffer < 65536) throw baker::UsageError("--receive-buffer: at least 65536 bytes");
+  o.replica.max_held_deltas = v["max-held-deltas"].as<std::size_t>();
+  o.replica.max_snapshot_chunks = v["max-snapshot-chunks"].as<std::size_t>();
+  o.replica.max_snapshot_bytes = v["max-snapshot-bytes"].as<std::size_t>();
+  if (o.replica.max_held_deltas < 16 || o.replica.max_snapshot_chunks < 16 ||
+      o.replica.max_snapshot_bytes < (1u << 20)) {
+    throw baker::UsageError(
+        "--max-held-deltas and --max-snapshot-chunks: at least 16; --max-snapshot-bytes: at "
+        "least 1048576");
+  }
   o.replica.subscriber_id = baker::random_nonzero_u64();
   o.replica.random_seed = baker::random_nonzero_u64();
   return o;

@@ -3,6 +3,22 @@
 #include <algorithm>
 
 namespace baker::sherlock {
+namespace {
+std::size_t bytes_of(const std::vector<wire::Route>& routes) {
+  std::size_t n = 0;
+  for (const auto& r : routes) {
+    n += sizeof(wire::Route) + r.service.size() + r.instance.size();
+    for (const auto& t : r.tags) n += sizeof(std::string) + t.size();
+  }
+  return n;
+}
+}  // namespace
+
+void SnapshotAssembly::forget(std::map<Key, Pending>::iterator it) {
+  chunks_ -= it->second.received.size();
+  bytes_ -= it->second.bytes;
+  pending_.erase(it);
+}
 
 std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoint now) {
   if (chunk.count == 0 || chunk.index >= chunk.count) return std::nullopt;  // the decoder rejects
@@ -14,32 +30,48 @@ std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoi
           std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
             return a.second.last_chunk_at < b.second.last_chunk_at;
           });
-      pending_.erase(oldest);
+      forget(oldest);
     }
     it = pending_.emplace(key, Pending{}).first;
     it->second.first_chunk_at = now;
   }
   auto& p = it->second;
   p.last_chunk_at = now;
-  if (!p.received.insert(chunk.index).second) return std::nullopt;  // a duplicate changes nothing
+  if (p.received.count(chunk.index)) return std::nullopt;  // a duplicate changes nothing
+  const std::size_t bytes = bytes_of(chunk.routes);
+  if (chunks_ + 1 > max_chunks_ || bytes_ + bytes > max_bytes_) {
+    ++dropped_;
+    if (p.received.empty()) pending_.erase(it);
+    return std::nullopt;
+  }
+  p.received.insert(chunk.index);
+  ++chunks_;
+  p.bytes += bytes;
+  bytes_ += bytes;
   p.routes.add(std::move(chunk.routes));
   if (p.received.size() < chunk.count) return std::nullopt;
 
   Snapshot out{chunk.epoch,         chunk.seq,   chunk.flags,
                std::move(p.routes), chunk.count, p.first_chunk_at};
-  pending_.erase(it);
+  forget(it);
   drop_older(out.epoch, out.seq + 1);
   return out;
 }
 
 void SnapshotAssembly::keep_only_epoch(std::uint64_t epoch) {
-  std::erase_if(pending_, [&](const auto& kv) { return std::get<0>(kv.first) != epoch; });
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    auto next = std::next(it);
+    if (std::get<0>(it->first) != epoch) forget(it);
+    it = next;
+  }
 }
 
 void SnapshotAssembly::drop_older(std::uint64_t epoch, std::uint64_t seq) {
-  std::erase_if(pending_, [&](const auto& kv) {
-    return std::get<0>(kv.first) == epoch && std::get<1>(kv.first) < seq;
-  });
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    auto next = std::next(it);
+    if (std::get<0>(it->first) == epoch && std::get<1>(it->first) < seq) forget(it);
+    it = next;
+  }
 }
 
 std::optional<TimePoint> SnapshotAssembly::last_chunk_at() const {

@@ -29,7 +29,11 @@ struct Snapshot {
 class SnapshotAssembly {
  public:
   // At most this many snapshots are assembled at once; a new one evicts the least recently fed.
-  explicit SnapshotAssembly(std::size_t max_in_progress = 2) : max_in_progress_(max_in_progress) {}
+  // Chunks and route bytes held across them are bounded too: a chunk past either bound is
+  // dropped (and counted), so no flood of forged chunks grows memory without bound.
+  explicit SnapshotAssembly(std::size_t max_in_progress = 2, std::size_t max_chunks = 1u << 18,
+                            std::size_t max_bytes = std::size_t{2} << 30)
+      : max_in_progress_(max_in_progress), max_chunks_(max_chunks), max_bytes_(max_bytes) {}
 
   // Returns the snapshot when this chunk completes it (and forgets it, with every other
   // snapshot of the same epoch at or below its sequence).
@@ -38,9 +42,16 @@ class SnapshotAssembly {
   void keep_only_epoch(std::uint64_t epoch);
   // Forgets snapshots of `epoch` below `seq` (they can no longer be applied).
   void drop_older(std::uint64_t epoch, std::uint64_t seq);
-  void clear() { pending_.clear(); }
+  void clear() {
+    pending_.clear();
+    chunks_ = 0;
+    bytes_ = 0;
+  }
 
   bool in_progress() const { return !pending_.empty(); }
+  std::size_t dropped() const { return dropped_; }  // chunks refused by the bounds
+  std::size_t chunks_held() const { return chunks_; }
+  std::size_t bytes_held() const { return bytes_; }
   // Last time a chunk arrived for any snapshot still being assembled.
   std::optional<TimePoint> last_chunk_at() const;
   // Chunks received / expected of the most recently fed snapshot (for logs).
@@ -53,9 +64,16 @@ class SnapshotAssembly {
     ReplicaTable::Staged routes;
     TimePoint first_chunk_at{};
     TimePoint last_chunk_at{};
+    std::size_t bytes = 0;
   };
+  void forget(std::map<Key, Pending>::iterator it);
 
   std::size_t max_in_progress_;
+  std::size_t max_chunks_;
+  std::size_t max_bytes_;
+  std::size_t chunks_ = 0;
+  std::size_t bytes_ = 0;
+  std::size_t dropped_ = 0;
   std::map<Key, Pending> pending_;
 };
 

@@ -81,7 +81,22 @@ inline wire::Goodbye goodbye(const std::string& service, const std::string& inst
 }
 
 template <typename T>
-std::vector<T> messages_of(const Actions& actions, const Endpoint* to = nullptr) {
+std::vector<T> messages_of(const Actions& actions, const Endpoint* to);
+
+// What a sherlock does at an address it has not proven yet: Subscribe, and on the Challenge
+// Subscribe again at once with its cookie and the next nonce. Returns the second answer.
+inline Actions subscribe_with_cookie(DirectoryCore& core, wire::Subscribe s, const Endpoint& from,
+                                     TimePoint now) {
+  const Actions first = core.on_datagram(s, from, now);
+  const auto challenges = messages_of<wire::Challenge>(first, &from);
+  if (challenges.empty()) return first;
+  s.cookie = challenges.front().cookie;
+  s.nonce = next_nonce();
+  return core.on_datagram(s, from, now);
+}
+
+template <typename T>
+std::vector<T> messages_of(const Actions& actions, const Endpoint* to) {
   std::vector<T> out;
   for (const auto& a : actions) {
     if (const auto* m = std::get_if<T>(&a.message)) {
@@ -94,6 +109,11 @@ std::vector<T> messages_of(const Actions& actions, const Endpoint* to = nullptr)
     }
   }
   return out;
+}
+
+template <typename T>
+std::vector<T> messages_of(const Actions& actions) {
+  return messages_of<T>(actions, nullptr);
 }
 
 template <typename T>

@@ -14,7 +14,7 @@ TEST(StatusPages, MetricsNameRoutesSubscribersRejectsAndWarmup) {
   DirectoryCore core(c, 5, clock.now());
   core.on_datagram(heartbeat("web", "a", 1), kWatson, clock.now());
   core.on_datagram(wire::Tick{}, kWatson, clock.now());  // unexpected: a reject
-  core.on_datagram(subscribe(1), endpoint(1, 1), clock.now());
+  subscribe_with_cookie(core, subscribe(1), endpoint(1, 1), clock.now());
   ShellStats shell;
   shell.decode_errors[static_cast<int>(wire::DecodeError::bad_mac)] = 3;
   shell.kernel_drops = 7;

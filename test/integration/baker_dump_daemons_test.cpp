@@ -193,6 +193,9 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
     } else if (type == "subscribe") {
       EXPECT_EQ(r["src"].str(), s);
       EXPECT_EQ(r["subscriber"].str(), "5eb");
+    } else if (type == "challenge") {  // address validation: carries no epoch
+      EXPECT_EQ(r["src"].str(), d) << line;
+      EXPECT_EQ(r["dst"].str(), s) << line;
     } else {
       // Everything else comes from the directory to the subscriber, in one epoch.
       EXPECT_EQ(r["src"].str(), d) << line;

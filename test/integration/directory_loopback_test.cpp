@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metrics_check.hpp"
@@ -46,6 +47,25 @@ class Peer {
     socket_.send_to(wire::encode(m, keys_), "127.0.0.1", directory_port_);
   }
   std::uint16_t port() const { return socket_.port(); }
+  // As a sherlock does: every request with the next nonce; a Subscribe answered with a Challenge
+  // is sent again at once with the cookie.
+  void subscribe(std::uint64_t id, std::vector<std::string> services = {},
+                 std::uint64_t last_epoch = 0, std::uint64_t last_seq = 0, std::uint8_t flags = 0) {
+    wire::Subscribe s{id, ++nonce_, cookie_, std::move(services), last_epoch, last_seq, flags};
+    send(s);
+    if (!cookie_.empty()) return;
+    const auto c = wait_for<wire::Challenge>(
+        [&](const wire::Challenge& c) { return c.subscriber_id == id && c.nonce == s.nonce; },
+        2000ms);
+    if (!c) return;
+    cookie_ = s.cookie = c->cookie;
+    s.nonce = ++nonce_;
+    send(s);
+  }
+  void nack(std::uint64_t id, std::uint64_t epoch, std::uint64_t first, std::uint64_t last) {
+    send(wire::Nack{id, ++nonce_, epoch, first, last});
+  }
+  void unsubscribe(std::uint64_t id) { send(wire::Unsubscribe{id, ++nonce_}); }
   // Receives until pred accepts a message (every message received is also kept in seen()).
   template <typename T>
   std::optional<T> wait_for(const std::function<bool(const T&)>& pred,
@@ -79,7 +99,15 @@ class Peer {
   const wire::Keyring* keys_ = nullptr;
   std::vector<wire::Message> seen_;
   int undecodable_ = 0;
+  std::uint64_t nonce_ = 0;
+  wire::Cookie cookie_;
 };
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 wire::Heartbeat heartbeat(const std::string& instance, std::uint64_t seq,
                           std::uint32_t interval_ms = 100, std::uint16_t port = 8080) {
@@ -88,8 +116,9 @@ wire::Heartbeat heartbeat(const std::string& instance, std::uint64_t seq,
   h.route.instance = instance;
   h.route.address = wire::IpAddress::v4(127, 0, 0, 1);
   h.route.port = port;
-  h.epoch = 0xabc;
+  h.incarnation = 0xabc;
   h.seq = seq;
+  h.sent_ms = wall_ms();
   h.interval_ms = interval_ms;
   return h;
 }
@@ -114,11 +143,15 @@ struct Directory {
     if (std::find(extra.begin(), extra.end(), "--warmup-max") == extra.end()) {
       extra.insert(extra.end(), {"--warmup-max", "0s"});  // most tests want expiry at once
     }
+    // Heartbeats count only if sent after start + --max-clock-skew (the restart rule): a short
+    // skew, waited out below, keeps the tests quick.
+    extra.insert(extra.end(), {"--max-clock-skew", "100ms"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<ChildProcess>(argv);
     const bool up = wait_until(
         [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms);
     EXPECT_TRUE(up) << process->log();
+    std::this_thread::sleep_for(150ms);
   }
   std::string metrics() const {
     auto r = http_get("127.0.0.1", metrics_port, "/metrics");
@@ -138,7 +171,7 @@ TEST(DirectoryLoopback, AddExpiryAndGoodbyeReachASubscriber) {
   Directory dir({"--miss-limit", "2"});
   Peer sherlock(dir.port);
   Peer watson(dir.port);
-  sherlock.send(wire::Subscribe{42, {}, 0, 0, 0});
+  sherlock.subscribe(42, {}, 0, 0, 0);
   auto snap = sherlock.wait_for<wire::SnapshotChunk>();
   ASSERT_TRUE(snap) << dir.process->log();
   EXPECT_EQ(snap->seq, 0u);
@@ -175,7 +208,7 @@ TEST(DirectoryLoopback, AddExpiryAndGoodbyeReachASubscriber) {
   ASSERT_TRUE(routes);
   EXPECT_NE(routes->body.find("\"instance\":\"b\""), std::string::npos) << routes->body;
   const auto bye_at = std::chrono::steady_clock::now();
-  watson.send(wire::Goodbye{"greeting", "b", 0xabc, 3});
+  watson.send(wire::Goodbye{"greeting", "b", 0xabc, 3, wall_ms()});
   ASSERT_TRUE(sherlock.wait_for<wire::Delta>(
       [](const wire::Delta& d) { return has_op(d, wire::OpKind::remove, "b"); }));
   EXPECT_LT(std::chrono::steady_clock::now() - bye_at, 1000ms);
@@ -192,7 +225,7 @@ TEST(DirectoryLoopback, NackIsAnsweredFromTheLogOrWithASnapshot) {
   Directory dir({"--log-size", "4"});
   Peer sherlock(dir.port);
   Peer watson(dir.port);
-  sherlock.send(wire::Subscribe{7, {}, 0, 0, 0});
+  sherlock.subscribe(7, {}, 0, 0, 0);
   auto snap = sherlock.wait_for<wire::SnapshotChunk>();
   ASSERT_TRUE(snap) << dir.process->log();
   const std::uint64_t epoch = snap->epoch;
@@ -200,7 +233,7 @@ TEST(DirectoryLoopback, NackIsAnsweredFromTheLogOrWithASnapshot) {
   ASSERT_TRUE(wait_until([&] { return dir.metric("sequence") == 3; }, 3000ms));
 
   // Pretend 2..3 were lost: the answer is the log from 2 up to the present.
-  sherlock.send(wire::Nack{7, epoch, 2, 3});
+  sherlock.nack(7, epoch, 2, 3);
   auto re = sherlock.wait_for<wire::Delta>([](const wire::Delta& d) { return d.from_seq == 1; });
   ASSERT_TRUE(re);
   EXPECT_EQ(re->to_seq, 3u);
@@ -210,7 +243,7 @@ TEST(DirectoryLoopback, NackIsAnsweredFromTheLogOrWithASnapshot) {
   for (int i = 4; i <= 9; ++i) watson.send(heartbeat("i" + std::to_string(i), 1, 10000));
   ASSERT_TRUE(wait_until([&] { return dir.metric("sequence") == 9; }, 3000ms));
   std::this_thread::sleep_for(60ms);  // past the 50 ms merge window of the first answer
-  sherlock.send(wire::Nack{7, epoch, 2, 9});
+  sherlock.nack(7, epoch, 2, 9);
   std::vector<wire::SnapshotChunk> chunks;
   auto chunk = sherlock.wait_for<wire::SnapshotChunk>([&](const wire::SnapshotChunk& c) {
     chunks.push_back(c);
@@ -231,13 +264,13 @@ TEST(DirectoryLoopback, StormOfNacksIsToldToRetryLater) {
   Directory dir({"--nack-burst", "5", "--nack-rate", "1"});
   Peer sherlock(dir.port);
   Peer watson(dir.port);
-  sherlock.send(wire::Subscribe{9, {}, 0, 0, 0});
+  sherlock.subscribe(9, {}, 0, 0, 0);
   auto snap = sherlock.wait_for<wire::SnapshotChunk>();
   ASSERT_TRUE(snap);
   for (int i = 1; i <= 20; ++i) {
     watson.send(heartbeat("s" + std::to_string(i), 1, 10000));
     ASSERT_TRUE(wait_until([&] { return dir.metric("sequence") == i; }, 3000ms));
-    sherlock.send(wire::Nack{9, snap->epoch, 1, static_cast<std::uint64_t>(i)});
+    sherlock.nack(9, snap->epoch, 1, static_cast<std::uint64_t>(i));
   }
   auto retry = sherlock.wait_for<wire::RetryLater>();
   ASSERT_TRUE(retry);
@@ -272,7 +305,7 @@ TEST(DirectoryLoopback, MulticastMembersHearDeltasOnTheGroup) {
                  "127.0.0.1", "--multicast-ttl", "0"});
   Peer sherlock(dir.port);
   Peer watson(dir.port);
-  sherlock.send(wire::Subscribe{5, {"greeting"}, 0, 0, wire::kFlagMulticastMember});
+  sherlock.subscribe(5, {"greeting"}, 0, 0, wire::kFlagMulticastMember);
   ASSERT_TRUE(sherlock.wait_for<wire::SnapshotChunk>()) << dir.process->log();
   watson.send(heartbeat("m", 1, 10000));
 
@@ -317,7 +350,7 @@ TEST(DirectoryLoopback, KeysAreRequiredAndReloadedOnSighup) {
   watson.use_keys(&ring1);
   watson.send(heartbeat("signed", 1, 10000));
   ASSERT_TRUE(wait_until([&] { return dir.metric("routes") == 1; }, 3000ms));
-  sherlock.send(wire::Subscribe{3, {}, 0, 0, 0});
+  sherlock.subscribe(3, {}, 0, 0, 0);
   auto snap = sherlock.wait_for<wire::SnapshotChunk>();  // decodes only with a valid MAC
   ASSERT_TRUE(snap);
   EXPECT_EQ(snap->routes.size(), 1u);
@@ -349,7 +382,7 @@ TEST(DirectoryLoopback, KeysAreRequiredAndReloadedOnSighup) {
 TEST(DirectoryLoopback, WarmupFlagIsSetAfterStartAndClearedLater) {
   Directory dir({"--warmup-max", "600ms"});
   Peer sherlock(dir.port);
-  sherlock.send(wire::Subscribe{11, {}, 0, 0, 0});
+  sherlock.subscribe(11, {}, 0, 0, 0);
   auto snap = sherlock.wait_for<wire::SnapshotChunk>();
   ASSERT_TRUE(snap);
   EXPECT_EQ(snap->flags, wire::kFlagWarmup);
@@ -411,10 +444,12 @@ TEST(DirectoryLoopback, ConfigFileIsReadAndFlagsWin) {
   tmp.write("directory.conf", "listen = 127.0.0.1:" + std::to_string(port) +
                                   "\nmetrics = 127.0.0.1:" + std::to_string(metrics_port) +
                                   "\nmiss-limit = 7\nwarmup-max = 0s\nlog-level = debug\n");
-  ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2"});
+  ChildProcess p({bin("directory"), "--config", tmp.file("directory.conf"), "--miss-limit", "2",
+                  "--max-clock-skew", "100ms"});
   ASSERT_TRUE(wait_until(
       [&] { return http_get("127.0.0.1", metrics_port, "/metrics").has_value(); }, 5000ms))
       << p.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
   EXPECT_NE(p.log().find("miss-limit 2"), std::string::npos) << p.log();
   Peer watson(port);
   watson.send(heartbeat("cfg", 1, 100));

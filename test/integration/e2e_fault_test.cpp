@@ -114,7 +114,8 @@ TEST(EndToEnd, RollingUpgradeUnderLoadFailsNoRequest) {
   std::this_thread::sleep_for(500ms);
   load.stop();
   EXPECT_EQ(load.failed(), 0u) << (load.failures().empty() ? "" : load.failures().front());
-  EXPECT_GT(load.ok(), 200u);  // enough traffic to mean something; the count depends on machine load
+  EXPECT_GT(load.ok(),
+            200u);  // enough traffic to mean something; the count depends on machine load
   std::uint64_t v2_answers = 0;
   for (const auto& [body, n] : load.bodies()) {
     if (body.find("greeting v2") != std::string::npos) v2_answers += n;
@@ -197,7 +198,7 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   truncated.resize(truncated.size() / 2);
   send(truncated);  // truncated
   auto v2 = wire::encode(forged);
-  v2[1] = 2;
+  v2[1] = 3;                           // a version this build does not speak
   send(v2);                            // wrong version
   send(wire::encode(forged));          // no MAC
   send(wire::encode(forged, &wrong));  // forged with a wrong key
@@ -205,7 +206,15 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   altered[10] ^= 1;
   send(altered);  // altered after signing
   // A NACK flood from a fake subscriber (validly signed: an insider's worst case).
-  for (int i = 0; i < 2000; ++i) send(wire::encode(wire::Nack{1234, 1, 1, 1000}, &good));
+  for (std::uint64_t i = 1; i <= 2000; ++i) {
+    wire::Nack n;  // fields by name: a positional list silently shifted when nonce came in
+    n.subscriber_id = 1234;
+    n.nonce = i;
+    n.epoch = 1;
+    n.first_missing = 1;
+    n.last_missing = 1000;
+    send(wire::encode(n, &good));
+  }
 
   const auto reason = [&](const std::string& r) {
     return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}");

@@ -21,7 +21,8 @@ void set_loss(std::uint16_t port, int percent) {
   ASSERT_TRUE(sh("nft flush chain inet baker_loss in"));
   if (percent == 0) return;
   const std::string p = std::to_string(port);
-  const std::string drop = " numgen random mod 100 \"<\" " + std::to_string(percent) + " counter drop";
+  const std::string drop =
+      " numgen random mod 100 \"<\" " + std::to_string(percent) + " counter drop";
   ASSERT_TRUE(sh("nft add rule inet baker_loss in udp dport " + p + drop));
   ASSERT_TRUE(sh("nft add rule inet baker_loss in udp sport " + p + drop));
 }
@@ -32,7 +33,8 @@ std::uint64_t dropped() {
   if (FILE* p = popen("nft list chain inet baker_loss in", "r")) {
     char line[512];
     while (fgets(line, sizeof line, p)) {
-      if (const char* at = std::strstr(line, "packets ")) total += std::strtoull(at + 8, nullptr, 10);
+      if (const char* at = std::strstr(line, "packets "))
+        total += std::strtoull(at + 8, nullptr, 10);
     }
     pclose(p);
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process.hpp"
@@ -35,9 +36,12 @@ wire::Heartbeat heartbeat(const std::string& instance, std::uint64_t seq) {
   h.route.instance = instance;
   h.route.address = wire::IpAddress::v4(127, 0, 0, 1);
   h.route.port = 8080;
-  h.epoch = 0xabc;
+  h.incarnation = 0xabc;
   h.seq = seq;
   h.interval_ms = 10000;
+  h.sent_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
   return h;
 }
 
@@ -86,9 +90,10 @@ TEST(KeyFileReload, DirectoryKeepsItsKeysWhenTheConfigLosesTheKeyFile) {
   const std::uint16_t metrics = free_tcp_port();
   ChildProcess dir({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port), "--metrics",
                     "127.0.0.1:" + std::to_string(metrics), "--warmup-max", "0s", "--config",
-                    tmp.file("directory.conf")});
+                    tmp.file("directory.conf"), "--max-clock-skew", "100ms"});
   ASSERT_TRUE(wait_until([&] { return sample(metrics, "baker_directory_routes") == 0; }, 5000ms))
       << dir.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
 
   tmp.write("directory.conf", "log-level = debug\n");
   dir.signal(SIGHUP);
@@ -126,10 +131,15 @@ TEST(KeyFileReload, SherlockKeepsItsKeysWhenTheConfigLosesTheKeyFile) {
                          tmp.file("sherlock.conf")});
   const auto ring = keyring();
   // The next datagram from sherlock, decoded with the keys (it fails without a MAC).
+  wire::Subscribe latest;  // RetryLater binds to the latest request's nonce
   auto next_signed = [&](std::uint16_t* from) {
     const auto bytes = directory.receive(3000ms, from);
     if (!bytes) return false;
-    return wire::decode(*bytes, wire::DecodeOptions{&ring}).ok();
+    const auto m = wire::decode(*bytes, wire::DecodeOptions{&ring});
+    if (m.ok() && std::holds_alternative<wire::Subscribe>(m.value().message)) {
+      latest = std::get<wire::Subscribe>(m.value().message);
+    }
+    return m.ok();
   };
   std::uint16_t sherlock_port = 0;
   ASSERT_TRUE(next_signed(&sherlock_port)) << "a signed Subscribe\n" << sherlock.log();
@@ -138,7 +148,7 @@ TEST(KeyFileReload, SherlockKeepsItsKeysWhenTheConfigLosesTheKeyFile) {
   sherlock.signal(SIGHUP);
   ASSERT_TRUE(logged(sherlock, kRefused)) << sherlock.log();
 
-  directory.send_to(wire::encode(wire::Tick{0x5eed, 0, 0, 0, 0, 15000}), "127.0.0.1",
+  directory.send_to(wire::encode(wire::Tick{0x5eed, 0, 0, 0, 0, 0, 0, 15000}), "127.0.0.1",
                     sherlock_port);  // no MAC
   ASSERT_TRUE(wait_until(
       [&] {
@@ -147,7 +157,9 @@ TEST(KeyFileReload, SherlockKeepsItsKeysWhenTheConfigLosesTheKeyFile) {
       3000ms))
       << sherlock.log();
   // And it still signs what it sends: RetryLater makes it subscribe again soon.
-  directory.send_to(wire::encode(wire::RetryLater{0x5eed, 10}, &ring), "127.0.0.1", sherlock_port);
+  directory.send_to(
+      wire::encode(wire::RetryLater{0x5eed, latest.subscriber_id, latest.nonce, 10}, &ring),
+      "127.0.0.1", sherlock_port);
   ASSERT_TRUE(next_signed(nullptr)) << sherlock.log();
   EXPECT_TRUE(sherlock.running());
 }

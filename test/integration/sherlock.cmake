@@ -9,3 +9,10 @@ if(TARGET directory)
   target_link_libraries(sherlock_directory_test PRIVATE baker_wire Threads::Threads)
   add_dependencies(sherlock_directory_test sherlock directory)
 endif()
+
+# Attacks on the subscription path (replays, spoofed sources, floods) with both real binaries.
+if(TARGET directory)
+  baker_integration_test(replay_subscribe_test replay_subscribe_test.cpp)
+  target_link_libraries(replay_subscribe_test PRIVATE baker_wire Threads::Threads)
+  add_dependencies(replay_subscribe_test sherlock directory)
+endif()

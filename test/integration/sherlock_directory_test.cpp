@@ -164,6 +164,12 @@ class LossyRelay {
 
 // ---- scripted watsons ---------------------------------------------------------------------------
 
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 class Watsons {
  public:
   explicit Watsons(std::uint16_t directory_port) : directory_port_(directory_port) {}
@@ -180,13 +186,14 @@ class Watsons {
     h.route.weight = weight;
     h.route.state = state;
     h.route.tags = {"zone=a"};
-    h.epoch = epoch_;
+    h.incarnation = epoch_;
     h.seq = ++seq_[h.route.service + "/" + h.route.instance];
+    h.sent_ms = wall_ms();
     h.interval_ms = 60000;  // nothing expires during a test
     socket_.send_to(wire::encode(h), "127.0.0.1", directory_port_);
   }
   void goodbye(const std::string& service, int i) {
-    wire::Goodbye g{service, "i-" + std::to_string(i), epoch_, 0};
+    wire::Goodbye g{service, "i-" + std::to_string(i), epoch_, 0, wall_ms()};
     g.seq = ++seq_[service + "/" + g.instance];
     socket_.send_to(wire::encode(g), "127.0.0.1", directory_port_);
   }
@@ -208,11 +215,15 @@ class SherlockWithDirectoryTest : public ::testing::Test {
                                   "--metrics",
                                   "127.0.0.1:" + std::to_string(directory_http_),
                                   "--warmup-max",
-                                  "0s"};
+                                  "0s",
+                                  "--max-clock-skew",
+                                  "100ms"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     directory_ = std::make_unique<ChildProcess>(argv);
     ASSERT_TRUE(wait_until([&] { return directory_table(directory_http_).has_value(); }, 5000ms))
         << directory_->log();
+    // Heartbeats count only if sent after its start + --max-clock-skew (the restart rule).
+    std::this_thread::sleep_for(150ms);
   }
   void start_sherlock(std::uint16_t directory_port, std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{bin("sherlock"), "--no-haproxy",

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metrics_check.hpp"
@@ -80,6 +81,12 @@ class SherlockScriptedTest : public ::testing::Test {
         continue;
       }
       sherlock_port = from;
+      if (const auto* sub = std::get_if<wire::Subscribe>(&decoded.value().message)) {
+        answer_to = {sub->subscriber_id, sub->nonce};  // what our answers must echo
+      }
+      if (const auto* n = std::get_if<wire::Nack>(&decoded.value().message)) {
+        answer_to = {n->subscriber_id, n->nonce};
+      }
       if (auto* m = std::get_if<T>(&decoded.value().message)) return *m;
     }
     return std::nullopt;
@@ -90,7 +97,7 @@ class SherlockScriptedTest : public ::testing::Test {
   }
   void send_snapshot(std::uint64_t seq, const std::vector<wire::Route>& routes,
                      std::uint8_t flags = 0) {
-    for (const auto& c : wire::split_snapshot(kEpoch, seq, flags, routes)) send(c);
+    for (const auto& c : wire::split_snapshot(kEpoch, answer_to, seq, flags, routes)) send(c);
   }
 
   std::string get(const std::string& path) {
@@ -105,6 +112,7 @@ class SherlockScriptedTest : public ::testing::Test {
   UdpSocket directory;
   std::uint16_t http_port = free_tcp_port();
   std::uint16_t sherlock_port = 0;
+  wire::Addressee answer_to;  // the subscriber and nonce of its latest Subscribe or Nack
   std::optional<wire::Keyring> keys;
   std::unique_ptr<ChildProcess> sherlock;
 };
@@ -119,14 +127,15 @@ TEST_F(SherlockScriptedTest, RoutesFromSnapshotAndDeltasAppearInQueryInterface) 
 
   std::vector<wire::Route> table{route("api", 1), route("api", 2), route("web", 3)};
   send_snapshot(5, table);
-  wire::Delta d{kEpoch, 5, 7, 0, {}};
+  // A filtered subscriber's stream carries its id.
+  wire::Delta d{kEpoch, sub->subscriber_id, 0, 5, 7, 0, {}};
   d.ops.push_back({wire::OpKind::update, route("api", 2, 7)});
   d.ops.push_back({wire::OpKind::add, route("web", 4)});
   send(d);
   table[1] = route("api", 2, 7);
   table.push_back(route("web", 4));
   const auto digest = wire::table_digest(table);
-  send(wire::Tick{kEpoch, 7, digest, 4, 0, 15000});
+  send(wire::Tick{kEpoch, sub->subscriber_id, 0, 7, digest, 4, 0, 15000});
 
   ASSERT_TRUE(wait_until([&] { return digest_is(digest, 7); }, 3000ms)) << get("/digest");
   const auto routes = get("/routes");
@@ -155,15 +164,17 @@ TEST_F(SherlockScriptedTest, GapProducesNackThenFills) {
   start();
   ASSERT_TRUE(expect<wire::Subscribe>()) << sherlock->log();
   send_snapshot(0, {});
-  send(wire::Delta{kEpoch, 0, 1, 0, {{wire::OpKind::add, route("api", 1)}}});
+  send(wire::Delta{kEpoch, 0, 0, 0, 1, 0, {{wire::OpKind::add, route("api", 1)}}});
   // (1,2] is lost
-  send(wire::Delta{kEpoch, 2, 3, 0, {{wire::OpKind::add, route("api", 3)}}});
+  send(wire::Delta{kEpoch, 0, 0, 2, 3, 0, {{wire::OpKind::add, route("api", 3)}}});
   const auto nack = expect<wire::Nack>(2000ms);
   ASSERT_TRUE(nack) << sherlock->log();
   EXPECT_EQ(nack->epoch, kEpoch);
   EXPECT_EQ(nack->first_missing, 2u);
   EXPECT_EQ(nack->last_missing, 2u);
   send(wire::Delta{kEpoch,
+                   0,
+                   0,
                    1,
                    3,
                    0,
@@ -180,7 +191,7 @@ TEST_F(SherlockScriptedTest, TailLossFoundByTickAndLostChunkAskedAgain) {
   ASSERT_TRUE(expect<wire::Subscribe>()) << sherlock->log();
   std::vector<wire::Route> table;
   for (int i = 0; i < 300; ++i) table.push_back(route("api", i));
-  auto chunks = wire::split_snapshot(kEpoch, 10, 0, table);
+  auto chunks = wire::split_snapshot(kEpoch, answer_to, 10, 0, table);
   ASSERT_GE(chunks.size(), 3u);
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     if (i != 1) send(chunks[i]);
@@ -193,12 +204,13 @@ TEST_F(SherlockScriptedTest, TailLossFoundByTickAndLostChunkAskedAgain) {
       << get("/digest");
 
   table.push_back(route("api", 1000));
-  send(wire::Tick{kEpoch, 11, wire::table_digest(table), 301, 0, 15000});  // the Delta was lost
+  send(wire::Tick{kEpoch, 0, 0, 11, wire::table_digest(table), 301, 0,
+                  15000});  // the Delta was lost
   const auto nack = expect<wire::Nack>(2000ms);
   ASSERT_TRUE(nack) << sherlock->log();
   EXPECT_EQ(nack->first_missing, 11u);
   EXPECT_EQ(nack->last_missing, 11u);
-  send(wire::Delta{kEpoch, 10, 11, 0, {{wire::OpKind::add, route("api", 1000)}}});
+  send(wire::Delta{kEpoch, 0, 0, 10, 11, 0, {{wire::OpKind::add, route("api", 1000)}}});
   ASSERT_TRUE(wait_until([&] { return digest_is(wire::table_digest(table), 11); }, 3000ms));
 }
 
@@ -211,34 +223,39 @@ TEST_F(SherlockScriptedTest, NewEpochDuringWarmupKeepsRoutes) {
   // The directory restarts (new epoch, warming up) knowing only i-1 so far.
   const std::uint64_t epoch2 = kEpoch + 1;
   const std::vector<wire::Route> known{route("api", 1)};
-  send(wire::Tick{epoch2, 1, wire::table_digest(known), 1, wire::kFlagWarmup, 15000});
+  // A Tick of another epoch proves nothing: sherlock asks (at most once a second after its last
+  // Subscribe) with its own state, and switches when the snapshot answering that arrives.
+  std::this_thread::sleep_for(1100ms);
+  send(wire::Tick{epoch2, 0, 0, 1, wire::table_digest(known), 1, wire::kFlagWarmup, 15000});
   const auto resync = expect<wire::Subscribe>(2000ms);
   ASSERT_TRUE(resync) << sherlock->log();
-  EXPECT_EQ(resync->last_epoch, 0u);
-  for (const auto& c : wire::split_snapshot(epoch2, 1, wire::kFlagWarmup, known)) send(c);
+  EXPECT_EQ(resync->last_epoch, kEpoch);
+  EXPECT_EQ(json_u64(get("/digest"), "epoch"), kEpoch) << "not adopted from a Tick";
+  for (const auto& c : wire::split_snapshot(epoch2, answer_to, 1, wire::kFlagWarmup, known))
+    send(c);
   ASSERT_TRUE(wait_until([&] { return json_u64(get("/digest"), "epoch") == epoch2; }, 3000ms));
   EXPECT_EQ(json_u64(get("/digest"), "routes"), 3u) << "warm-up merges, never drops";
   EXPECT_NE(sherlock->log().find("directory restarted"), std::string::npos);
 
   // Warm-up over: its table is i-1 only, so the replica resyncs and replaces.
-  send(wire::Tick{epoch2, 1, wire::table_digest(known), 1, 0, 15000});
+  send(wire::Tick{epoch2, 0, 0, 1, wire::table_digest(known), 1, 0, 15000});
   const auto replace = expect<wire::Subscribe>(2000ms);
   ASSERT_TRUE(replace);
   EXPECT_EQ(replace->last_epoch, 0u);
-  for (const auto& c : wire::split_snapshot(epoch2, 1, 0, known)) send(c);
+  for (const auto& c : wire::split_snapshot(epoch2, answer_to, 1, 0, known)) send(c);
   ASSERT_TRUE(wait_until([&] { return json_u64(get("/digest"), "routes") == 1; }, 3000ms));
 }
 
 TEST_F(SherlockScriptedTest, SnapshotOf100kRoutesHeldQuickly) {
   std::vector<wire::Route> table;
   for (int i = 0; i < 100000; ++i) table.push_back(route("svc-" + std::to_string(i % 50), i));
-  std::vector<wire::Bytes> datagrams;
-  for (const auto& c : wire::split_snapshot(kEpoch, 100000, 0, table)) {
-    datagrams.push_back(wire::encode(c));
-  }
   const auto digest = wire::table_digest(table);
   start({}, "info");
   ASSERT_TRUE(expect<wire::Subscribe>()) << sherlock->log();
+  std::vector<wire::Bytes> datagrams;  // answering that Subscribe (its nonce)
+  for (const auto& c : wire::split_snapshot(kEpoch, answer_to, 100000, 0, table)) {
+    datagrams.push_back(wire::encode(c));
+  }
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& d : datagrams) directory.send_to(d, "127.0.0.1", sherlock_port);
   ASSERT_TRUE(wait_until([&] { return digest_is(digest, 100000); }, 10000ms, 2ms))
@@ -279,7 +296,7 @@ TEST_F(SherlockScriptedTest, KeyFileAuthenticatesBothWaysAndSighupReloads) {
   start({"--config", tmp.file("sherlock.conf")});
   ASSERT_TRUE(expect<wire::Subscribe>()) << "Subscribe must carry a MAC " << sherlock->log();
 
-  directory.send_to(wire::encode(wire::Tick{kEpoch, 0, 0, 0, 0, 15000}), "127.0.0.1",
+  directory.send_to(wire::encode(wire::Tick{kEpoch, 0, 0, 0, 0, 0, 0, 15000}), "127.0.0.1",
                     sherlock_port);  // no MAC
   ASSERT_TRUE(wait_until(
       [&] {
@@ -303,7 +320,7 @@ TEST_F(SherlockScriptedTest, KeyFileAuthenticatesBothWaysAndSighupReloads) {
   keys = wire::Keyring::parse(both, &error);
   ASSERT_TRUE(keys) << error;
   // Signed with key 2, accepted only with the new file; it also makes sherlock ask again soon.
-  send(wire::RetryLater{kEpoch, 10});
+  send(wire::RetryLater{kEpoch, answer_to.subscriber_id, answer_to.nonce, 10});
   bool signed_with_2 = false;
   ASSERT_TRUE(wait_until(
       [&] {

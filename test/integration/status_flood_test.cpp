@@ -125,11 +125,12 @@ TEST(StatusFlood, DirectoryStaysIdleRoutesAndAnswersOnceTheFloodEnds) {
   if (!raise_own_descriptor_limit()) GTEST_SKIP() << "RLIMIT_NOFILE too low for the flood";
   const std::uint16_t port = free_udp_port();
   const std::uint16_t metrics = free_tcp_port();
-  ChildProcess dir(
-      limited({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port), "--metrics",
-               "127.0.0.1:" + std::to_string(metrics), "--warmup-max", "0s"}));
+  ChildProcess dir(limited({bin("directory"), "--listen", "127.0.0.1:" + std::to_string(port),
+                            "--metrics", "127.0.0.1:" + std::to_string(metrics), "--warmup-max",
+                            "0s", "--max-clock-skew", "100ms"}));
   ASSERT_TRUE(wait_until([&] { return sample(metrics, "baker_directory_routes") == 0; }, 5000ms))
       << dir.log();
+  std::this_thread::sleep_for(150ms);  // the restart rule: start + max-clock-skew
 
   flood(dir.pid(), metrics, "directory", [&] {
     // The UDP path works meanwhile: a heartbeat is routed, a subscriber gets it in its snapshot.
@@ -139,18 +140,31 @@ TEST(StatusFlood, DirectoryStaysIdleRoutesAndAnswersOnceTheFloodEnds) {
     h.route.instance = "a";
     h.route.address = wire::IpAddress::v4(127, 0, 0, 1);
     h.route.port = 8080;
-    h.epoch = 1;
+    h.incarnation = 1;
     h.seq = 1;
     h.interval_ms = 10000;
+    h.sent_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
     peer.send_to(wire::encode(h), "127.0.0.1", port);
     bool routed = false;
+    std::uint64_t nonce = 0;
+    wire::Cookie cookie;
     const auto deadline = std::chrono::steady_clock::now() + 1500ms;
     while (!routed && std::chrono::steady_clock::now() < deadline) {
-      peer.send_to(wire::encode(wire::Subscribe{77, {}, 0, 0, 0}), "127.0.0.1", port);
+      wire::Subscribe s;
+      s.subscriber_id = 77;
+      s.nonce = ++nonce;
+      s.cookie = cookie;
+      peer.send_to(wire::encode(s), "127.0.0.1", port);
       const auto bytes = peer.receive(200ms);
       if (!bytes) continue;
       const auto m = wire::decode(*bytes);
       if (!m.ok()) continue;
+      if (const auto* c = std::get_if<wire::Challenge>(&m.value().message)) {
+        cookie = c->cookie;  // address validation: Subscribe again with it
+        continue;
+      }
       const auto* chunk = std::get_if<wire::SnapshotChunk>(&m.value().message);
       routed = chunk && chunk->routes.size() == 1 && chunk->routes[0].instance == "a";
     }
@@ -171,12 +185,23 @@ TEST(StatusFlood, SherlockStaysIdleAndAnswersOnceTheFloodEnds) {
       wait_until([&] { return http_get("127.0.0.1", http, "/metrics").has_value(); }, 5000ms))
       << sherlock.log();
   std::uint16_t sherlock_port = 0;
-  ASSERT_TRUE(directory.receive(3000ms, &sherlock_port)) << "a Subscribe\n" << sherlock.log();
-  while (directory.receive(100ms)) {
+  wire::Subscribe latest;  // a RetryLater counts only as the answer to the latest request
+  const auto note = [&](const std::optional<std::vector<std::uint8_t>>& bytes) {
+    if (!bytes) return false;
+    const auto m = wire::decode(*bytes);
+    if (m.ok() && std::holds_alternative<wire::Subscribe>(m.value().message)) {
+      latest = std::get<wire::Subscribe>(m.value().message);
+    }
+    return true;
+  };
+  ASSERT_TRUE(note(directory.receive(3000ms, &sherlock_port))) << "a Subscribe\n" << sherlock.log();
+  while (note(directory.receive(100ms))) {
   }
   flood(sherlock.pid(), http, "sherlock", [&] {
     // Its UDP path works meanwhile: told to retry soon, it subscribes again.
-    directory.send_to(wire::encode(wire::RetryLater{0x5eed, 10}), "127.0.0.1", sherlock_port);
+    directory.send_to(
+        wire::encode(wire::RetryLater{0x5eed, latest.subscriber_id, latest.nonce, 10}), "127.0.0.1",
+        sherlock_port);
     const auto bytes = directory.receive(1500ms);
     ASSERT_TRUE(bytes) << sherlock.log();
     const auto m = wire::decode(*bytes);

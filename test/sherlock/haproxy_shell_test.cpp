@@ -1,7 +1,8 @@
+#include "sherlock/haproxy_shell.hpp"
+
 #include <gtest/gtest.h>
 
 #include "common/startup_error.hpp"
-#include "sherlock/haproxy_shell.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {

@@ -1,7 +1,8 @@
+#include "sherlock/managed_config.hpp"
+
 #include <gtest/gtest.h>
 
 #include "routes.hpp"
-#include "sherlock/managed_config.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {

@@ -21,6 +21,7 @@ class QueryInterfaceTest : public ::testing::Test {
     ReplicaConfig c;
     c.subscriber_id = 9;
     replica = std::make_unique<Replica>(c);
+    dir.subscriber_id = 9;
     dir.set(make_route("api", "b", 2));
     auto a = make_route("api", "a", 1);
     a.tags = {"zone=\"x\"", "v\\2"};

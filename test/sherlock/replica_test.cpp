@@ -27,6 +27,25 @@ std::vector<T> only(const Outgoing& out) {
   return v;
 }
 
+void expect_nack(const wire::Nack& n, std::uint64_t epoch, std::uint64_t first,
+                 std::uint64_t last) {
+  EXPECT_EQ(n.subscriber_id, 42u);
+  EXPECT_NE(n.nonce, 0u);
+  EXPECT_EQ(n.epoch, epoch);
+  EXPECT_EQ(n.first_missing, first);
+  EXPECT_EQ(n.last_missing, last);
+}
+
+// The RetryLater a directory sends to the replica's latest request.
+wire::RetryLater retry_later(const Replica& r, std::uint32_t delay_ms) {
+  wire::RetryLater rl;
+  rl.epoch = 0xE1;
+  rl.subscriber_id = 42;
+  rl.nonce = r.last_nonce();
+  rl.delay_ms = delay_ms;
+  return rl;
+}
+
 // Everything crosses the real codec, so the tests also prove the messages are valid on the wire.
 wire::Message roundtrip(const wire::Message& m) {
   auto decoded = wire::decode(wire::encode(m));
@@ -193,7 +212,7 @@ TEST_F(ReplicaTest, GapIsNackedAfterASmallRandomDelayThenFilled) {
   const auto nacks = of_type<wire::Nack>(sent);
   ASSERT_EQ(nacks.size(), 1u);
   const auto& nack = std::get<wire::Nack>(nacks[0].message);
-  EXPECT_EQ(nack, (wire::Nack{42, 0xE1, 2, 2}));
+  expect_nack(nack, 0xE1, 2, 2);
   EXPECT_EQ(r.stats().gaps, 1u);
 
   feed_all(r, dir.answer(nack));
@@ -223,7 +242,7 @@ TEST_F(ReplicaTest, TwoGapsAreFilledOneAfterTheOther) {
   EXPECT_EQ(r.table().find("api", "i-5"), nullptr);
   const auto nacks = of_type<wire::Nack>(run(r, 100ms));
   ASSERT_EQ(nacks.size(), 1u);
-  EXPECT_EQ(std::get<wire::Nack>(nacks[0].message), (wire::Nack{42, 0xE1, 4, 4}));
+  expect_nack(std::get<wire::Nack>(nacks[0].message), 0xE1, 4, 4);
   feed(r, pushes[3][0]);
   EXPECT_EQ(r.applied(), 5u);
   EXPECT_EQ(r.digest(), dir.digest());
@@ -342,15 +361,19 @@ TEST_F(ReplicaTest, EpochChangeDuringWarmupMergesAndKeepsRoutes) {
   dir2.warmup = true;
   dir2.set(make_route("api", "a", 1, 10));
   dir2.set(make_route("api", "d", 4));
+  now += 2s;
+  // A Tick of another epoch is no proof of anything: the replica asks its directory, with its own
+  // state, and switches only when the snapshot answering that comes.
   const auto resync = feed(r, dir2.tick());
   const auto subs = only<wire::Subscribe>(resync);
   ASSERT_EQ(subs.size(), 1u);
-  EXPECT_EQ(subs[0].last_epoch, 0u);
-  EXPECT_EQ(r.epoch(), 0xE2u);
-  EXPECT_EQ(r.table().size(), 3u) << "a new directory must not make us drop routes";
-  EXPECT_EQ(r.stats().resyncs, 1u);
+  EXPECT_EQ(subs[0].last_epoch, 0xE1u);
+  EXPECT_EQ(r.epoch(), 0xE1u);
+  EXPECT_EQ(r.stats().resyncs, 0u);
 
   feed_all(r, dir2.answer(subs[0]));
+  EXPECT_EQ(r.epoch(), 0xE2u);
+  EXPECT_EQ(r.stats().resyncs, 1u);
   EXPECT_TRUE(r.directory_warmup());
   EXPECT_EQ(r.table().size(), 4u);
   EXPECT_EQ(r.table().find("api", "a")->weight, 10);
@@ -389,6 +412,7 @@ TEST_F(ReplicaTest, DatagramsOfAnEpochLeftBehindAreIgnored) {
   bootstrap(r, dir1);
   ScriptedDirectory dir2(0xE2);
   dir2.set(make_route("api", "b", 2));
+  now += 2s;
   const auto sub = only<wire::Subscribe>(feed(r, dir2.tick()));
   ASSERT_EQ(sub.size(), 1u);
   feed_all(r, dir2.answer(sub[0]));
@@ -497,7 +521,7 @@ TEST_F(ReplicaTest, RetryLaterWaitsTheDelayPlusJitterThenAsksAgain) {
   Replica r(config());
   r.start(now);
   const TimePoint answered = now;
-  feed(r, wire::RetryLater{0xE1, 800});
+  feed(r, retry_later(r, 800));
   const auto subs = of_type<wire::Subscribe>(run(r, 2s));
   ASSERT_GE(subs.size(), 1u);
   EXPECT_GE(subs[0].at - answered, 800ms);
@@ -515,7 +539,7 @@ TEST_F(ReplicaTest, RetryLaterHoldsNacksBack) {
   feed(r, dir.publish()[0]);
   const auto first = of_type<wire::Nack>(run(r, 50ms));
   ASSERT_EQ(first.size(), 1u);
-  feed(r, wire::RetryLater{0xE1, 1000});
+  feed(r, retry_later(r, 1000));
   const TimePoint told = now;
   const auto sent = run(r, 3s, [&](auto& m) { return dir.answer(m); });
   ASSERT_FALSE(sent.empty());
@@ -623,7 +647,7 @@ TEST_F(ReplicaTest, GroupTrafficDoesNotAnswerASubscribe) {
   Replica r(c);
   r.start(now);
   r.on_message(dir.tick(), now, Replica::Source::multicast);
-  EXPECT_TRUE(r.reachable());
+  EXPECT_FALSE(r.reachable()) << "reachable means: the directory answered one of our requests";
   const auto subs = of_type<wire::Subscribe>(run(r, 400ms));
   EXPECT_EQ(subs.size(), 1u) << "our Subscribe may be lost even if the group is heard";
 }
@@ -748,6 +772,229 @@ INSTANTIATE_TEST_SUITE_P(
                       LossCase{5, false, true, 0.3}, LossCase{6, true, true, 0.3},
                       LossCase{7, false, true, 0.6}, LossCase{8, true, false, 0.6},
                       LossCase{9, false, false, 0.9}, LossCase{10, true, true, 0.9}));
+
+// ---- defences (docs/PROTOCOL.md: what a replay, a flood and a stranger's datagram do) ---------
+
+TEST_F(ReplicaTest, ChallengeIsAnsweredAtOnceWithItsCookieAndAtMostFourTimesASecond) {
+  ScriptedDirectory dir(0xE1);
+  dir.challenge_cookie = wire::Cookie(20, 0xcc);
+  Replica r(config());
+  const auto first = only<wire::Subscribe>(r.start(now));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].cookie.empty());
+  const auto answer = dir.answer(roundtrip(first[0]));
+  ASSERT_EQ(dir.challenges, 1);
+  const auto again = only<wire::Subscribe>(feed_all(r, answer));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].cookie, dir.challenge_cookie);
+  EXPECT_GT(again[0].nonce, first[0].nonce);
+  feed_all(r, dir.answer(roundtrip(again[0])));
+  EXPECT_TRUE(r.synced());
+  EXPECT_TRUE(r.reachable());
+  // A flood of Challenges echoing our latest nonce (a replay of the directory's): bounded.
+  int subscribes = 0;
+  for (int i = 0; i < 100; ++i) {
+    subscribes += static_cast<int>(
+        only<wire::Subscribe>(feed(r, wire::Challenge{42, r.last_nonce(), {1, 2, 3}})).size());
+    now += 10ms;
+  }
+  EXPECT_LE(subscribes, 5) << "1 s of Challenges: at most one Subscribe per 250 ms";
+}
+
+TEST_F(ReplicaTest, ChallengeOrRetryLaterNotEchoingOurRequestsChangesNothing) {
+  ScriptedDirectory dir(0xE1);
+  Replica r(config());
+  bootstrap(r, dir);
+  const auto cookie = r.cookie();
+  // A stranger's (or an old, replayed) Challenge: another nonce, or another subscriber.
+  EXPECT_TRUE(feed(r, wire::Challenge{42, 999, {9, 9}}).empty());
+  EXPECT_TRUE(feed(r, wire::Challenge{43, r.last_nonce(), {9, 9}}).empty());
+  EXPECT_EQ(r.cookie(), cookie);
+  // A replayed RetryLater (an older request's nonce) does not stop renewals.
+  const std::uint64_t old = r.last_nonce();
+  run(r, 6s, [&](auto& m) { return dir.answer(m); });
+  ASSERT_GT(r.last_nonce(), old);
+  wire::RetryLater replayed{0xE1, 42, old, 3'600'000};
+  feed(r, replayed);
+  const auto subs = of_type<wire::Subscribe>(run(r, 10s, [&](auto& m) { return dir.answer(m); }));
+  EXPECT_GE(subs.size(), 1u);
+  EXPECT_TRUE(r.reachable());
+  EXPECT_GE(r.stats().ignored[static_cast<int>(Ignored::unbound_answer)], 2u);
+  EXPECT_EQ(r.stats().retry_later, 0u);
+}
+
+TEST_F(ReplicaTest, DatagramsForAnotherSubscriberAreIgnored) {
+  ScriptedDirectory dir(0xE1, {"api"});
+  Replica r(config({"api"}));
+  bootstrap(r, dir);
+  dir.set(make_route("api", "a", 1));
+  auto d = std::get<wire::Delta>(dir.publish()[0]);
+  auto shared = d;
+  shared.subscriber_id = 0;  // a filtered replica does not take the whole-table stream
+  EXPECT_TRUE(feed(r, shared).empty());
+  auto other = d;
+  other.subscriber_id = 43;
+  feed(r, other);
+  EXPECT_EQ(r.applied(), 0u);
+  EXPECT_EQ(r.stats().ignored[static_cast<int>(Ignored::wrong_addressee)], 2u);
+  // On the group only the shared stream counts.
+  r.on_message(roundtrip(d), now, Replica::Source::multicast);
+  EXPECT_EQ(r.stats().ignored[static_cast<int>(Ignored::wrong_addressee)], 3u);
+  feed(r, d);
+  EXPECT_EQ(r.applied(), 1u);
+}
+
+TEST_F(ReplicaTest, ForeignEpochNeverAdoptedFromADatagramAndProbesAtMostOncePerSecond) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  bootstrap(r, dir);
+  // Another directory process (with the same key) sends its valid Ticks, Deltas and even a
+  // whole snapshot, unasked: nothing changes, we only ask our directory at most once a second.
+  ScriptedDirectory other(0xBAD);
+  other.set(make_route("api", "evil", 66));
+  now += 2s;
+  int subscribes = 0;
+  for (int i = 0; i < 100; ++i) {
+    for (const auto& m : other.publish()) {
+      for (const auto& s : only<wire::Subscribe>(feed(r, m))) {
+        ++subscribes;
+        EXPECT_EQ(s.last_epoch, 0xE1u) << "it asks with its own state";
+        feed_all(r, dir.answer(roundtrip(s)));  // our directory: nothing changed
+      }
+    }
+    for (const auto& c : other.snapshot(12345)) feed(r, c);  // a nonce we never sent
+    now += 20ms;
+  }
+  EXPECT_LE(subscribes, 3);
+  EXPECT_GE(subscribes, 1);
+  EXPECT_EQ(r.epoch(), 0xE1u);
+  EXPECT_EQ(r.table().all_routes(), dir.view());
+  EXPECT_TRUE(r.synced());
+  EXPECT_GT(r.stats().ignored[static_cast<int>(Ignored::foreign_epoch)], 0u);
+  EXPECT_GT(r.stats().ignored[static_cast<int>(Ignored::unbound_answer)], 0u);
+  // Still following: a change of our directory arrives.
+  dir.set(make_route("api", "b", 2));
+  feed_all(r, dir.publish());
+  EXPECT_EQ(r.digest(), dir.digest());
+}
+
+TEST_F(ReplicaTest, ReplayedSnapshotOfOurOwnEarlierRequestIsIgnoredOnceTheNonceIsOld) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  const auto first = r.start(now);
+  const auto captured = dir.answer(roundtrip(first[0]));
+  feed_all(r, captured);
+  // Many requests later, the captured snapshot replayed changes nothing.
+  for (int i = 0; i < 10; ++i) {
+    now += 6s;
+    run(r, 1s, [&](auto& m) { return dir.answer(m); });
+  }
+  dir.set(make_route("api", "b", 2));
+  feed_all(r, dir.publish());
+  const auto before = r.stats().snapshots_applied;
+  feed_all(r, captured);
+  EXPECT_EQ(r.stats().snapshots_applied, before);
+  EXPECT_EQ(r.digest(), dir.digest());
+}
+
+TEST_F(ReplicaTest, ImplausibleDeltaRangeIsDropped) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  bootstrap(r, dir);
+  // Without keys, anyone can send [epoch, 0, 0, 0, 2^64-1, 0, []]: it would freeze the replica.
+  wire::Delta forged;
+  forged.epoch = 0xE1;
+  forged.from_seq = 0;
+  forged.to_seq = UINT64_MAX;
+  feed(r, forged);
+  EXPECT_EQ(r.applied(), dir.seq());
+  EXPECT_EQ(r.stats().ignored[static_cast<int>(Ignored::implausible_range)], 1u);
+  dir.set(make_route("api", "b", 2));
+  feed_all(r, dir.publish());
+  EXPECT_EQ(r.digest(), dir.digest());
+  EXPECT_EQ(r.applied(), dir.seq());
+}
+
+TEST_F(ReplicaTest, PoisonedReplicaResyncsWhenTicksStayBelowApplied) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  bootstrap(r, dir);
+  // A forged Delta within the margin: the replica believes it is at seq 1000.
+  wire::Delta forged;
+  forged.epoch = 0xE1;
+  forged.from_seq = 0;
+  forged.to_seq = 1000;
+  feed(r, forged);
+  ASSERT_EQ(r.applied(), 1000u);
+  // The directory's Ticks keep saying 1 (then 2): after poison_window and 3 Ticks, a resync.
+  Outgoing resync;
+  for (int i = 0; i < 5 && only<wire::Subscribe>(resync).empty(); ++i) {
+    if (i == 2) {
+      dir.set(make_route("api", "b", 2));
+      dir.publish();  // lost in the noise: our replica dropped it as a duplicate anyway
+    }
+    resync = feed(r, dir.tick());
+    now += 1s;
+  }
+  const auto subs = only<wire::Subscribe>(resync);
+  ASSERT_EQ(subs.size(), 1u);
+  EXPECT_EQ(subs[0].last_epoch, 0u);
+  EXPECT_EQ(r.stats().poisoned, 1u);
+  feed_all(r, dir.answer(roundtrip(subs[0])));
+  EXPECT_EQ(r.applied(), dir.seq());
+  EXPECT_EQ(r.digest(), dir.digest());
+  EXPECT_TRUE(r.synced());
+}
+
+TEST_F(ReplicaTest, ReplayedOldTicksDoNotResyncAReplicaThatHearsItsDirectory) {
+  ScriptedDirectory dir(0xE1);
+  dir.set(make_route("api", "a", 1));
+  Replica r(config());
+  bootstrap(r, dir);
+  const auto old_tick = dir.tick();
+  for (int i = 0; i < 5; ++i) dir.set(make_route("api", "i-" + std::to_string(i), i + 2));
+  feed_all(r, dir.publish());
+  for (int i = 0; i < 100; ++i) {  // the old Tick replayed every 100 ms, real ones every second
+    feed(r, old_tick);
+    if (i % 10 == 0) feed(r, dir.tick());
+    now += 100ms;
+  }
+  EXPECT_EQ(r.stats().poisoned, 0u);
+  EXPECT_EQ(r.stats().resyncs, 0u);
+}
+
+TEST_F(ReplicaTest, HeldDeltasAreCappedAndCounted) {
+  ScriptedDirectory dir(0xE1);
+  auto c = config();
+  c.max_held_deltas = 4;
+  Replica r(c);
+  bootstrap(r, dir);
+  dir.set(make_route("api", "lost", 1));
+  dir.publish();  // lost: everything after is held
+  for (int i = 0; i < 10; ++i) {
+    dir.set(make_route("api", "i-" + std::to_string(i), i + 2));
+    feed_all(r, dir.publish());
+  }
+  EXPECT_LE(r.held_deltas(), 4u);
+  EXPECT_GE(r.stats().ignored[static_cast<int>(Ignored::held_deltas_cap)], 1u);
+}
+
+TEST_F(ReplicaTest, ReachableOnlyFromAnswersToOurRequests) {
+  ScriptedDirectory dir(0xE1);
+  Replica r(config());
+  bootstrap(r, dir);
+  EXPECT_TRUE(r.reachable());
+  // The directory stops answering; a stranger keeps sending valid-looking stream Ticks.
+  for (int i = 0; i < 40; ++i) {
+    feed(r, dir.tick());
+    run(r, 1s);
+  }
+  EXPECT_FALSE(r.reachable()) << "/digest must not claim a directory that answers nothing";
+}
 
 }  // namespace
 }  // namespace baker::sherlock

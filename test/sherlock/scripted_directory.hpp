@@ -39,6 +39,9 @@ class ScriptedDirectory {
   std::size_t log_limit = 100000;
   std::size_t budget = wire::kMinDatagramBudget;  // small: more chunks per snapshot
   bool send_empty_filtered_deltas = false;        // a filtered stream's "nothing for you"
+  // Subscribes without this cookie get a Challenge carrying it (empty: no address validation).
+  wire::Cookie challenge_cookie;
+  std::uint64_t subscriber_id = 42;  // the filtered stream's addressee (the replica's id)
 
   // Changes (each takes the next sequence number when it changes anything).
   void set(const wire::Route& r) {
@@ -63,7 +66,8 @@ class ScriptedDirectory {
     if (seq_ > stream_end_) {
       auto ops = ops_after(stream_end_);
       if (!ops.empty() || filter_.empty() || send_empty_filtered_deltas) {
-        for (auto& d : wire::split_delta(epoch_, stream_end_, seq_, flags(), ops, budget)) {
+        for (auto& d :
+             wire::split_delta(epoch_, stream(), stream_end_, seq_, flags(), ops, budget)) {
           out.push_back(std::move(d));
         }
         stream_end_ = seq_;
@@ -73,16 +77,27 @@ class ScriptedDirectory {
     return out;
   }
 
-  wire::Tick tick() const {
+  // The stream's Tick (nonce 0), or the answer to the request with that nonce.
+  wire::Tick tick(std::uint64_t nonce = 0) const {
     const auto routes = view();
-    return wire::Tick{
-        epoch_,  seq_,    wire::table_digest(routes), static_cast<std::uint32_t>(routes.size()),
-        flags(), lease_ms};
+    wire::Tick t;
+    t.epoch = epoch_;
+    t.subscriber_id = nonce != 0 ? subscriber_id : stream().subscriber_id;
+    t.nonce = nonce;
+    t.seq = seq_;
+    t.digest = wire::table_digest(routes);
+    t.route_count = static_cast<std::uint32_t>(routes.size());
+    t.flags = flags();
+    t.lease_ms = lease_ms;
+    return t;
   }
 
-  std::vector<wire::SnapshotChunk> snapshot() const {
-    return wire::split_snapshot(epoch_, seq_, flags(), view(), budget);
+  // The snapshot answering the request with that nonce.
+  std::vector<wire::SnapshotChunk> snapshot(std::uint64_t nonce) const {
+    return wire::split_snapshot(epoch_, {subscriber_id, nonce}, seq_, flags(), view(), budget);
   }
+  // The live stream's addressee: the shared stream (0) or the filtered subscriber's own.
+  wire::Addressee stream() const { return {filter_.empty() ? 0 : subscriber_id, 0}; }
 
   // Answers a datagram from the subscriber as docs/PROTOCOL.md says.
   std::vector<wire::Message> answer(const wire::Message& m) {
@@ -90,21 +105,26 @@ class ScriptedDirectory {
     if (const auto* s = std::get_if<wire::Subscribe>(&m)) {
       ++subscribes;
       last_subscribe = *s;
+      if (!challenge_cookie.empty() && s->cookie != challenge_cookie) {
+        ++challenges;
+        out.push_back(wire::Challenge{s->subscriber_id, s->nonce, challenge_cookie});
+        return out;
+      }
       if (s->last_epoch != epoch_ || s->last_seq < log_floor_ || s->last_seq > seq_) {
-        append_snapshot(out);
+        append_snapshot(s->nonce, out);
       } else if (s->last_seq == seq_) {
-        out.push_back(tick());
+        out.push_back(tick(s->nonce));
       } else {
-        append_deltas(s->last_seq, out);
+        append_deltas(s->last_seq, s->nonce, out);
       }
     } else if (const auto* n = std::get_if<wire::Nack>(&m)) {
       ++nacks;
       nacked.emplace_back(n->first_missing, n->last_missing);
       if (n->epoch != epoch_) return out;
       if (n->first_missing - 1 < log_floor_) {
-        append_snapshot(out);
+        append_snapshot(n->nonce, out);
       } else {
-        append_deltas(n->first_missing - 1, out);
+        append_deltas(n->first_missing - 1, n->nonce, out);
       }
     } else if (std::holds_alternative<wire::Unsubscribe>(m)) {
       ++unsubscribes;
@@ -126,6 +146,7 @@ class ScriptedDirectory {
   int nacks = 0;
   int snapshots = 0;
   int unsubscribes = 0;
+  int challenges = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> nacked;
   wire::Subscribe last_subscribe;
 
@@ -148,18 +169,19 @@ class ScriptedDirectory {
     }
     return ops;
   }
-  void append_deltas(std::uint64_t after, std::vector<wire::Message>& out) {
+  void append_deltas(std::uint64_t after, std::uint64_t nonce, std::vector<wire::Message>& out) {
     if (after < seq_) {
       const auto ops = ops_after(after);
-      for (auto& d : wire::split_delta(epoch_, after, seq_, flags(), ops, budget)) {
+      for (auto& d :
+           wire::split_delta(epoch_, {subscriber_id, nonce}, after, seq_, flags(), ops, budget)) {
         out.push_back(std::move(d));
       }
     }
-    out.push_back(tick());
+    out.push_back(tick(nonce));
   }
-  void append_snapshot(std::vector<wire::Message>& out) {
+  void append_snapshot(std::uint64_t nonce, std::vector<wire::Message>& out) {
     ++snapshots;
-    for (auto& c : snapshot()) out.push_back(std::move(c));
+    for (auto& c : snapshot(nonce)) out.push_back(std::move(c));
     // A subscriber just given a snapshot continues its stream from here.
     stream_end_ = std::max(stream_end_, seq_);
   }

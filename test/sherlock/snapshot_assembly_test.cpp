@@ -15,7 +15,7 @@ using testing::make_route;
 std::vector<wire::SnapshotChunk> chunks_of(std::uint64_t seq, int routes) {
   std::vector<wire::Route> rs;
   for (int i = 0; i < routes; ++i) rs.push_back(make_route("api", "i-" + std::to_string(i), i));
-  return wire::split_snapshot(0xE1, seq, 0, rs, wire::kMinDatagramBudget);
+  return wire::split_snapshot(0xE1, {42, 1}, seq, 0, rs, wire::kMinDatagramBudget);
 }
 
 TEST(SnapshotAssemblyTest, CompletesInAnyOrderAndIgnoresDuplicates) {
@@ -65,6 +65,22 @@ TEST(SnapshotAssemblyTest, EvictsTheLeastRecentlyFedBeyondItsLimit) {
   EXPECT_EQ(a.last_chunk_at(), TimePoint{} + 4ms);
   a.keep_only_epoch(0xE2);
   EXPECT_FALSE(a.in_progress());
+}
+
+TEST(SnapshotAssemblyTest, ChunksAndBytesUnderAssemblyAreBounded) {
+  // A flood of forged chunks (many snapshots, many indexes) cannot grow memory past the bounds.
+  SnapshotAssembly a(2, 5, std::size_t{1} << 30);
+  const auto s1 = chunks_of(1, 400);
+  ASSERT_GE(s1.size(), 7u);
+  for (std::size_t i = 0; i < 7; ++i) a.add(s1[i], TimePoint{});
+  EXPECT_EQ(a.chunks_held(), 5u);
+  EXPECT_EQ(a.dropped(), 2u);
+  SnapshotAssembly b(2, 1000, 4096);
+  for (const auto& c : s1) b.add(c, TimePoint{});
+  EXPECT_LE(b.bytes_held(), 4096u);
+  EXPECT_GT(b.dropped(), 0u);
+  b.clear();
+  EXPECT_EQ(b.bytes_held(), 0u);
 }
 
 }  // namespace

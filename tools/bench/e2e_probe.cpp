@@ -116,17 +116,30 @@ int run_digest(const baker::po::variables_map& vm) {
   std::uint64_t snapshot_seq = 0;
   std::uint64_t epoch = 0;
   std::int64_t asked = 0;
+  std::uint64_t nonce = 0;
+  wire::Cookie cookie;
+  const auto subscribe = [&] {
+    wire::Subscribe s;
+    s.subscriber_id = id;
+    s.nonce = ++nonce;
+    s.cookie = cookie;
+    send_to(fd, s, directory);
+  };
   while (now_ns() < deadline) {
     if (now_ns() - asked > 3'000'000'000LL && (count == 0 || chunks.size() < count)) {
-      send_to(fd, wire::Subscribe{id, 1, {}, {}, 0, 0, 0},
-              directory);  // (again, if lost or refused)
+      subscribe();  // (again, if lost or refused)
       asked = now_ns();
       chunks.clear();
       count = 0;
     }
     const auto m = receive(fd, 100, buf);
     if (!m) continue;
-    if (const auto* c = std::get_if<wire::SnapshotChunk>(&*m)) {
+    if (const auto* ch = std::get_if<wire::Challenge>(&*m)) {
+      if (ch->subscriber_id == id && ch->nonce == nonce) {
+        cookie = ch->cookie;
+        subscribe();  // address validation: the same Subscribe with the cookie
+      }
+    } else if (const auto* c = std::get_if<wire::SnapshotChunk>(&*m)) {
       if (count != 0 && (c->seq != snapshot_seq || c->epoch != epoch)) chunks.clear();
       count = c->count;
       snapshot_seq = c->seq;
@@ -149,7 +162,7 @@ int run_digest(const baker::po::variables_map& vm) {
           static_cast<unsigned long long>(snapshot_seq), all.size(),
           static_cast<unsigned long long>(mine),
           t->seq == snapshot_seq ? (mine == t->digest ? "yes" : "NO") : "seq-moved");
-      send_to(fd, wire::Unsubscribe{id}, directory);
+      send_to(fd, wire::Unsubscribe{id, ++nonce}, directory);
       return 0;
     }
   }
@@ -180,7 +193,11 @@ int run_churn(const baker::po::variables_map& vm) {
     }
   }
   const std::uint64_t id = baker::random_nonzero_u64();
-  wire::Subscribe subscribe{id, 1, {}, {}, 0, 0, 0};
+  wire::Subscribe subscribe;
+  subscribe.subscriber_id = id;
+  std::atomic<std::uint64_t> nonce{0};
+  std::mutex cookie_mu;
+  wire::Cookie cookie;  // from the directory's Challenge
   if (multicast) {
     subscribe.flags = wire::kFlagMulticastMember;
   } else {
@@ -207,6 +224,11 @@ int run_churn(const baker::po::variables_map& vm) {
   };
   const auto renew = [&] {
     wire::Subscribe s = subscribe;
+    s.nonce = ++nonce;
+    {
+      std::lock_guard<std::mutex> lock(cookie_mu);
+      s.cookie = cookie;
+    }
     s.last_epoch = heard_epoch;
     s.last_seq = s.last_epoch ? heard_seq.load() : 0;
     send_to(sub, s, directory);
@@ -225,6 +247,16 @@ int run_churn(const baker::po::variables_map& vm) {
         auto d = wire::decode({buf.data(), static_cast<std::size_t>(n)}, wire::DecodeOptions{});
         if (!d) continue;
         const auto& m = d.value().message;
+        if (const auto* ch = std::get_if<wire::Challenge>(&m)) {
+          if (ch->subscriber_id == id && ch->nonce == nonce) {
+            {
+              std::lock_guard<std::mutex> lock(cookie_mu);
+              cookie = ch->cookie;
+            }
+            renew();
+          }
+          continue;
+        }
         if (const auto* tick = std::get_if<wire::Tick>(&m)) heard(tick->epoch, tick->seq);
         if (const auto* c = std::get_if<wire::SnapshotChunk>(&m)) heard(c->epoch, c->seq);
         const auto* delta = std::get_if<wire::Delta>(&m);
@@ -248,7 +280,7 @@ int run_churn(const baker::po::variables_map& vm) {
   });
 
   // Subscribe and let the first answer (a snapshot) arrive before changing anything.
-  send_to(sub, subscribe, directory);
+  renew();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   renew();
 
@@ -303,7 +335,7 @@ int run_churn(const baker::po::variables_map& vm) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   stop = true;
   receiver.join();
-  send_to(sub, wire::Unsubscribe{id}, directory);
+  send_to(sub, wire::Unsubscribe{id, ++nonce}, directory);
   // Leave no instance behind to expire later (in someone else's measurement): goodbye now.
   for (std::uint64_t i = 0; i < std::min<std::uint64_t>(sent, state.size()); ++i) {
     wire::Goodbye bye;

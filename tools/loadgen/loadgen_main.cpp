@@ -529,10 +529,20 @@ int run_snapshot(const baker::po::variables_map& vm) {
   std::vector<std::uint8_t> buf(65536);
   for (int rep = 0; rep < vm["repeat"].as<int>(); ++rep) {
     const std::uint64_t id = baker::random_nonzero_u64();
-    const auto bytes = wire::encode(wire::Subscribe{id, 1, {}, services, 0, 0, 0}, k);
+    std::uint64_t nonce = 0;
+    wire::Subscribe subscribe;
+    subscribe.subscriber_id = id;
+    subscribe.services = services;
+    // The first answer is a Challenge (address validation); the timing includes that round trip.
+    const auto send_subscribe = [&](wire::Cookie cookie) {
+      subscribe.nonce = ++nonce;
+      subscribe.cookie = std::move(cookie);
+      const auto bytes = wire::encode(subscribe, k);
+      sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&target),
+             sizeof target);
+    };
     const auto start = Clock::now();
-    sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&target),
-           sizeof target);
+    send_subscribe({});
     std::set<std::uint32_t> have;
     std::uint32_t count = 0;
     std::size_t routes = 0;
@@ -553,10 +563,12 @@ int run_snapshot(const baker::po::variables_map& vm) {
       } else if (const auto* r = std::get_if<wire::RetryLater>(&d.value().message)) {
         std::cout << "told to retry in " << r->delay_ms << " ms" << std::endl;
         break;
+      } else if (const auto* ch = std::get_if<wire::Challenge>(&d.value().message)) {
+        if (ch->subscriber_id == id && ch->nonce == nonce) send_subscribe(ch->cookie);
       }
     }
     const double ms = std::chrono::duration<double, std::milli>(last - start).count();
-    const auto bye = wire::encode(wire::Unsubscribe{id}, k);
+    const auto bye = wire::encode(wire::Unsubscribe{id, ++nonce}, k);
     sendto(fd, bye.data(), bye.size(), 0, reinterpret_cast<const sockaddr*>(&target),
            sizeof target);
     std::cout << "snapshot " << rep << ": seq " << seq << ", " << routes << " routes in "
