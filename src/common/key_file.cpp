@@ -34,7 +34,8 @@ class Fd {
 
 }  // namespace
 
-wire::Keyring load_key_file(const std::string& path) {
+wire::Keyring load_key_file(const std::string& path, const std::vector<wire::Role>& needs,
+                            std::string_view who) {
   const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) {
     throw KeyFileError("cannot read key file " + path + ": " + std::strerror(errno) +
@@ -65,10 +66,19 @@ wire::Keyring load_key_file(const std::string& path) {
                        (error.line > 0 ? ", line " + std::to_string(error.line) : std::string()) +
                        ": " + error.message);
   }
+  for (const wire::Role role : needs) {
+    if (!ring->has_role(role)) {
+      throw KeyFileError("key file " + path + " has no key with the " +
+                         std::string(wire::to_string(role)) + " role, which " + std::string(who) +
+                         " needs (a key line without a role word has both: '<id> <hex> "
+                         "[primary] [announce|publish]')");
+    }
+  }
   return std::move(*ring);
 }
 
-KeyReload reload_key_file(const std::string& path, bool have_keys) {
+KeyReload reload_key_file(const std::string& path, bool have_keys,
+                          const std::vector<wire::Role>& needs, std::string_view who) {
   KeyReload r;
   if (path.empty()) {
     if (!have_keys) return r;
@@ -79,7 +89,7 @@ KeyReload reload_key_file(const std::string& path, bool have_keys) {
     return r;
   }
   try {
-    r.keys = load_key_file(path);
+    r.keys = load_key_file(path, needs, who);
     r.outcome = KeyReload::Outcome::loaded;
     r.message = std::to_string(r.keys->size()) + " key(s) from " + path + ", primary key id " +
                 std::to_string(*r.keys->primary_id());

@@ -3,6 +3,7 @@
 // and the parser are wire::Keyring's: one key per line, "<id> <64 hex digits> [primary]".
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/startup_error.hpp"
 #include "wire/auth.hpp"
@@ -21,7 +22,13 @@ class KeyFileError : public StartupError {
 //   "cannot read key file /etc/baker/keys: No such file or directory"
 //   "key file /etc/baker/keys is readable by group or others (mode 0644): run chmod 600 ..."
 //   "key file /etc/baker/keys, line 3: key must be exactly 64 hex digits (32 bytes)"
-wire::Keyring load_key_file(const std::string& path);
+// `needs`: the roles the caller sends or receives with (watson: announce; sherlock: publish; the
+// directory: both). A file without a key of one of them is refused too, naming the role, rather
+// than failing later on the first datagram:
+//   "key file /etc/baker/keys has no key with the announce role, which watson needs (...)"
+// `who` names the caller in that message.
+wire::Keyring load_key_file(const std::string& path, const std::vector<wire::Role>& needs = {},
+                            std::string_view who = "this program");
 
 // What a SIGHUP does with the keys, the same rule in every daemon: fail closed. A new key file
 // that does not load, or a configuration with no key file while keys are in use (which would
@@ -43,6 +50,8 @@ struct KeyReload {
 
 // `path` is the key file of the new configuration ("" for none); `have_keys` whether the daemon
 // runs with keys now. Never throws.
-KeyReload reload_key_file(const std::string& path, bool have_keys);
+KeyReload reload_key_file(const std::string& path, bool have_keys,
+                          const std::vector<wire::Role>& needs = {},
+                          std::string_view who = "this program");
 
 }  // namespace baker

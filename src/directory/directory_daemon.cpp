@@ -19,6 +19,8 @@ namespace {
 constexpr std::size_t kReceiveBatch = 64;
 constexpr std::size_t kReceiveBufferSize = 65536;  // any UDP payload fits
 constexpr int kMaxBatchesPerWakeup = 64;           // then let timers and HTTP run
+// The directory receives heartbeats (announce) and talks to sherlocks (publish).
+const std::vector<wire::Role> kDirectoryRoles = {wire::Role::announce, wire::Role::publish};
 
 int socket_buffer(int fd, int option) {
   int v = 0;
@@ -71,7 +73,8 @@ DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& set
   // The wall clock at start (the restart rule) and from then on with every batch: the core reads
   // no clock.
   core_.set_wall_clock(unix_time_ms(), clock_.now());
-  if (!settings_.key_file.empty()) keys_ = load_key_file(settings_.key_file);
+  if (!settings_.key_file.empty())
+    keys_ = load_key_file(settings_.key_file, kDirectoryRoles, "the directory");
   core_.set_auth_overhead(keys_ ? kAuthTrailer : 0);
 
   boost::system::error_code ec;
@@ -281,7 +284,8 @@ void DirectoryDaemon::reload() {
   }
   // Fail closed (common/key_file.hpp): a refused key change keeps the keys and their file; the
   // log level is applied all the same.
-  auto keys = reload_key_file(fresh.settings.key_file, keys_.has_value());
+  auto keys =
+      reload_key_file(fresh.settings.key_file, keys_.has_value(), kDirectoryRoles, "the directory");
   if (keys.refused()) {
     spdlog::error("SIGHUP: {} (the log level is applied)", keys.message);
   } else {

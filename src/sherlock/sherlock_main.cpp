@@ -92,7 +92,7 @@ udp::endpoint udp_endpoint(asio::io_context& io, const std::string& flag, const 
 
 std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
   if (!v.count("key-file")) return std::nullopt;
-  return baker::load_key_file(get(v, "key-file"));
+  return baker::load_key_file(get(v, "key-file"), {baker::wire::Role::publish}, "sherlock");
 }
 
 baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::variables_map& v) {
@@ -227,7 +227,8 @@ int main(int argc, char** argv) {
             // Fail closed (common/key_file.hpp): a refused key change keeps the keys; the log
             // level is applied all the same.
             auto keys = baker::reload_key_file(
-                again.values.count("key-file") ? get(again.values, "key-file") : "", have_keys);
+                again.values.count("key-file") ? get(again.values, "key-file") : "", have_keys,
+                {baker::wire::Role::publish}, "sherlock");
             if (keys.refused()) {
               spdlog::error("SIGHUP: {} (the log level is applied)", keys.message);
             } else {

@@ -218,7 +218,8 @@ void WatsonDaemon::reload_keys() {
     spdlog::info("SIGHUP: no key file configured, nothing to reload");
     return;
   }
-  auto keys = reload_key_file(config_.key_file, keys_.has_value());
+  auto keys =
+      reload_key_file(config_.key_file, keys_.has_value(), {wire::Role::announce}, "watson");
   if (keys.refused()) {
     spdlog::error("SIGHUP: {}", keys.message);
     return;

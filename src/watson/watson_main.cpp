@@ -102,7 +102,9 @@ DaemonSetup make_setup(asio::io_context& io, WatsonConfig config) {
     const auto a = resolve_once(io, d.host, "directory");
     s.directories.emplace_back(asio::ip::udp::endpoint(a, d.port), endpoint_name(a, d.port));
   }
-  if (!config.key_file.empty()) s.keys = load_key_file(config.key_file);
+  if (!config.key_file.empty()) {
+    s.keys = load_key_file(config.key_file, {wire::Role::announce}, "watson");
+  }
   s.config = std::move(config);
   return s;
 }

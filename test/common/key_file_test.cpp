@@ -119,5 +119,28 @@ TEST_F(KeyFileTest, AReloadOfABadKeyFileKeepsTheKeysInUse) {
   }
 }
 
+TEST_F(KeyFileTest, AFileWithoutTheRoleTheCallerNeedsIsRefusedNamingIt) {
+  const std::string& announce_only = write("1 " + key_ + " announce\n");
+  EXPECT_NO_THROW(load_key_file(announce_only, {wire::Role::announce}, "watson"));
+  try {
+    load_key_file(announce_only, {wire::Role::announce, wire::Role::publish}, "the directory");
+    ADD_FAILURE() << "a file without a publish key was accepted";
+  } catch (const KeyFileError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("key file " + path_ +
+                                              " has no key with the publish role, which the "
+                                              "directory needs",
+                                          0),
+              0u)
+        << e.what();
+  }
+  // A reload to such a file is refused like any bad file: the keys in use stay.
+  const auto r = reload_key_file(announce_only, true, {wire::Role::publish}, "sherlock");
+  EXPECT_EQ(r.outcome, KeyReload::Outcome::refused_bad_file) << r.message;
+  EXPECT_NE(r.message.find("which sherlock needs"), std::string::npos) << r.message;
+  // A key without a role word has both.
+  EXPECT_NO_THROW(load_key_file(write("1 " + key_ + "\n"),
+                                {wire::Role::announce, wire::Role::publish}, "the directory"));
+}
+
 }  // namespace
 }  // namespace baker

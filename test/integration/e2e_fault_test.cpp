@@ -233,6 +233,82 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   EXPECT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 2; }, kConverge));
 }
 
+// Keys by role (docs/PROTOCOL.md, "Roles"): watsons hold only the announce key, sherlocks only the
+// publish key, the directory both. Routes flow; a datagram MACed with a key of the wrong role is
+// refused as wrong_role (a watson host cannot subscribe or publish, a sherlock host cannot
+// announce); and a daemon given a file without the role it needs refuses to start, naming the role.
+TEST(EndToEnd, SplitKeysRouteAndNoRoleStandsInForAnother) {
+  Cluster c;
+  const std::string announce = "1 " + std::string(64, 'a') + " announce\n";
+  const std::string publish = "2 " + std::string(64, 'b') + " publish\n";
+  c.dir().write("watson.keys", announce);
+  c.dir().write("sherlock.keys", publish);
+  c.dir().write("directory.keys", announce + publish);
+  c.start_directory({"--key-file", c.dir().file("directory.keys")});
+  c.add_instance("v1", {"--key-file", c.dir().file("watson.keys")});
+  c.start_sherlock_replica_only({"--key-file", c.dir().file("sherlock.keys")});
+  ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 1; }, kConverge))
+      << c.sherlock().log() << c.directory().log();
+  const auto routes = c.directory_routes();
+
+  std::string err;
+  const auto watson_ring = *wire::Keyring::parse(announce, &err);
+  const auto sherlock_ring = *wire::Keyring::parse(publish, &err);
+  UdpSocket attacker;
+  // A watson host's key on a Subscribe (it would start a stream) and on a Delta-shaped insider
+  // message: refused after the MAC checks out.
+  wire::Subscribe sub;
+  sub.subscriber_id = 0x77;
+  sub.nonce = 1;
+  wire::Bytes forged_subscribe;
+  {
+    // encode() refuses a ring without the message's role; build the MAC with the announce key by
+    // hand, as a watson host could.
+    wire::Keyring as_publish;
+    as_publish.add(1, *watson_ring.find(1), true, static_cast<wire::Roles>(wire::Role::publish));
+    forged_subscribe = wire::encode(sub, &as_publish);
+  }
+  attacker.send_to(forged_subscribe, "127.0.0.1", c.directory_port());
+  // A sherlock host's key on a heartbeat: it would add a route.
+  wire::Heartbeat hb;
+  hb.route.service = "greeting";
+  hb.route.instance = "evil:1";
+  hb.route.address = wire::IpAddress::v4(127, 0, 0, 66);
+  hb.route.port = 6666;
+  hb.incarnation = baker::unix_time_us();
+  hb.seq = 1;
+  hb.sent_ms = baker::unix_time_ms();
+  wire::Keyring as_announce;
+  as_announce.add(2, *sherlock_ring.find(2), true, static_cast<wire::Roles>(wire::Role::announce));
+  attacker.send_to(wire::encode(hb, &as_announce), "127.0.0.1", c.directory_port());
+
+  const auto reason = [&](const std::string& r) {
+    return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}");
+  };
+  ASSERT_TRUE(wait_until([&] { return reason("wrong_role") >= 2; }, 3000ms))
+      << c.directory_metrics();
+  EXPECT_EQ(attacker.receive(300ms), std::nullopt) << "the forged Subscribe was answered";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(c.directory_routes(), routes);
+  EXPECT_EQ(c.sherlock_routes(), routes);
+
+  // The wrong file for the job: refused at start with the role named.
+  ChildProcess watson({bin("watson"), "--service-name", "greeting", "--service-url",
+                       "http://127.0.0.1:8080/", "--directory", "127.0.0.1:9", "--check", "none",
+                       "--key-file", c.dir().file("sherlock.keys")});
+  EXPECT_EQ(watson.wait_exit(5000ms), std::optional<int>(1)) << watson.log();
+  EXPECT_NE(watson.log().find("has no key with the announce role, which watson needs"),
+            std::string::npos)
+      << watson.log();
+  ChildProcess sherlock({bin("sherlock"), "--no-haproxy", "--directory", "127.0.0.1:9", "--listen",
+                         "127.0.0.1:0", "--http", "127.0.0.1:0", "--key-file",
+                         c.dir().file("watson.keys")});
+  EXPECT_EQ(sherlock.wait_exit(5000ms), std::optional<int>(1)) << sherlock.log();
+  EXPECT_NE(sherlock.log().find("has no key with the publish role, which sherlock needs"),
+            std::string::npos)
+      << sherlock.log();
+}
+
 TEST(EndToEnd, EveryStartOrderReachesTheSameRoutes) {
   std::array<int, 3> order = {0, 1, 2};  // 0 directory, 1 watson, 2 sherlock
   do {
