@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,35 @@ namespace baker::dump::testing {
 
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
+
+// Where "lag=<n>ms" (capture time - sent_ms, a few ms that vary by run) sits in a baker-dump line:
+// the offset of <n> and its length. (No std::regex: GCC 12's <regex> trips -Wmaybe-uninitialized
+// under the sanitizer build.)
+inline std::optional<std::pair<std::size_t, std::size_t>> lag_field(const std::string& line) {
+  for (std::size_t at = line.find("lag="); at != std::string::npos;
+       at = line.find("lag=", at + 1)) {
+    std::size_t end = at + 4;
+    if (end < line.size() && line[end] == '-') ++end;
+    const std::size_t digits = end;
+    while (end < line.size() && line[end] >= '0' && line[end] <= '9') ++end;
+    if (end > digits && line.compare(end, 2, "ms") == 0) return std::pair{at + 4, end - at - 4};
+  }
+  return std::nullopt;
+}
+
+// The lag of a line, if it has one.
+inline std::optional<long long> lag_ms(const std::string& line) {
+  const auto f = lag_field(line);
+  if (!f) return std::nullopt;
+  return std::stoll(line.substr(f->first, f->second));
+}
+
+// The line with its lag replaced by "lag=Xms".
+inline std::string unlagged(const std::string& line) {
+  const auto f = lag_field(line);
+  if (!f) return line;
+  return line.substr(0, f->first) + "X" + line.substr(f->first + f->second);
+}
 
 struct RunResult {
   int status = -1;  // exit status, 128+signal, -1 on timeout

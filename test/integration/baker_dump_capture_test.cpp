@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <regex>
 
 #include "baker-dump/frame.hpp"
 #include "common/real_clock.hpp"
@@ -27,8 +26,10 @@ namespace {
 using namespace std::chrono_literals;
 using namespace baker::testing;
 using baker::testing::parse_json;
+using testing::lag_ms;
 using testing::Packet;
 using testing::run_tool;
+using testing::unlagged;
 using testing::untimed;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -50,12 +51,6 @@ wire::Heartbeat heartbeat(std::uint64_t seq) {
   h.interval_ms = 500;
   h.sent_ms = baker::unix_time_ms();  // lag= shows how long ago: lines compare unlagged()
   return h;
-}
-
-// A line with its lag (capture time - sent_ms, a few ms that vary by run) replaced by "lag=Xms".
-std::string unlagged(const std::string& line) {
-  static const std::regex lag("lag=-?[0-9]+ms");
-  return std::regex_replace(line, lag, "lag=Xms");
 }
 
 bool is_root() {
@@ -217,13 +212,9 @@ TEST_F(BakerDumpCapture, TextLinesFieldByField) {
                                              " goodbye greeting/10.0.0.1:8080 inc=1796000000000000 "
                                              "(2026-11-30T00:53:20.000000Z) seq=5 lag=Xms");
   // sent_ms is the sender's clock a moment before the capture's: the lag is small.
-  const std::smatch lag = [&] {
-    std::smatch m;
-    std::regex_search(lines[4], m, std::regex("lag=(-?[0-9]+)ms"));
-    return m;
-  }();
-  ASSERT_EQ(lag.size(), 2u);
-  EXPECT_LT(std::abs(std::stoll(lag[1].str())), 5000);
+  const auto lag = lag_ms(lines[4]);
+  ASSERT_TRUE(lag) << lines[4];
+  EXPECT_LT(std::abs(*lag), 5000);
   EXPECT_EQ(untimed(lines[5]), S() + " > " + D() +
                                    " subscribe sub=77 nonce=1 cookie=24B last_epoch=0 last_seq=0 "
                                    "services=greeting");

@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <set>
 
 #include "dump_test_support.hpp"
@@ -21,12 +20,6 @@ using namespace std::chrono_literals;
 using namespace baker::testing;
 
 // The JSON objects printed so far by a --json child (its log also holds stderr lines).
-// A text line with its lag (capture time - sent_ms, varies by run) replaced by "lag=Xms".
-std::string unlagged(const std::string& line) {
-  static const std::regex lag("lag=-?[0-9]+ms");
-  return std::regex_replace(line, lag, "lag=Xms");
-}
-
 std::vector<JsonValue> json_lines(const std::string& log) {
   std::vector<JsonValue> out;
   // Only whole lines: the child may be in the middle of writing the last one.
@@ -180,12 +173,12 @@ TEST(BakerDumpDaemons, RecordsWatsonAndDirectoryAndDecodesThem) {
         // The text line says the same.
         const std::string inc =
             " inc=" + std::to_string(watson_incarnation) + " (" + r["incarnation_time"].str() + ")";
-        EXPECT_EQ(unlagged(testing::untimed(line)),
+        EXPECT_EQ(testing::unlagged(testing::untimed(line)),
                   watson_src + " > " + d + " heartbeat greeting/" + instance + inc +
                       " seq=" + std::to_string(last_seq) + " lag=Xms up w=100 " + instance);
       } else {
         ++goodbyes;
-        EXPECT_EQ(unlagged(testing::untimed(line)),
+        EXPECT_EQ(testing::unlagged(testing::untimed(line)),
                   watson_src + " > " + d + " goodbye greeting/" + instance + " inc=" +
                       std::to_string(watson_incarnation) + " (" + r["incarnation_time"].str() +
                       ") seq=" + std::to_string(last_seq) + " lag=Xms");
