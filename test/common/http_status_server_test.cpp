@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -154,6 +155,13 @@ TEST_F(HttpStatusServerTest, FailedAcceptsBackOffInsteadOfSpinning) {
   HttpStatusSettings settings;
   settings.accept_backoff = {50ms, 200ms};
   start(settings);
+  // UBSan checks a virtual call's dynamic type with the help of a pipe the first time it meets a
+  // type; with no descriptor left that check fails (a false "invalid vptr" in spdlog and fmt). One
+  // call through the logger now fills its cache, and nothing is formatted while descriptors are
+  // out.
+  spdlog::debug("status server test: descriptors about to run out");
+  const auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
   // Room for the test's clients and nothing more: the server's accept fails with EMFILE.
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -179,6 +187,7 @@ TEST_F(HttpStatusServerTest, FailedAcceptsBackOffInsteadOfSpinning) {
   ASSERT_TRUE(testing::send_all(clients[0], "GET /metrics HTTP/1.1\r\n\r\n"));
   const auto r = reply(clients[0]);
   ::setrlimit(RLIMIT_NOFILE, &old);
+  spdlog::set_level(level);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << *r;
 }
