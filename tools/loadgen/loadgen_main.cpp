@@ -427,7 +427,9 @@ int run_ceiling(const baker::po::variables_map& vm) {
 std::optional<wire::Keyring> read_keys(const baker::po::variables_map& vm) {
   if (!vm.count("key-file")) return std::nullopt;
   try {
-    return baker::load_key_file(vm["key-file"].as<std::string>());
+    // It plays watsons (announce) and sherlocks (publish).
+    return baker::load_key_file(vm["key-file"].as<std::string>(),
+                                {wire::Role::announce, wire::Role::publish}, "baker-loadgen");
   } catch (const baker::KeyFileError& e) {
     die(e.what());
   }
