@@ -12,13 +12,18 @@ std::uint32_t seconds_of(TimePoint t) {
       std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
+// The issue time as it leads both the tagged bytes and the cookie: 4 bytes, big-endian.
+void put_issued(std::uint32_t issued, std::uint8_t* at) {
+  at[0] = static_cast<std::uint8_t>(issued >> 24);
+  at[1] = static_cast<std::uint8_t>(issued >> 16);
+  at[2] = static_cast<std::uint8_t>(issued >> 8);
+  at[3] = static_cast<std::uint8_t>(issued);
+}
+
 std::array<std::uint8_t, 16> tag(const CookieSecret& secret, const Endpoint& e,
                                  std::uint32_t issued) {
   std::array<std::uint8_t, 4 + 1 + 16 + 2> in{};
-  in[0] = static_cast<std::uint8_t>(issued >> 24);
-  in[1] = static_cast<std::uint8_t>(issued >> 16);
-  in[2] = static_cast<std::uint8_t>(issued >> 8);
-  in[3] = static_cast<std::uint8_t>(issued);
+  put_issued(issued, in.data());
   in[4] = static_cast<std::uint8_t>(e.address.family);
   std::copy(e.address.bytes.begin(), e.address.bytes.end(), in.begin() + 5);
   in[21] = static_cast<std::uint8_t>(e.port >> 8);
@@ -33,10 +38,7 @@ std::array<std::uint8_t, 16> tag(const CookieSecret& secret, const Endpoint& e,
 wire::Cookie AddressCookies::issue(const Endpoint& to, TimePoint now) const {
   const std::uint32_t issued = seconds_of(now);
   wire::Cookie c(kSize);
-  c[0] = static_cast<std::uint8_t>(issued >> 24);
-  c[1] = static_cast<std::uint8_t>(issued >> 16);
-  c[2] = static_cast<std::uint8_t>(issued >> 8);
-  c[3] = static_cast<std::uint8_t>(issued);
+  put_issued(issued, c.data());
   const auto t = tag(secret_, to, issued);
   std::copy(t.begin(), t.end(), c.begin() + 4);
   return c;

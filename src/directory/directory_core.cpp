@@ -146,12 +146,12 @@ std::optional<AnnounceReject> DirectoryCore::check_announce(RouteIndex i, std::s
   }
   if (i == kNoRoute) return std::nullopt;
   const RouteRecord& rec = table_.at(i);
-  if (incarnation < rec.sender_epoch) {
+  if (incarnation < rec.sender_incarnation) {
     if (wall_.known())
       warn_once(i, service, instance, incarnation, AnnounceReject::old_incarnation, 0);
     return AnnounceReject::old_incarnation;
   }
-  if (incarnation == rec.sender_epoch && seq <= rec.sender_seq) {
+  if (incarnation == rec.sender_incarnation && seq <= rec.sender_seq) {
     return rec.live ? AnnounceReject::duplicate : AnnounceReject::tombstoned;
   }
   return std::nullopt;
@@ -160,7 +160,7 @@ std::optional<AnnounceReject> DirectoryCore::check_announce(RouteIndex i, std::s
 void DirectoryCore::warn_once(RouteIndex i, std::string_view service, std::string_view instance,
                               std::uint64_t incarnation, AnnounceReject why,
                               std::int64_t offset_ms) {
-  if (i != kNoRoute && table_.at(i).sender_epoch == incarnation) {
+  if (i != kNoRoute && table_.at(i).sender_incarnation == incarnation) {
     RouteRecord& rec = table_.at(i);
     if (rec.clock_warned) return;
     rec.clock_warned = true;
@@ -181,7 +181,7 @@ void DirectoryCore::warn_once(RouteIndex i, std::string_view service, std::strin
         "watson {}/{}: refusing incarnation {}, older than incarnation {} already heard: a replay "
         "of an earlier process, or its host's clock was stepped back before this process started "
         "(refused until the record of {} is purged, at most {} ms after it is gone)",
-        service, instance, incarnation, rec.sender_epoch, rec.sender_epoch,
+        service, instance, incarnation, rec.sender_incarnation, rec.sender_incarnation,
         std::chrono::duration_cast<milliseconds>(tombstone_lifetime(rec.interval_ms)).count());
     return;
   }
@@ -242,14 +242,14 @@ void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actio
       return;
     }
     i = table_.insert(r.service, r.instance);
-  } else if (table_.at(i).sender_epoch != hb.incarnation && table_.at(i).live) {
+  } else if (table_.at(i).sender_incarnation != hb.incarnation && table_.at(i).live) {
     ++stats_.sender_restarts;
     DIRECTORY_DEBUG("{}/{}: watson restarted (incarnation {})", r.service, r.instance,
                     hb.incarnation);
   }
   RouteRecord& rec = table_.at(i);
-  if (rec.sender_epoch != hb.incarnation) rec.clock_warned = false;
-  rec.sender_epoch = hb.incarnation;
+  if (rec.sender_incarnation != hb.incarnation) rec.clock_warned = false;
+  rec.sender_incarnation = hb.incarnation;
   rec.sender_seq = hb.seq;
   rec.interval_ms = hb.interval_ms;
   schedule(i, expiry_deadline(now, hb.interval_ms));
@@ -286,8 +286,8 @@ void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& o
     table_.at(i).interval_ms = 0;  // its lifetime is 2 x skew: enough for what was sent before
   }
   RouteRecord& rec = table_.at(i);
-  if (rec.sender_epoch != g.incarnation) rec.clock_warned = false;
-  rec.sender_epoch = g.incarnation;
+  if (rec.sender_incarnation != g.incarnation) rec.clock_warned = false;
+  rec.sender_incarnation = g.incarnation;
   rec.sender_seq = g.seq;
   if (!rec.live) {
     ++stats_.goodbyes_ignored;  // unknown or already gone: nothing to remove

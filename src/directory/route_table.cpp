@@ -87,7 +87,7 @@ RouteIndex RouteTable::insert(std::string_view service, std::string_view instanc
   r.used = true;
   r.live = false;
   r.queued = kNotQueued;
-  r.sender_epoch = 0;
+  r.sender_incarnation = 0;
   r.sender_seq = 0;
   r.clock_warned = false;
   r.changed_seq = 0;

@@ -23,12 +23,12 @@ inline constexpr std::int64_t kNotQueued = std::numeric_limits<std::int64_t>::ma
 // revive it (docs/PROTOCOL.md, "Directory table (from heartbeats)").
 struct RouteRecord {
   std::string instance;
-  std::int64_t deadline = 0;         // expiry (live) or purge (tombstone), clock ticks
-  std::int64_t queued = kNotQueued;  // deadline of this record's newest expiry-index entry
-  std::uint64_t sender_epoch = 0;    // watson incarnation (its process start, us since 1970)
-  std::uint64_t sender_seq = 0;      // last heartbeat/goodbye seq accepted from it
-  std::uint64_t changed_seq = 0;     // directory seq of the last change (snapshots use it)
-  std::uint64_t digest = 0;          // wire::route_digest of the current route (live only)
+  std::int64_t deadline = 0;             // expiry (live) or purge (tombstone), clock ticks
+  std::int64_t queued = kNotQueued;      // deadline of this record's newest expiry-index entry
+  std::uint64_t sender_incarnation = 0;  // its process start, us since 1970
+  std::uint64_t sender_seq = 0;          // last heartbeat/goodbye seq accepted from it
+  std::uint64_t changed_seq = 0;         // directory seq of the last change (snapshots use it)
+  std::uint64_t digest = 0;              // wire::route_digest of the current route (live only)
   wire::IpAddress address;
   std::uint16_t port = 0;
   std::uint16_t weight = 0;
@@ -36,7 +36,7 @@ struct RouteRecord {
   wire::InstanceState state = wire::InstanceState::up;
   bool used = false;
   bool live = false;
-  bool clock_warned = false;  // a clock-off warning was logged for sender_epoch (once each)
+  bool clock_warned = false;  // a clock-off warning was logged for sender_incarnation (once each)
   ServiceId service = 0;
   TagSetId tags = TagSets::kEmpty;
   std::uint32_t interval_ms = 0;
