@@ -45,6 +45,10 @@ std::string_view to_string(OpKind k) noexcept {
   return enum_name(kOpKindNames, k);
 }
 
+std::string_view to_string(Removal r) noexcept {
+  return r == Removal::goodbye ? "goodbye" : "expired";
+}
+
 std::string_view to_string(InstanceState s) noexcept {
   return s == InstanceState::draining ? "draining" : "up";
 }

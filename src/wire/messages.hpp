@@ -103,11 +103,28 @@ struct Challenge {
 
 enum class OpKind : std::uint8_t { add = 0, update = 1, remove = 2 };
 
+// Which watson datagram a directory's record of a route comes from: its sender's incarnation and
+// that datagram's seq. Ordered: a replica merging several directories keeps, per instance, the
+// record with the highest version (docs/PROTOCOL.md, "Several directories").
+struct Version {
+  std::uint64_t incarnation = 0;  // 0 = unknown: older than any real record
+  std::uint64_t seq = 0;
+  friend auto operator<=>(const Version&, const Version&) = default;
+};
+
+// Why a directory removed a route.
+enum class Removal : std::uint8_t {
+  expired = 0,  // no heartbeat for its miss limit (or dropped by the directory's own rules)
+  goodbye = 1,  // the watson said goodbye: `version` is the Goodbye's
+};
+
 // One change to the table. For remove only route.service and route.instance are meaningful
-// (and only they are encoded).
+// (and only they, the version and the reason are encoded).
 struct DeltaOp {
   OpKind kind = OpKind::add;
   Route route{};
+  Version version{};                  // add/update: the heartbeat's; remove: see Removal
+  Removal removal = Removal::expired;  // remove only
   friend bool operator==(const DeltaOp&, const DeltaOp&) = default;
 };
 
@@ -158,6 +175,9 @@ struct SnapshotChunk {
   std::uint32_t count = 1;
   std::uint8_t flags = 0;  // kFlagWarmup: merge into the replica instead of replacing it
   std::vector<Route> routes{};
+  // versions[i] is the version of routes[i]. Decoded chunks always have one per route; a chunk
+  // built with fewer encodes the missing ones as {0, 0} (unknown).
+  std::vector<Version> versions{};
   friend bool operator==(const SnapshotChunk&, const SnapshotChunk&) = default;
 };
 
@@ -182,6 +202,7 @@ std::string_view to_string(Role r) noexcept;
 MessageType type_of(const Message& m) noexcept;
 std::string_view to_string(MessageType t) noexcept;
 std::string_view to_string(OpKind k) noexcept;
+std::string_view to_string(Removal r) noexcept;
 std::string_view to_string(InstanceState s) noexcept;
 
 }  // namespace baker::wire
