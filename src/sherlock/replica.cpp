@@ -33,6 +33,7 @@ Duration scaled(Duration d, double factor) {
 
 Replica::Replica(ReplicaConfig config)
     : config_(std::move(config)),
+      prefix_(config_.name.empty() ? std::string() : "[" + config_.name + "] "),
       rng_(config_.random_seed),
       table_(config_.services),
       assembly_(2, config_.max_snapshot_chunks, config_.max_snapshot_bytes),
@@ -134,23 +135,24 @@ Replica::Outgoing Replica::on_timer(TimePoint now) {
   if (reachable_ && last_answer_at_ && now >= *last_answer_at_ + lease_) {
     reachable_ = false;
     ++stats_.silences;
-    spdlog::warn("directory has answered none of our requests for {} ms: keeping the {} routes",
-                 as_ms(now - *last_answer_at_), table_.size());
+    spdlog::warn("{}directory has answered none of our requests for {} ms: keeping the {} routes",
+                 prefix_, as_ms(now - *last_answer_at_), table_.size());
   }
   if (started_ && !hold_until_ && reachable_ && last_heard_ &&
       now >= *last_heard_ + config_.silence_limit) {
     // Silence alone may be a directory with a long tick interval: ask, and call it unreachable
     // only if that goes unanswered too.
     if (!awaiting_answer_) {
-      spdlog::debug("directory silent for {} ms: renewing now", as_ms(now - *last_heard_));
+      spdlog::debug("{}directory silent for {} ms: renewing now", prefix_,
+                    as_ms(now - *last_heard_));
       send_subscribe(now, out);
     } else if (probe_unanswered(now)) {
       reachable_ = false;
       ++stats_.silences;
       spdlog::warn(
-          "directory silent for {} ms and not answering: keeping the {} routes held "
+          "{}directory silent for {} ms and not answering: keeping the {} routes held "
           "until it is back",
-          as_ms(now - *last_heard_), table_.size());
+          prefix_, as_ms(now - *last_heard_), table_.size());
     }
   }
   if (started_ && now >= subscribe_due_) send_subscribe(now, out);
@@ -211,7 +213,8 @@ void Replica::on_delta(wire::Delta d, TimePoint now, Outgoing& out) {
     return;
   }
   if (d.from_seq > applied_) {
-    spdlog::debug("delta ({}, {}] beyond applied {}: held", d.from_seq, d.to_seq, applied_);
+    spdlog::debug("{}delta ({}, {}] beyond applied {}: held", prefix_, d.from_seq, d.to_seq,
+                  applied_);
     hold(std::move(d), out, now);
     return;
   }
@@ -271,7 +274,7 @@ void Replica::on_retry_later(const wire::RetryLater& r, TimePoint now) {
   hold_until_ = now + delay + uniform(Duration::zero(), delay);
   awaiting_answer_ = false;
   unanswered_ = 0;
-  spdlog::info("directory busy: asking again in {} ms", as_ms(*hold_until_ - now));
+  spdlog::info("{}directory busy: asking again in {} ms", prefix_, as_ms(*hold_until_ - now));
 }
 
 void Replica::on_challenge(const wire::Challenge& c, TimePoint now, Outgoing& out) {
@@ -284,7 +287,7 @@ void Replica::on_challenge(const wire::Challenge& c, TimePoint now, Outgoing& ou
   }
   awaiting_answer_ = false;  // it did answer: the Subscribe below is no retry
   unanswered_ = 0;
-  spdlog::debug("challenge from the directory ({} cookie): subscribing again with it",
+  spdlog::debug("{}challenge from the directory ({} cookie): subscribing again with it", prefix_,
                 fresh_cookie ? "new" : "same");
   last_challenge_answer_ = now;
   send_subscribe(now, out);
@@ -330,8 +333,8 @@ bool Replica::is_followed(std::uint64_t epoch, TimePoint now, Outgoing& out) {
                              now < *last_foreign_epoch_probe_ + config_.foreign_epoch_subscribe_gap;
   if (started_ && !snapshot_coming && !asked_lately && !probed_lately && !hold_until_) {
     last_foreign_epoch_probe_ = now;
-    spdlog::debug("datagram of epoch {:016x} (following {:016x}): asking the directory", epoch,
-                  epoch_);
+    spdlog::debug("{}datagram of epoch {:016x} (following {:016x}): asking the directory", prefix_,
+                  epoch, epoch_);
     send_subscribe(now, out);
   }
   return false;
@@ -339,13 +342,13 @@ bool Replica::is_followed(std::uint64_t epoch, TimePoint now, Outgoing& out) {
 
 void Replica::adopt_epoch(std::uint64_t epoch) {
   if (epoch_ != 0) {
-    spdlog::warn("directory restarted (epoch {:016x} -> {:016x}): its snapshot answered ours",
-                 epoch_, epoch);
+    spdlog::warn("{}directory restarted (epoch {:016x} -> {:016x}): its snapshot answered ours",
+                 prefix_, epoch_, epoch);
     retired_epochs_.push_back(epoch_);
     if (retired_epochs_.size() > kRetiredEpochsKept) retired_epochs_.pop_front();
     ++stats_.resyncs;
   } else {
-    spdlog::info("following directory epoch {:016x}", epoch);
+    spdlog::info("{}following directory epoch {:016x}", prefix_, epoch);
   }
   epoch_ = epoch;
   pending_epoch_ = 0;
@@ -383,9 +386,10 @@ void Replica::note_warmup(bool warmup) {
   if (warmup == warmup_) return;
   warmup_ = warmup;
   if (warmup) {
-    spdlog::info("directory is warming up: merging what it sends, keeping every other route");
+    spdlog::info("{}directory is warming up: merging what it sends, keeping every other route",
+                 prefix_);
   } else {
-    spdlog::info("directory warm-up over: digests compared again");
+    spdlog::info("{}directory warm-up over: digests compared again", prefix_);
   }
 }
 
@@ -395,13 +399,14 @@ void Replica::heard(TimePoint now) {
 
 void Replica::answered(TimePoint now) {
   if (!reachable_) {
-    spdlog::info("directory reachable{} ({} routes held)", last_answer_at_ ? " again" : "",
-                 table_.size());
+    spdlog::info("{}directory reachable{} ({} routes held)", prefix_,
+                 last_answer_at_ ? " again" : "", table_.size());
     reachable_ = true;
   }
   last_answer_at_ = now;
   if (awaiting_answer_) {
-    if (unanswered_ + 1 >= kUnansweredBeforeWarning) spdlog::info("directory answers Subscribe");
+    if (unanswered_ + 1 >= kUnansweredBeforeWarning)
+      spdlog::info("{}directory answers Subscribe", prefix_);
     awaiting_answer_ = false;
     unanswered_ = 0;
   }
@@ -499,10 +504,10 @@ void Replica::apply_snapshot(Snapshot s, TimePoint now, Outgoing& out) {
   ++stats_.snapshots_applied;
   tick_target_.reset();
   spdlog::info(
-      "snapshot of epoch {:016x} at seq {} {} ({} routes in {} chunks over {} ms): replica holds "
+      "{}snapshot of epoch {:016x} at seq {} {} ({} routes in {} chunks over {} ms): replica holds "
       "{} routes",
-      s.epoch, s.seq, merge ? "merged (directory warming up)" : "applied", received, chunk_count,
-      as_ms(now - s.first_chunk_at), table_.size());
+      prefix_, s.epoch, s.seq, merge ? "merged (directory warming up)" : "applied", received,
+      chunk_count, as_ms(now - s.first_chunk_at), table_.size());
   drain_held();
   if (latest_tick_ && latest_tick_->seq > applied_) {
     const wire::Tick t = *latest_tick_;
@@ -511,7 +516,8 @@ void Replica::apply_snapshot(Snapshot s, TimePoint now, Outgoing& out) {
 }
 
 void Replica::resync(const char* why, TimePoint now, Outgoing& out) {
-  spdlog::warn("{}: resyncing with a snapshot (keeping {} routes meanwhile)", why, table_.size());
+  spdlog::warn("{}{}: resyncing with a snapshot (keeping {} routes meanwhile)", prefix_, why,
+               table_.size());
   ++stats_.resyncs;
   need_snapshot_ = true;
   snapshot_attempts_ = 0;
@@ -543,7 +549,7 @@ void Replica::update_gap(TimePoint now) {
   if (nack_due_) return;
   ++stats_.gaps;
   nack_due_ = now + uniform(config_.nack_delay_min, config_.nack_delay_max);
-  spdlog::debug("gap after seq {}: missing up to {}", applied_, gap_last());
+  spdlog::debug("{}gap after seq {}: missing up to {}", prefix_, applied_, gap_last());
 }
 
 void Replica::send_nack(TimePoint now, Outgoing& out) {
@@ -558,7 +564,7 @@ void Replica::send_nack(TimePoint now, Outgoing& out) {
   remember_request(n.nonce);
   out.push_back(n);
   ++stats_.nacks_sent;
-  spdlog::debug("NACK {}..{} of epoch {:016x} (attempt {})", first, last, epoch_,
+  spdlog::debug("{}NACK {}..{} of epoch {:016x} (attempt {})", prefix_, first, last, epoch_,
                 nack_attempts_ + 1);
   const Duration wait =
       backoff_delay({config_.nack_retry_initial, config_.nack_retry_max}, nack_attempts_);
@@ -573,9 +579,9 @@ void Replica::send_subscribe(TimePoint now, Outgoing& out) {
     ++unanswered_;
     if (unanswered_ + 1 == kUnansweredBeforeWarning) {
       spdlog::warn(
-          "no answer from the directory to {} Subscribes: retrying with backoff, "
+          "{}no answer from the directory to {} Subscribes: retrying with backoff, "
           "keeping {} routes",
-          kUnansweredBeforeWarning, table_.size());
+          prefix_, kUnansweredBeforeWarning, table_.size());
     }
   }
   wire::Subscribe s;

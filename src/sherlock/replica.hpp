@@ -29,6 +29,7 @@ struct ReplicaConfig {
   std::vector<std::string> services;  // asked of the directory and shown; empty = all
   bool multicast_member = false;      // hears the group: holds the whole table, shows `services`
   std::uint64_t random_seed = 1;      // jitter source; tests fix it
+  std::string name;                   // the directory's address, in logs; empty = none
 
   // Subscribe: retried with backoff while unanswered (the directory may be absent for ever).
   Duration subscribe_retry_initial = 250ms;
@@ -122,6 +123,8 @@ class Replica {
 
   // The routes, and the services changed since the last call (brings table().view() up to date).
   const ReplicaTable& table() const { return table_; }
+  // For a MergedTable to listen to (routes change only through this replica's own rules).
+  ReplicaTable& table() { return table_; }
   std::vector<std::string> take_changes() { return table_.take_changes(); }
 
   std::uint64_t epoch() const { return epoch_; }
@@ -186,6 +189,7 @@ class Replica {
   Duration uniform(Duration lo, Duration hi);
 
   ReplicaConfig config_;
+  std::string prefix_;  // "[name] " in logs
   std::mt19937_64 rng_;
   ReplicaTable table_;
   SnapshotAssembly assembly_;

@@ -7,7 +7,7 @@ namespace {
 std::size_t bytes_of(const std::vector<wire::Route>& routes) {
   std::size_t n = 0;
   for (const auto& r : routes) {
-    n += sizeof(wire::Route) + r.service.size() + r.instance.size();
+    n += sizeof(wire::Route) + sizeof(wire::Version) + r.service.size() + r.instance.size();
     for (const auto& t : r.tags) n += sizeof(std::string) + t.size();
   }
   return n;
@@ -48,7 +48,7 @@ std::optional<Snapshot> SnapshotAssembly::add(wire::SnapshotChunk chunk, TimePoi
   ++chunks_;
   p.bytes += bytes;
   bytes_ += bytes;
-  p.routes.add(std::move(chunk.routes));
+  p.routes.add(std::move(chunk.routes), chunk.versions);
   if (p.received.size() < chunk.count) return std::nullopt;
 
   Snapshot out{chunk.epoch,         chunk.seq,   chunk.flags,

@@ -1,0 +1,48 @@
+#pragma once
+// sherlock's core for several directories: one Replica per directory (its own subscription,
+// epoch, sequencing, NACKs, snapshots and warm-up), all merged by one MergedTable into the route
+// set the sink gets. Sans-I/O like Replica: the shell says which directory a datagram came from
+// and sends each stream's messages to its own directory.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sherlock/merged_table.hpp"
+#include "sherlock/replica.hpp"
+
+namespace baker::sherlock {
+
+class DirectoryStreams {
+ public:
+  // One stream per config, in order; view_filter: the services the merged view shows.
+  DirectoryStreams(std::vector<ReplicaConfig> configs, std::vector<std::string> view_filter);
+
+  std::size_t size() const { return streams_.size(); }
+  const Replica& stream(std::size_t i) const { return *streams_.at(i); }
+  // Live: answering, following an epoch, not warming up (MergedTable::set_live).
+  bool live(std::size_t i) const { return merged_.live(i); }
+
+  // Each returns what stream i sends to its directory.
+  Replica::Outgoing start(std::size_t i, TimePoint now);
+  Replica::Outgoing on_message(std::size_t i, wire::Message m, TimePoint now,
+                               Replica::Source source = Replica::Source::unicast);
+  // Element i: what stream i sends.
+  std::vector<Replica::Outgoing> on_timer(TimePoint now);
+  std::vector<Replica::Outgoing> stop();
+  std::optional<TimePoint> next_deadline() const;
+
+  // The merged routes, and the services changed since the last call.
+  const MergedTable& merged() const { return merged_; }
+  const ReplicaTable& table() const { return merged_.table(); }
+  std::vector<std::string> take_changes() { return merged_.take_changes(); }
+
+ private:
+  void refresh_live();
+
+  MergedTable merged_;  // declared first: the replicas' tables tell it their changes
+  std::vector<std::unique_ptr<Replica>> streams_;
+};
+
+}  // namespace baker::sherlock
