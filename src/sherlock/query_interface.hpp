@@ -7,7 +7,7 @@
 
 #include "common/clock.hpp"
 #include "common/http_reply.hpp"
-#include "sherlock/replica.hpp"
+#include "sherlock/directory_streams.hpp"
 #include "sherlock/route_sink.hpp"
 #include "wire/decode_error.hpp"
 
@@ -19,7 +19,7 @@ struct ReceiveStats {
   std::uint64_t group_datagrams = 0;  // of which on the multicast group's socket
   std::array<std::uint64_t, wire::kDecodeErrorCount> rejects{};  // by wire::DecodeError
   std::uint64_t unexpected_type = 0;  // valid datagrams a subscriber has no use for (a Heartbeat)
-  std::uint64_t foreign_source = 0;   // unicast datagrams not from the --directory endpoint
+  std::uint64_t foreign_source = 0;   // datagrams from no --directory endpoint
   std::uint64_t send_errors = 0;
   std::uint64_t batches = 0;  // wake-ups that processed datagrams
   std::uint64_t sink_updates = 0;
@@ -28,15 +28,17 @@ struct ReceiveStats {
 // {"<service>": [{"instance": .., "address": .., "port": .., "weight": .., "state": "up",
 //   "tags": [..]}, ..], ..}
 std::string routes_json(const ServiceRoutes& routes);
-// {"epoch": "<16 hex>", "seq": N, "digest": "<16 hex>", "routes": N, "synced": bool,
-//  "warmup": bool, "reachable": bool}
-std::string digest_json(const Replica& replica);
-// Prometheus text format, then the sink's own metrics.
-std::string metrics_text(const Replica& replica, const ReceiveStats& stats, TimePoint now,
+// {"routes": N (merged), "disputed": N, "directories": [{"directory": "ADDR:PORT", "epoch":
+//  "<16 hex>", "seq": N, "digest": "<16 hex>", "routes": N, "synced": bool, "warmup": bool,
+//  "reachable": bool, "live": bool}, ..]}; with one directory its fields are also at the top
+//  (epoch, seq, digest, routes, synced, warmup, reachable), as before several directories.
+std::string digest_json(const DirectoryStreams& streams);
+// Prometheus text format (per-directory series labelled directory="ADDR:PORT"), then the sink's.
+std::string metrics_text(const DirectoryStreams& streams, const ReceiveStats& stats, TimePoint now,
                          const RouteSink* sink);
 
 // The whole interface: 200 with JSON or metrics, 404 for unknown paths and services.
-HttpReply handle_query(const std::string& path, const Replica& replica, const ReceiveStats& stats,
-                       TimePoint now, const RouteSink* sink);
+HttpReply handle_query(const std::string& path, const DirectoryStreams& streams,
+                       const ReceiveStats& stats, TimePoint now, const RouteSink* sink);
 
 }  // namespace baker::sherlock

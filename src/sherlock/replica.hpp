@@ -127,6 +127,7 @@ class Replica {
   ReplicaTable& table() { return table_; }
   std::vector<std::string> take_changes() { return table_.take_changes(); }
 
+  const std::string& name() const { return config_.name; }
   std::uint64_t epoch() const { return epoch_; }
   std::uint64_t applied() const { return applied_; }
   std::uint64_t digest() const { return table_.digest(); }

@@ -10,10 +10,29 @@ namespace baker::sherlock {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
+std::string endpoint_name(const udp::endpoint& e) {
+  const auto a = e.address();
+  const std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  return host + ":" + std::to_string(e.port());
+}
+
+namespace {
+std::vector<ReplicaConfig> stream_configs(const SherlockOptions& o) {
+  std::vector<ReplicaConfig> out;
+  for (const auto& d : o.directories) {
+    ReplicaConfig c = o.replica;
+    c.name = endpoint_name(d);
+    c.random_seed = o.replica.random_seed + out.size();  // jitter apart, NACKs not in step
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+}  // namespace
+
 SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
                                std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink)
     : options_(std::move(options)),
-      replica_(options_.replica),
+      streams_(stream_configs(options_), options_.replica.services),
       keys_(std::move(keys)),
       sink_(std::move(sink)),
       socket_(io, options_.listen.protocol()),
@@ -22,29 +41,36 @@ SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
   set_receive_buffer(socket_);
   socket_.bind(options_.listen);
   socket_.non_blocking(true);
-  if (options_.multicast_group) {
-    const auto& group = *options_.multicast_group;
-    group_socket_.emplace(io, group.protocol());
-    group_socket_->set_option(udp::socket::reuse_address(true));
-    set_receive_buffer(*group_socket_);
-    // Bound to the group address, the socket hears only that group's datagrams on the port.
-    group_socket_->bind(udp::endpoint(group.address(), group.port()));
-    if (group.address().is_v4() && options_.multicast_interface &&
-        options_.multicast_interface->is_v4()) {
-      group_socket_->set_option(asio::ip::multicast::join_group(
-          group.address().to_v4(), options_.multicast_interface->to_v4()));
-    } else {
-      group_socket_->set_option(asio::ip::multicast::join_group(group.address()));
-    }
-    group_socket_->non_blocking(true);
+  const auto& groups = options_.multicast_groups;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    std::optional<std::size_t> paired;
+    if (groups.size() == options_.directories.size()) paired = i;  // one group per directory
+    group_sockets_.push_back(
+        std::make_unique<GroupSocket>(GroupSocket{udp::socket(io, groups[i].protocol()), paired}));
+    join(*group_sockets_.back(), groups[i]);
   }
   if (options_.http) {
     http_ = std::make_unique<HttpStatusServer>(io, *options_.http, [this](const std::string& p) {
-      auto reply = handle_query(p, replica_, stats_, clock_.now(), sink_.get());
+      auto reply = handle_query(p, streams_, stats_, clock_.now(), sink_.get());
       if (p == "/metrics") reply.body += render_http_metrics("sherlock", http_->stats());
       return reply;
     });
   }
+}
+
+void SherlockDaemon::join(GroupSocket& g, const udp::endpoint& group) {
+  g.socket.set_option(udp::socket::reuse_address(true));
+  set_receive_buffer(g.socket);
+  // Bound to the group address, the socket hears only that group's datagrams on the port.
+  g.socket.bind(udp::endpoint(group.address(), group.port()));
+  if (group.address().is_v4() && options_.multicast_interface &&
+      options_.multicast_interface->is_v4()) {
+    g.socket.set_option(asio::ip::multicast::join_group(group.address().to_v4(),
+                                                        options_.multicast_interface->to_v4()));
+  } else {
+    g.socket.set_option(asio::ip::multicast::join_group(group.address()));
+  }
+  g.socket.non_blocking(true);
 }
 
 void SherlockDaemon::set_receive_buffer(udp::socket& socket) {
@@ -66,22 +92,26 @@ void SherlockDaemon::set_receive_buffer(udp::socket& socket) {
 }
 
 void SherlockDaemon::start() {
-  spdlog::info(
-      "sherlock {} subscribing to {} from udp {}{}; query interface on {}",
-      options_.replica.services.empty()
-          ? std::string("(all services)")
-          : fmt::format("(services: {})", fmt::join(options_.replica.services, ",")),
-      options_.directory.address().to_string() + ":" + std::to_string(options_.directory.port()),
-      local_endpoint().address().to_string() + ":" + std::to_string(local_endpoint().port()),
-      options_.multicast_group
-          ? ", multicast group " + options_.multicast_group->address().to_string() + ":" +
-                std::to_string(options_.multicast_group->port())
-          : std::string(),
-      http_port() ? options_.http->address().to_string() + ":" + std::to_string(*http_port())
-                  : std::string("(off)"));
-  send(replica_.start(clock_.now()));
-  do_receive(socket_, Replica::Source::unicast);
-  if (group_socket_) do_receive(*group_socket_, Replica::Source::multicast);
+  std::vector<std::string> directories;
+  for (const auto& d : options_.directories) directories.push_back(endpoint_name(d));
+  std::vector<std::string> groups;
+  for (const auto& g : options_.multicast_groups) groups.push_back(endpoint_name(g));
+  spdlog::info("sherlock {} subscribing to {} {} from udp {}{}; query interface on {}",
+               options_.replica.services.empty()
+                   ? std::string("(all services)")
+                   : fmt::format("(services: {})", fmt::join(options_.replica.services, ",")),
+               directories.size() == 1 ? "directory" : "directories", fmt::join(directories, ", "),
+               endpoint_name(local_endpoint()),
+               groups.empty() ? std::string()
+                              : fmt::format(", multicast group{} {}", groups.size() == 1 ? "" : "s",
+                                            fmt::join(groups, ", ")),
+               http_port()
+                   ? options_.http->address().to_string() + ":" + std::to_string(*http_port())
+                   : std::string("(off)"));
+  const TimePoint now = clock_.now();
+  for (std::size_t i = 0; i < streams_.size(); ++i) send(i, streams_.start(i, now));
+  do_receive(socket_, Replica::Source::unicast, std::nullopt);
+  for (auto& g : group_sockets_) do_receive(g->socket, Replica::Source::multicast, g->stream);
   settle();
 }
 
@@ -89,12 +119,13 @@ void SherlockDaemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   spdlog::info("sherlock stopping: unsubscribing, keeping nothing");
-  send(replica_.stop());
+  const auto out = streams_.stop();
+  for (std::size_t i = 0; i < out.size(); ++i) send(i, out[i]);
   if (sink_) sink_->stop();
   boost::system::error_code ignored;
   timer_.cancel();
   socket_.close(ignored);
-  if (group_socket_) group_socket_->close(ignored);
+  for (auto& g : group_sockets_) g->socket.close(ignored);
   if (http_) http_->stop();
 }
 
@@ -112,16 +143,26 @@ std::optional<unsigned short> SherlockDaemon::http_port() const {
   return http_->port();
 }
 
-void SherlockDaemon::do_receive(udp::socket& socket, Replica::Source source) {
-  socket.async_wait(udp::socket::wait_read, [this, &socket, source](boost::system::error_code ec) {
-    if (ec || stopped_) return;
-    drain(socket, source);
-    settle();
-    do_receive(socket, source);
-  });
+std::size_t SherlockDaemon::stream_of(const udp::endpoint& from) const {
+  for (std::size_t i = 0; i < options_.directories.size(); ++i) {
+    if (options_.directories[i] == from) return i;
+  }
+  return kNoStream;
 }
 
-void SherlockDaemon::drain(udp::socket& socket, Replica::Source source) {
+void SherlockDaemon::do_receive(udp::socket& socket, Replica::Source source,
+                                std::optional<std::size_t> paired) {
+  socket.async_wait(udp::socket::wait_read,
+                    [this, &socket, source, paired](boost::system::error_code ec) {
+                      if (ec || stopped_) return;
+                      drain(socket, source, paired);
+                      settle();
+                      do_receive(socket, source, paired);
+                    });
+}
+
+void SherlockDaemon::drain(udp::socket& socket, Replica::Source source,
+                           std::optional<std::size_t> paired) {
   const TimePoint now = clock_.now();
   udp::endpoint from;
   std::size_t n = 0;
@@ -134,18 +175,20 @@ void SherlockDaemon::drain(udp::socket& socket, Replica::Source source) {
       }
       break;
     }
-    handle_datagram(size, from, now, source);
+    handle_datagram(size, from, now, source, paired);
   }
   if (n > 0) ++stats_.batches;
 }
 
 void SherlockDaemon::handle_datagram(std::size_t size, const udp::endpoint& from, TimePoint now,
-                                     Replica::Source source) {
+                                     Replica::Source source, std::optional<std::size_t> paired) {
   ++stats_.datagrams;
   if (source == Replica::Source::multicast) ++stats_.group_datagrams;
-  // A sherlock follows only its directory: on the unicast socket, only its endpoint is heard
-  // (before any decoding work). The group's datagrams are checked by addressee and MAC.
-  if (source == Replica::Source::unicast && from != options_.directory) {
+  // A stream hears only its directory (before any decoding work): on the unicast socket and on a
+  // group shared by several directories, by source endpoint; a group paired with one directory
+  // goes to its stream, checked by addressee and MAC.
+  const std::size_t stream = paired ? *paired : stream_of(from);
+  if (stream == kNoStream) {
     ++stats_.foreign_source;
     return;
   }
@@ -158,7 +201,8 @@ void SherlockDaemon::handle_datagram(std::size_t size, const udp::endpoint& from
     ++stats_.rejects[i];
     if (!reject_logged_[i]) {  // once per reason; the metric counts the rest
       reject_logged_[i] = true;
-      spdlog::warn("rejected a datagram ({} bytes): {}", size, wire::to_string(reason));
+      spdlog::warn("rejected a datagram ({} bytes) from {}: {}", size, endpoint_name(from),
+                   wire::to_string(reason));
     }
     return;
   }
@@ -169,7 +213,7 @@ void SherlockDaemon::handle_datagram(std::size_t size, const udp::endpoint& from
     case wire::MessageType::snapshot_chunk:
     case wire::MessageType::retry_later:
     case wire::MessageType::challenge:
-      send(replica_.on_message(std::move(message), now, source));
+      send(stream, streams_.on_message(stream, std::move(message), now, source));
       return;
     default:
       ++stats_.unexpected_type;
@@ -177,31 +221,32 @@ void SherlockDaemon::handle_datagram(std::size_t size, const udp::endpoint& from
   }
 }
 
-void SherlockDaemon::send(const Replica::Outgoing& out) {
+void SherlockDaemon::send(std::size_t stream, const Replica::Outgoing& out) {
+  const udp::endpoint& to = options_.directories.at(stream);
   for (const auto& m : out) {
     wire::encode_into(m, keys_ ? &*keys_ : nullptr, send_buffer_);
     boost::system::error_code ec;
-    socket_.send_to(asio::buffer(send_buffer_), options_.directory, 0, ec);
+    socket_.send_to(asio::buffer(send_buffer_), to, 0, ec);
     if (ec) {
       ++stats_.send_errors;
-      spdlog::debug("send {} to the directory: {}", wire::to_string(wire::type_of(m)),
-                    ec.message());
+      spdlog::debug("send {} to directory {}: {}", wire::to_string(wire::type_of(m)),
+                    endpoint_name(to), ec.message());
     }
   }
 }
 
 void SherlockDaemon::settle() {
   if (stopped_) return;
-  const auto changed = replica_.take_changes();
+  const auto changed = streams_.take_changes();
   if (!changed.empty() && sink_) {
     ++stats_.sink_updates;
-    sink_->routes_changed(replica_.table().view(), changed);
+    sink_->routes_changed(streams_.table().view(), changed);
   }
   arm_timer();
 }
 
 void SherlockDaemon::arm_timer() {
-  const auto next = replica_.next_deadline();
+  const auto next = streams_.next_deadline();
   if (next == timer_at_) return;  // already armed for it
   timer_at_ = next;
   timer_.cancel();
@@ -210,7 +255,8 @@ void SherlockDaemon::arm_timer() {
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     timer_at_.reset();
-    send(replica_.on_timer(clock_.now()));
+    const auto out = streams_.on_timer(clock_.now());
+    for (std::size_t i = 0; i < out.size(); ++i) send(i, out[i]);
     settle();
   });
 }

@@ -1,7 +1,8 @@
-// sherlock: subscribes to the directory, keeps a replica of the routes, serves them on a local
+// sherlock: subscribes to the directories, keeps a replica of the routes, serves them on a local
 // query interface and drives a local HAProxy (unless --no-haproxy).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <csignal>
 #if defined(__GLIBC__)
@@ -28,6 +29,8 @@ namespace po = boost::program_options;
 
 namespace {
 
+constexpr std::size_t kMaxDirectories = 8;
+
 po::options_description make_flags() {
   po::options_description flags("sherlock options");
   // clang-format off
@@ -35,14 +38,17 @@ po::options_description make_flags() {
     ("help,h", "show this help and exit")
     ("config", po::value<std::string>(),
      "config file: INI lines 'name = value' with the flags' names; flags win")
-    ("directory", po::value<std::string>()->default_value("127.0.0.1:7400"),
-     "the directory's UDP ADDR:PORT (host names are resolved once at start)")
+    ("directory",
+     po::value<std::vector<std::string>>()->default_value({"127.0.0.1:7400"}, "127.0.0.1:7400"),
+     "a directory's UDP ADDR:PORT (host names are resolved once at start); repeat it for several "
+     "directories (at most 8): every one is subscribed to and their routes are merged")
     ("listen", po::value<std::string>()->default_value("0.0.0.0:0"),
      "local UDP ADDR:PORT to subscribe from (port 0: any free port)")
     ("service", po::value<std::vector<std::string>>()->composing(),
      "subscribe to this service only (repeatable; default: every service)")
-    ("multicast", po::value<std::string>(),
-     "also hear Deltas and Ticks on this multicast GROUP:PORT (sets the member flag)")
+    ("multicast", po::value<std::vector<std::string>>(),
+     "also hear Deltas and Ticks on this multicast GROUP:PORT (sets the member flag): one group "
+     "shared by every directory, or one per --directory in the same order")
     ("multicast-if", po::value<std::string>(),
      "local interface address to join --multicast on (default: the kernel's choice)")
     ("key-file", po::value<std::string>(),
@@ -97,14 +103,29 @@ std::optional<baker::wire::Keyring> load_keys(const po::variables_map& v) {
 
 baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::variables_map& v) {
   baker::sherlock::SherlockOptions o;
-  o.directory = udp_endpoint(io, "directory", get(v, "directory"), false, true);
-  o.listen = udp_endpoint(io, "listen", get(v, "listen"), true, false);
-  if (v["listen"].defaulted() && o.directory.address().is_v6()) {
-    o.listen = udp::endpoint(udp::v6(), 0);  // the default follows the directory's family
+  const auto& directories = v["directory"].as<std::vector<std::string>>();
+  if (directories.size() > kMaxDirectories) {
+    throw baker::UsageError("--directory: at most " + std::to_string(kMaxDirectories) +
+                            " directories");
   }
-  if (o.listen.protocol() != o.directory.protocol()) {
+  for (const auto& text : directories) {
+    const auto d = udp_endpoint(io, "directory", text, false, true);
+    if (std::find(o.directories.begin(), o.directories.end(), d) != o.directories.end()) {
+      throw baker::UsageError("--directory '" + text + "': given twice");
+    }
+    if (!o.directories.empty() && d.protocol() != o.directories.front().protocol()) {
+      throw baker::UsageError("--directory '" + text +
+                              "': every directory must be IPv4, or every one IPv6");
+    }
+    o.directories.push_back(d);
+  }
+  o.listen = udp_endpoint(io, "listen", get(v, "listen"), true, false);
+  if (v["listen"].defaulted() && o.directories.front().address().is_v6()) {
+    o.listen = udp::endpoint(udp::v6(), 0);  // the default follows the directories' family
+  }
+  if (o.listen.protocol() != o.directories.front().protocol()) {
     throw baker::UsageError("--listen '" + get(v, "listen") + "' and --directory '" +
-                            get(v, "directory") + "' must both be IPv4 or both IPv6");
+                            directories.front() + "' must both be IPv4 or both IPv6");
   }
   if (v.count("service")) {
     for (const auto& s : v["service"].as<std::vector<std::string>>()) {
@@ -123,15 +144,30 @@ baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::
     }
   }
   if (v.count("multicast")) {
-    const auto group = udp_endpoint(io, "multicast", get(v, "multicast"), false, false);
-    if (!group.address().is_multicast()) {
-      throw baker::UsageError("--multicast '" + get(v, "multicast") + "': not a multicast group");
+    const auto& groups = v["multicast"].as<std::vector<std::string>>();
+    if (groups.size() != 1 && groups.size() != o.directories.size()) {
+      throw baker::UsageError(
+          "--multicast: give one group (shared by every directory) or one per "
+          "--directory (" +
+          std::to_string(o.directories.size()) + "), not " + std::to_string(groups.size()));
     }
-    o.multicast_group = group;
+    for (const auto& text : groups) {
+      const auto group = udp_endpoint(io, "multicast", text, false, false);
+      if (!group.address().is_multicast()) {
+        throw baker::UsageError("--multicast '" + text + "': not a multicast group");
+      }
+      if (std::find(o.multicast_groups.begin(), o.multicast_groups.end(), group) !=
+          o.multicast_groups.end()) {
+        throw baker::UsageError("--multicast '" + text +
+                                "': given twice (a group shared by "
+                                "every directory is given once)");
+      }
+      o.multicast_groups.push_back(group);
+    }
     o.replica.multicast_member = true;
   }
   if (v.count("multicast-if")) {
-    if (!o.multicast_group) throw baker::UsageError("--multicast-if needs --multicast");
+    if (o.multicast_groups.empty()) throw baker::UsageError("--multicast-if needs --multicast");
     boost::system::error_code ec;
     o.multicast_interface = asio::ip::make_address(get(v, "multicast-if"), ec);
     if (ec)
@@ -161,9 +197,10 @@ baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::
 }
 
 const char* kUsage =
-    "usage: sherlock [--directory ADDR:PORT] [--service NAME]... [--no-haproxy] [options]\n"
-    "Subscribes to Baker's directory, keeps a replica of the routes, serves them on a local\n"
-    "HTTP query interface and drives the local HAProxy through its admin socket.\n"
+    "usage: sherlock [--directory ADDR:PORT]... [--service NAME]... [--no-haproxy] [options]\n"
+    "Subscribes to Baker's directories, keeps a replica of the routes (merged: per instance the\n"
+    "freshest record of any directory), serves them on a local HTTP query interface and drives\n"
+    "the local HAProxy through its admin socket.\n"
     "DURATION is a number and a unit: 500ms, 10s, 1.5s, 1m (a bare number is refused).";
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "json_value.hpp"
+#include "metrics_check.hpp"
 #include "process.hpp"
 #include "routes.hpp"
 #include "wire/codec.hpp"
@@ -258,8 +259,7 @@ class SherlockWithDirectoryTest : public ::testing::Test {
     return r ? r->body : "";
   }
   static double metric(const std::string& text, const std::string& name) {
-    const auto at = text.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+    return baker::testing::metric_sum(text, name).value_or(-1);
   }
 
   std::uint16_t directory_port_ = free_udp_port();

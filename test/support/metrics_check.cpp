@@ -237,4 +237,40 @@ std::string promtool_check(const std::string& text) {
   return out;
 }
 
+std::optional<double> metric_sum(std::string_view text, std::string_view family,
+                                 std::initializer_list<MetricLabel> labels) {
+  std::optional<double> sum;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line[0] == '#' || line.substr(0, family.size()) != family) continue;
+    std::string_view rest = line.substr(family.size());
+    std::string_view label_text;
+    if (!rest.empty() && rest[0] == '{') {
+      const auto close = rest.find('}');
+      if (close == std::string_view::npos) continue;
+      label_text = rest.substr(1, close - 1);
+      rest = rest.substr(close + 1);
+    }
+    if (rest.empty() || rest[0] != ' ') continue;  // another family with this prefix
+    bool all = true;
+    for (const auto& [k, v] : labels) {
+      const std::string want = std::string(k) + "=\"" + std::string(v) + "\"";
+      const auto at = label_text.find(want);
+      // A whole pair: at the start or after a comma, and followed by a comma or the end.
+      if (at == std::string_view::npos || (at != 0 && label_text[at - 1] != ',') ||
+          (at + want.size() != label_text.size() && label_text[at + want.size()] != ',')) {
+        all = false;
+        break;
+      }
+    }
+    if (!all) continue;
+    sum = sum.value_or(0) + std::stod(std::string(rest.substr(1)));
+  }
+  return sum;
+}
+
 }  // namespace baker::testing

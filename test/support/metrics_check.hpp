@@ -5,9 +5,11 @@
 // counters do; names are snake case without the type in them; labels are well formed and every
 // series appears once; values parse. In C++ so it runs everywhere (promtool comes with the whole
 // Prometheus server package); promtool_check runs the real promtool when it is installed.
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace baker::testing {
@@ -19,5 +21,13 @@ std::vector<std::string> check_metrics(std::string_view text, std::string_view p
 // `promtool check metrics` on `text`: its complaints, empty when it has none. A missing promtool is
 // a complaint too (tools/install-deps puts it in /usr/local/bin), so no check is skipped quietly.
 std::string promtool_check(const std::string& text);
+
+// The sum of the samples of `family` whose labels include every pair in `labels` (so a family
+// labelled per directory reads the same with one directory as it did unlabelled); nullopt if no
+// sample matches. E.g. metric_sum(page, "baker_sherlock_ignored_datagrams_total",
+// {{"reason", "foreign_source"}}).
+using MetricLabel = std::pair<std::string_view, std::string_view>;
+std::optional<double> metric_sum(std::string_view text, std::string_view family,
+                                 std::initializer_list<MetricLabel> labels = {});
 
 }  // namespace baker::testing

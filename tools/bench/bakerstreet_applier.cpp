@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
     s.window = std::chrono::milliseconds(v["window-ms"].as<int>());
     s.haproxy_bin = v["haproxy-bin"].as<std::string>();
     sh::SherlockOptions o;
-    o.directory = udp_endpoint(v["directory"].as<std::string>(), false);
+    o.directories = {udp_endpoint(v["directory"].as<std::string>(), false)};
     o.listen = udp_endpoint(v["listen"].as<std::string>(), true);
     if (v.count("http")) {
       const auto h = udp_endpoint(v["http"].as<std::string>(), true);
