@@ -4,7 +4,9 @@
 
 namespace baker::sherlock {
 
-MergedTable::MergedTable(std::vector<std::string> view_filter) : merged_(std::move(view_filter)) {}
+MergedTable::MergedTable(std::vector<std::string> view_filter) : merged_(std::move(view_filter)) {
+  merged_.set_digest_tracking(false);
+}
 
 std::size_t MergedTable::add_stream(ReplicaTable& table) {
   if (streams_.size() >= 32) throw std::length_error("MergedTable: at most 32 streams");
@@ -114,6 +116,10 @@ void MergedTable::upserted(const ReplicaTable& table, const ReplicaTable::Entry&
   if (m) set_disputed(*m, m->dropped_by & ~(std::uint32_t{1} << stream));
   const std::optional<wire::Version> shadow = m ? m->shadow : std::nullopt;
   if (shadow && entry.version <= *shadow) ++stats_.shadowed;
+  if (streams_.size() == 1 && !shadow) {  // one directory: its record is the only candidate
+    merged_.upsert(entry.route, entry.version);
+    return;
+  }
   if (const auto b = best(service, instance, shadow, false)) {
     show(*b);
   } else {

@@ -32,12 +32,12 @@ bool ReplicaTable::upsert(wire::Route r, wire::Version v) {
       return true;
     }
     digest_ -= e.digest;
-    e.digest = wire::route_digest(r);
+    e.digest = track_digest_ ? wire::route_digest(r) : 0;
     digest_ += e.digest;
     e.route = std::move(r);
     e.version = v;
   } else {
-    const auto d = wire::route_digest(r);
+    const auto d = track_digest_ ? wire::route_digest(r) : 0;
     std::string instance = r.instance;
     it = instances.emplace(std::move(instance), Entry{std::move(r), v, d}).first;
     digest_ += d;

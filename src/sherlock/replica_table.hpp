@@ -46,6 +46,9 @@ class ReplicaTable {
   ReplicaTable& operator=(const ReplicaTable&) = delete;
 
   void set_listener(Listener* listener) { listener_ = listener; }
+  // Off: digest() stays 0 and no route is hashed (a merged table: no directory's digest
+  // describes it, and hashing is most of an insert's cost).
+  void set_digest_tracking(bool on) { track_digest_ = on; }
   // Off: changes are not collected for take_changes() (a stream whose listener keeps the view).
   void set_view_tracking(bool on) {
     track_view_ = on;
@@ -114,6 +117,7 @@ class ReplicaTable {
   ServiceRoutes view_;
   Listener* listener_ = nullptr;
   bool track_view_ = true;
+  bool track_digest_ = true;
 };
 
 }  // namespace baker::sherlock
