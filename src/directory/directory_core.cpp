@@ -248,6 +248,14 @@ void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actio
                     hb.incarnation);
   }
   RouteRecord& rec = table_.at(i);
+  const bool changes = rec.live && !table_.same_route(i, r);
+  // A snapshot being paced out keeps what it has not sent yet: the old route with its old version;
+  // and the old version when only the version grows in size (its chunks were sized with that).
+  const wire::Version version{hb.incarnation, hb.seq};
+  if (rec.live && !jobs_.empty() &&
+      (changes || wire::encoded_size(version) > wire::encoded_size(table_.version(i)))) {
+    before_change(i);
+  }
   if (rec.sender_incarnation != hb.incarnation) rec.clock_warned = false;
   rec.sender_incarnation = hb.incarnation;
   rec.sender_seq = hb.seq;
@@ -258,8 +266,7 @@ void DirectoryCore::on_heartbeat(const wire::Heartbeat& hb, TimePoint now, Actio
     ++stats_.routes_added;
     DIRECTORY_DEBUG("{}/{}: added at {}:{}", r.service, r.instance, r.address.to_string(), r.port);
     record_change(OpKind::add, i, now, out);
-  } else if (!table_.same_route(i, r)) {
-    before_change(i);
+  } else if (changes) {
     table_.set_route(i, r);
     ++stats_.routes_updated;
     record_change(OpKind::update, i, now, out);
@@ -286,20 +293,21 @@ void DirectoryCore::on_goodbye(const wire::Goodbye& g, TimePoint now, Actions& o
     table_.at(i).interval_ms = 0;  // its lifetime is 2 x skew: enough for what was sent before
   }
   RouteRecord& rec = table_.at(i);
+  // A snapshot in flight keeps the route with the version of its last heartbeat.
+  if (rec.live) before_change(i);
   if (rec.sender_incarnation != g.incarnation) rec.clock_warned = false;
   rec.sender_incarnation = g.incarnation;
-  rec.sender_seq = g.seq;
+  rec.sender_seq = g.seq;  // the remove op carries the Goodbye's version
   if (!rec.live) {
     ++stats_.goodbyes_ignored;  // unknown or already gone: nothing to remove
     entomb(i, now);             // the tombstone lasts from this (later) goodbye on
     return;
   }
-  before_change(i);
   table_.clear_route(i);
   ++stats_.routes_removed;
   DIRECTORY_DEBUG("{}/{}: goodbye", g.service, g.instance);
   entomb(i, now);
-  record_change(OpKind::remove, i, now, out);
+  record_change(OpKind::remove, i, now, out, wire::Removal::goodbye);
 }
 
 void DirectoryCore::before_change(RouteIndex i) {
@@ -308,15 +316,20 @@ void DirectoryCore::before_change(RouteIndex i) {
   }
 }
 
-void DirectoryCore::record_change(OpKind kind, RouteIndex i, TimePoint now, Actions& out) {
+void DirectoryCore::record_change(OpKind kind, RouteIndex i, TimePoint now, Actions& out,
+                                  wire::Removal why) {
   RouteRecord& rec = table_.at(i);
   rec.changed_seq = ++seq_;
   wire::SequencedOp op;
   op.seq = seq_;
   op.op.kind = kind;
+  // The watson datagram that caused the change: the heartbeat of an add or update, the Goodbye of
+  // a goodbye removal, the last heartbeat of an expired route.
+  op.op.version = table_.version(i);
   if (kind == OpKind::remove) {
     op.op.route.service = table_.service_name(i);
     op.op.route.instance = rec.instance;
+    op.op.removal = why;
   } else {
     op.op.route = table_.to_route(i);
   }
@@ -852,7 +865,7 @@ void DirectoryCore::expire_due(TimePoint now, Actions& out) {
       table_.clear_route(e.index);
       ++stats_.routes_expired;
       DIRECTORY_DEBUG("{}/{}: expired", table_.service_name(e.index), rec.instance);
-      record_change(OpKind::remove, e.index, now, out);
+      record_change(OpKind::remove, e.index, now, out, wire::Removal::expired);
       entomb(e.index, now);
       continue;
     }

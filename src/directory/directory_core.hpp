@@ -200,7 +200,9 @@ class DirectoryCore {
   std::int64_t expiry_deadline(TimePoint now, std::uint32_t interval_ms) const;
   void schedule(RouteIndex i, std::int64_t deadline);
   void before_change(RouteIndex i);
-  void record_change(wire::OpKind kind, RouteIndex i, TimePoint now, Actions& out);
+  // why: of a remove only (any removal but a Goodbye is `expired`).
+  void record_change(wire::OpKind kind, RouteIndex i, TimePoint now, Actions& out,
+                     wire::Removal why = wire::Removal::expired);
   void update_warmup(TimePoint now, Actions& out);
   void expire_due(TimePoint now, Actions& out);
 

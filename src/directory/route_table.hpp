@@ -32,7 +32,7 @@ struct RouteRecord {
   wire::IpAddress address;
   std::uint16_t port = 0;
   std::uint16_t weight = 0;
-  std::uint16_t encoded_size = 0;  // wire::encoded_size of the current route
+  std::uint16_t encoded_size = 0;  // wire::encoded_size of the current route (array(7), no version)
   wire::InstanceState state = wire::InstanceState::up;
   bool used = false;
   bool live = false;
@@ -68,6 +68,8 @@ class RouteTable {
   void clear_route(RouteIndex i);
 
   wire::Route to_route(RouteIndex i) const;
+  // The watson datagram the record was last set by: (sender_incarnation, sender_seq).
+  wire::Version version(RouteIndex i) const { return {at(i).sender_incarnation, at(i).sender_seq}; }
   const std::string& service_name(RouteIndex i) const { return services_.name(at(i).service); }
 
   std::uint64_t digest() const { return digest_; }

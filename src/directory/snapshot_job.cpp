@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "wire/codec.hpp"
 #include "wire/limits.hpp"
 #include "wire/packing.hpp"
 
@@ -26,7 +27,9 @@ SnapshotJob::SnapshotJob(std::uint64_t epoch, wire::Addressee to, std::uint64_t 
   bounds_.push_back(0);
   std::size_t used = 0;
   for (std::size_t p = 0; p < slots_.size(); ++p) {
-    const std::size_t n = table.at(slots_[p]).encoded_size;
+    // Snapshot routes are array(9): the cached array(7) size plus the version's two fields.
+    const std::size_t n =
+        table.at(slots_[p]).encoded_size + wire::encoded_size(table.version(slots_[p]));
     if (used + n > room && used > 0) {
       bounds_.push_back(static_cast<std::uint32_t>(p));
       used = 0;
@@ -47,21 +50,24 @@ void SnapshotJob::before_change(RouteIndex i, const RouteTable& table) {
   if (!r.live || r.changed_seq > seq_ || !wants(r.service)) return;
   const std::uint32_t first_unsent = bounds_[next_];
   if (first_unsent >= slots_.size() || i < slots_[first_unsent]) return;  // already sent
-  stash_.try_emplace(i, table.to_route(i));
+  stash_.try_emplace(i, Stashed{table.to_route(i), table.version(i)});
 }
 
 wire::SnapshotChunk SnapshotJob::next_chunk(const RouteTable& table) {
-  wire::SnapshotChunk c{epoch_, to_.subscriber_id, to_.nonce, seq_, next_, count(), flags_, {}};
+  wire::SnapshotChunk c{epoch_, to_.subscriber_id, to_.nonce, seq_, next_, count(), flags_, {}, {}};
   const std::uint32_t from = bounds_[next_];
   const std::uint32_t to = bounds_[next_ + 1];
   c.routes.reserve(to - from);
+  c.versions.reserve(to - from);
   for (std::uint32_t p = from; p < to; ++p) {
     const RouteIndex i = slots_[p];
     if (auto it = stash_.find(i); it != stash_.end()) {
-      c.routes.push_back(std::move(it->second));
+      c.routes.push_back(std::move(it->second.route));
+      c.versions.push_back(it->second.version);
       stash_.erase(it);
     } else {
       c.routes.push_back(table.to_route(i));
+      c.versions.push_back(table.version(i));
     }
   }
   ++next_;

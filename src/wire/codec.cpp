@@ -37,21 +37,33 @@ class Encoder {
     pk_.pack_array(static_cast<std::uint32_t>(r.tags.size()));
     for (const auto& t : r.tags) pk_.pack(t);
   }
-  void route(const Route& r) {
+  void version(const Version& v) {
+    pk_.pack(v.incarnation);
+    pk_.pack(v.seq);
+  }
+  void route(const Route& r) {  // the canonical form: digests hash it
     pk_.pack_array(7);
     route_fields(r);
   }
+  void snapshot_route(const Route& r, const Version& v) {
+    pk_.pack_array(9);
+    route_fields(r);
+    version(v);
+  }
   void op(const DeltaOp& op) {
     if (op.kind == OpKind::remove) {
-      pk_.pack_array(3);
+      pk_.pack_array(6);
       pk_.pack(static_cast<std::uint8_t>(op.kind));
       pk_.pack(op.route.service);
       pk_.pack(op.route.instance);
+      version(op.version);
+      pk_.pack(static_cast<std::uint8_t>(op.removal));
       return;
     }
-    pk_.pack_array(8);
+    pk_.pack_array(10);
     pk_.pack(static_cast<std::uint8_t>(op.kind));
     route_fields(op.route);
+    version(op.version);
   }
 
   void bin(const std::vector<std::uint8_t>& b) {
@@ -132,7 +144,9 @@ class Encoder {
     pk_.pack(m.count);
     pk_.pack(m.flags);
     pk_.pack_array(static_cast<std::uint32_t>(m.routes.size()));
-    for (const auto& r : m.routes) route(r);
+    for (std::size_t i = 0; i < m.routes.size(); ++i) {
+      snapshot_route(m.routes[i], i < m.versions.size() ? m.versions[i] : Version{});
+    }
   }
   void body(const RetryLater& m) {
     pk_.pack_array(4);
@@ -212,6 +226,10 @@ class BodyDecoder {
     r.instance = str();
     route_tail(r);
   }
+  void version(Version& v) {
+    v.incarnation = r_.read_uint();
+    v.seq = r_.read_uint();
+  }
 
   void cookie(Cookie& out) {
     const auto b = r_.read_bin();
@@ -271,12 +289,16 @@ class BodyDecoder {
       if (r_.failed()) return;
       op.kind = uint_at_most<OpKind>(2, DecodeError::invalid_value);
       if (r_.failed()) return;
-      if (fields != (op.kind == OpKind::remove ? 3u : 8u)) {
+      if (fields != (op.kind == OpKind::remove ? 6u : 10u)) {
         return r_.fail(DecodeError::wrong_field_count);
       }
       op.route.service = str();
       op.route.instance = str();
       if (op.kind != OpKind::remove) route_tail(op.route);
+      version(op.version);
+      if (op.kind == OpKind::remove) {
+        op.removal = uint_at_most<Removal>(1, DecodeError::invalid_value);
+      }
     }
   }
   void body(Tick& m) {
@@ -310,9 +332,11 @@ class BodyDecoder {
     const std::uint32_t n = r_.read_array_header();
     if (r_.failed()) return;
     m.routes.reserve(n);
+    m.versions.reserve(n);
     for (std::uint32_t i = 0; i < n && !r_.failed(); ++i) {
-      if (!expect_fields(7)) return;
+      if (!expect_fields(9)) return;
       route_fields(m.routes.emplace_back());
+      version(m.versions.emplace_back());
     }
   }
   void body(RetryLater& m) {
@@ -474,6 +498,18 @@ void encode_route_into(const Route& r, Bytes& out) {
 std::size_t encoded_size(const Route& r) {
   CountingSink c;
   Encoder<CountingSink>(c).route(r);
+  return c.n;
+}
+
+std::size_t encoded_size(const Route& r, const Version& v) {
+  CountingSink c;
+  Encoder<CountingSink>(c).snapshot_route(r, v);
+  return c.n;
+}
+
+std::size_t encoded_size(const Version& v) {
+  CountingSink c;
+  Encoder<CountingSink>(c).version(v);
   return c.n;
 }
 

@@ -41,11 +41,16 @@ Bytes encode(const Message& m, const Keyring* keys = nullptr);
 // Same, appending to out (cleared first): lets hot senders reuse one buffer.
 void encode_into(const Message& m, const Keyring* keys, Bytes& out);
 
-// The canonical encoding of one route (the form snapshot chunks carry), appended to out.
+// The canonical encoding of one route, array(7), appended to out: what digests hash (versions are
+// not part of it). Snapshot chunks carry the route with its version, array(9).
 void encode_route_into(const Route& r, Bytes& out);
 
 // Encoded size of pieces, for packing many ops or routes into datagrams without trial encodes.
-std::size_t encoded_size(const Route& r);
+std::size_t encoded_size(const Route& r);  // canonical array(7)
+// A snapshot route with its version, array(9): always encoded_size(r) + encoded_size(v).
+std::size_t encoded_size(const Route& r, const Version& v);
+// The version's two fields (incarnation, seq) alone.
+std::size_t encoded_size(const Version& v);
 std::size_t encoded_size(const DeltaOp& op);
 
 }  // namespace baker::wire

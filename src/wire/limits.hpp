@@ -26,7 +26,8 @@ inline constexpr std::size_t kMaxDatagramSize = 65'507;
 // What senders pack into one datagram by default: fits a 1500-byte Ethernet MTU under IPv6
 // (1500 - 40 IPv6 - 8 UDP = 1452) with room to spare.
 inline constexpr std::size_t kDefaultDatagramBudget = 1400;
-// Smallest budget the packers accept: one maximal route must always fit in one datagram.
+// Smallest budget the packers accept: one maximal route (or op) with the largest version must
+// always fit in one datagram (816 bytes with a MAC, test/wire/packing_test.cpp).
 inline constexpr std::size_t kMinDatagramBudget = 1200;
 
 inline constexpr std::size_t kMacSize = 16;  // keyed BLAKE2b output, bytes

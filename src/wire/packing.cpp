@@ -24,15 +24,6 @@ std::size_t room(std::size_t budget, std::size_t overhead_bytes) {
   return std::max(budget, kMinDatagramBudget) - overhead_bytes;
 }
 
-template <typename RouteRef>
-const Route& deref(const RouteRef& r) {
-  if constexpr (std::is_pointer_v<RouteRef>) {
-    return *r;
-  } else {
-    return r;
-  }
-}
-
 }  // namespace
 
 std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std::size_t routes) {
@@ -40,39 +31,6 @@ std::size_t snapshot_chunk_overhead(std::uint64_t epoch, std::uint64_t seq, std:
   // addressee's subscriber id and nonce take at most 9 bytes each.
   return overhead({epoch, UINT64_MAX, UINT64_MAX, seq, routes + 1, routes + 1});
 }
-
-namespace {
-
-template <typename RouteRef>
-std::vector<SnapshotChunk> split_snapshot_impl(std::uint64_t epoch, Addressee to, std::uint64_t seq,
-                                               std::uint8_t flags, std::span<const RouteRef> routes,
-                                               std::size_t budget) {
-  const std::size_t room_left = room(budget, snapshot_chunk_overhead(epoch, seq, routes.size()));
-  std::vector<SnapshotChunk> chunks;
-  chunks.push_back(SnapshotChunk{epoch, to.subscriber_id, to.nonce, seq, 0, 1, flags, {}});
-  std::size_t used = 0;
-  for (const auto& ref : routes) {
-    const Route& r = deref(ref);
-    const std::size_t n = encoded_size(r);
-    if (used + n > room_left && !chunks.back().routes.empty()) {
-      chunks.push_back(SnapshotChunk{epoch,
-                                     to.subscriber_id,
-                                     to.nonce,
-                                     seq,
-                                     static_cast<std::uint32_t>(chunks.size()),
-                                     1,
-                                     flags,
-                                     {}});
-      used = 0;
-    }
-    chunks.back().routes.push_back(r);
-    used += n;
-  }
-  for (auto& c : chunks) c.count = static_cast<std::uint32_t>(chunks.size());
-  return chunks;
-}
-
-}  // namespace
 
 std::vector<Delta> split_delta(std::uint64_t epoch, Addressee to, std::uint64_t after_seq,
                                std::uint64_t through_seq, std::uint8_t flags,
@@ -103,14 +61,36 @@ std::vector<Delta> split_delta(std::uint64_t epoch, Addressee to, std::uint64_t 
 
 std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
                                           std::uint8_t flags, std::span<const Route> routes,
-                                          std::size_t budget) {
-  return split_snapshot_impl<Route>(epoch, to, seq, flags, routes, budget);
+                                          std::span<const Version> versions, std::size_t budget) {
+  const std::size_t room_left = room(budget, snapshot_chunk_overhead(epoch, seq, routes.size()));
+  const auto empty_chunk = [&](std::size_t index) {
+    SnapshotChunk c{epoch, to.subscriber_id, to.nonce, seq, 0, 1, flags, {}, {}};
+    c.index = static_cast<std::uint32_t>(index);
+    return c;
+  };
+  std::vector<SnapshotChunk> chunks;
+  chunks.push_back(empty_chunk(0));
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const Route& r = routes[i];
+    const Version v = i < versions.size() ? versions[i] : Version{};
+    const std::size_t n = encoded_size(r, v);
+    if (used + n > room_left && !chunks.back().routes.empty()) {
+      chunks.push_back(empty_chunk(chunks.size()));
+      used = 0;
+    }
+    chunks.back().routes.push_back(r);
+    chunks.back().versions.push_back(v);
+    used += n;
+  }
+  for (auto& c : chunks) c.count = static_cast<std::uint32_t>(chunks.size());
+  return chunks;
 }
 
 std::vector<SnapshotChunk> split_snapshot(std::uint64_t epoch, Addressee to, std::uint64_t seq,
-                                          std::uint8_t flags, std::span<const Route* const> routes,
+                                          std::uint8_t flags, std::span<const Route> routes,
                                           std::size_t budget) {
-  return split_snapshot_impl<const Route*>(epoch, to, seq, flags, routes, budget);
+  return split_snapshot(epoch, to, seq, flags, routes, {}, budget);
 }
 
 }  // namespace baker::wire

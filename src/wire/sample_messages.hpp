@@ -19,6 +19,12 @@ inline Route sample_route(int i = 0) {
   return r;
 }
 
+// The version of a long-running watson's heartbeat: incarnation in 9 bytes, seq in 5 (past 2^16).
+inline Version sample_version(int i = 0) {
+  return {1'796'000'000'000'000ULL + static_cast<std::uint64_t>(i),
+          70'000 + static_cast<std::uint64_t>(i)};
+}
+
 inline Heartbeat sample_heartbeat() {
   Heartbeat h;
   h.route = sample_route();
@@ -43,21 +49,27 @@ inline std::vector<Message> sample_messages() {
                           120,
                           kFlagMulticastMember});
   all.push_back(Unsubscribe{0x5eed0000cafe0077ULL, 12});
-  Delta d{0xfeedULL, 0x5eed0000cafe0077ULL, 10, 120, 123, kFlagWarmup, {}};
-  d.ops.push_back({OpKind::add, sample_route(1)});
+  Delta d{0xfeedULL, 0x5eed0000cafe0077ULL, 10, 119, 123, kFlagWarmup, {}};
+  constexpr std::uint64_t kIncarnation = 1'796'000'000'000'000ULL;
+  d.ops.push_back({OpKind::add, sample_route(1), {kIncarnation, 1}});
   Route v6 = sample_route(2);
   v6.address = *IpAddress::parse("fd00::2");
   v6.state = InstanceState::draining;
-  d.ops.push_back({OpKind::update, v6});
+  d.ops.push_back({OpKind::update, v6, {kIncarnation + 7, 70'000}});
   Route gone;
   gone.service = "greeting";
   gone.instance = "host-3:8080";
-  d.ops.push_back({OpKind::remove, gone});
+  d.ops.push_back({OpKind::remove, gone, {kIncarnation, 43}, Removal::goodbye});
+  Route expired;
+  expired.service = "greeting";
+  expired.instance = "host-6:8080";
+  d.ops.push_back({OpKind::remove, expired, {kIncarnation, 200}, Removal::expired});
   all.push_back(d);
   all.push_back(Tick{0xfeedULL, 0, 0, 123, 0xdeadbeefcafef00dULL, 3, 0, 30000});
   all.push_back(Nack{0x5eed0000cafe0077ULL, 10, 0xfeedULL, 121, 122});
   SnapshotChunk s{0xfeedULL, 0x5eed0000cafe0077ULL, 9, 123, 1, 3, 0, {}};
   s.routes = {sample_route(4), sample_route(5)};
+  s.versions = {{kIncarnation, 42}, {kIncarnation + 1, 0xffff'ffffULL}};
   all.push_back(s);
   all.push_back(RetryLater{0xfeedULL, 0x5eed0000cafe0077ULL, 11, 250});
   all.push_back(Challenge{0x5eed0000cafe0077ULL, 8, Cookie(24, 0xc0)});

@@ -69,6 +69,9 @@ struct Validator {
       if (op.kind == OpKind::remove) {
         if (!is_valid_service_name(op.route.service)) return DecodeError::invalid_service;
         if (!is_valid_instance_id(op.route.instance)) return DecodeError::invalid_instance;
+        if (op.removal != Removal::expired && op.removal != Removal::goodbye) {
+          return DecodeError::invalid_value;
+        }
       } else if (auto e = validate(op.route)) {
         return e;
       }
@@ -94,6 +97,10 @@ struct Validator {
     }
     if (m.flags & ~kFlagWarmup) return DecodeError::invalid_value;
     if (auto e = check_addressee(m.subscriber_id, m.nonce, true)) return e;
+    // One version per route, or none at all (a chunk built without them: all unknown).
+    if (!m.versions.empty() && m.versions.size() != m.routes.size()) {
+      return DecodeError::invalid_value;
+    }
     for (const auto& r : m.routes) {
       if (auto e = validate(r)) return e;
     }

@@ -354,6 +354,163 @@ TEST_F(Analysis, MulticastMemberRetransmitFillsTheGroupStream) {
   EXPECT_EQ(analyzer_.stats().still_missing, 0u);
 }
 
+// ---- several directories: every stream is one directory's ----
+
+// Two directories on two hosts and a third on A's host, another port: endpoints tell them apart.
+const Endpoint kDirectoryA{wire::IpAddress::v4(10, 0, 0, 1), 7400};
+const Endpoint kDirectoryB{wire::IpAddress::v4(10, 0, 0, 2), 7400};
+const Endpoint kDirectoryC{wire::IpAddress::v4(10, 0, 0, 1), 7401};
+
+class SeveralDirectories : public Analysis {
+ protected:
+  std::vector<Note> heartbeat_to(const Endpoint& directory, std::uint64_t seq,
+                                 std::uint64_t incarnation = kInc1) {
+    wire::Heartbeat hb = wire::samples::sample_heartbeat();
+    hb.incarnation = incarnation;
+    hb.seq = seq;
+    return feed(hb, kWatson, directory);
+  }
+  std::vector<Note> delta_from(const Endpoint& directory, std::uint64_t epoch, std::uint64_t from,
+                               std::uint64_t to, const Endpoint& receiver = kSherlock) {
+    return feed(wire::Delta{.epoch = epoch, .from_seq = from, .to_seq = to}, directory, receiver);
+  }
+  std::vector<Note> tick_from(const Endpoint& directory, std::uint64_t epoch, std::uint64_t seq) {
+    return feed(wire::Tick{.epoch = epoch, .seq = seq, .lease_ms = 15000}, directory, kSherlock);
+  }
+};
+
+TEST_F(SeveralDirectories, AWatsonsHeartbeatsToEachDirectoryAreOneStreamEach) {
+  // A watson sends every datagram to each of its directories: the same seq once per directory.
+  for (std::uint64_t seq = 1; seq <= 20; ++seq) {
+    EXPECT_TRUE(heartbeat_to(kDirectoryA, seq).empty()) << seq;
+    EXPECT_TRUE(heartbeat_to(kDirectoryB, seq).empty()) << seq << ": not a replay";
+    EXPECT_TRUE(heartbeat_to(kDirectoryC, seq).empty()) << seq;
+  }
+  // Lost on the way to B only: a gap of B's stream, named so.
+  EXPECT_TRUE(heartbeat_to(kDirectoryA, 21).empty());
+  EXPECT_TRUE(heartbeat_to(kDirectoryA, 22).empty());
+  const auto gap = heartbeat_to(kDirectoryB, 22);
+  ASSERT_EQ(gap.size(), 1u);
+  EXPECT_EQ(gap[0].kind, NoteKind::gap);
+  EXPECT_EQ(gap[0].first, 21u);
+  EXPECT_EQ(gap[0].last, 21u);
+  EXPECT_EQ(gap[0].receiver, kDirectoryB);
+  EXPECT_EQ(Analyzer::directory_of(gap[0]), kDirectoryB);
+  // A replay to one directory is that directory's replay.
+  const auto replay = heartbeat_to(kDirectoryC, 3);
+  ASSERT_EQ(replay.size(), 1u);
+  EXPECT_EQ(replay[0].kind, NoteKind::replay);
+  EXPECT_EQ(replay[0].receiver, kDirectoryC);
+  EXPECT_EQ(replay[0].highest, 20u);
+  // A restart is seen by each directory's stream.
+  EXPECT_EQ(heartbeat_to(kDirectoryA, 1, kInc2).at(0).kind, NoteKind::restart);
+  EXPECT_EQ(heartbeat_to(kDirectoryB, 1, kInc2).at(0).kind, NoteKind::restart);
+  EXPECT_TRUE(heartbeat_to(kDirectoryA, 2, kInc2).empty());
+  EXPECT_TRUE(heartbeat_to(kDirectoryB, 2, kInc2).empty());
+  EXPECT_EQ(analyzer_.stats().gaps, 1u);
+  EXPECT_EQ(analyzer_.stats().replays, 1u);
+  EXPECT_EQ(analyzer_.stats().restarts, 2u);
+}
+
+TEST_F(SeveralDirectories, ASherlockFollowingTwoDirectoriesHasTwoStreams) {
+  // Two epochs, two sequence spaces, interleaved datagram by datagram: no gap, no duplicate, no
+  // restart, no old epoch.
+  for (std::uint64_t k = 0; k < 50; ++k) {
+    EXPECT_TRUE(delta_from(kDirectoryA, 0xa1, 10 + 2 * k, 12 + 2 * k).empty()) << k;
+    EXPECT_TRUE(delta_from(kDirectoryB, 0xb2, 5000 + k, 5001 + k).empty()) << k;
+    EXPECT_TRUE(tick_from(kDirectoryA, 0xa1, 12 + 2 * k).empty()) << k;
+    EXPECT_TRUE(tick_from(kDirectoryB, 0xb2, 5001 + k).empty()) << k;
+  }
+  // B loses a Delta; A sends one twice: each note names its own directory.
+  const auto gap = delta_from(kDirectoryB, 0xb2, 5052, 5053);
+  ASSERT_EQ(gap.size(), 1u);
+  EXPECT_EQ(gap[0].kind, NoteKind::gap);
+  EXPECT_EQ(gap[0].sender, kDirectoryB);
+  EXPECT_EQ(gap[0].first, 5051u);
+  EXPECT_EQ(gap[0].last, 5052u);
+  const auto dup = delta_from(kDirectoryA, 0xa1, 106, 108);
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_EQ(dup[0].kind, NoteKind::duplicate);
+  EXPECT_EQ(dup[0].sender, kDirectoryA);
+  EXPECT_EQ(dup[0].highest, 110u);
+  // A's NACK does not make B's late Delta a retransmit; B's own NACK does.
+  EXPECT_TRUE(feed(wire::Nack{.subscriber_id = 77,
+                              .nonce = ++nonce_,
+                              .epoch = 0xb2,
+                              .first_missing = 5051,
+                              .last_missing = 5052},
+                   kSherlock, kDirectoryA)
+                  .empty());
+  EXPECT_EQ(delta_from(kDirectoryB, 0xb2, 5050, 5051).at(0).kind, NoteKind::reorder);
+  feed(wire::Nack{.subscriber_id = 77,
+                  .nonce = ++nonce_,
+                  .epoch = 0xb2,
+                  .first_missing = 5052,
+                  .last_missing = 5052},
+       kSherlock, kDirectoryB);
+  EXPECT_EQ(delta_from(kDirectoryB, 0xb2, 5051, 5052).at(0).kind, NoteKind::retransmit);
+  // A snapshot from A resyncs A's stream only.
+  delta_from(kDirectoryA, 0xa1, 120, 121);    // gap 111..120 at A
+  delta_from(kDirectoryB, 0xb2, 5060, 5061);  // gap 5054..5060 at B
+  feed(wire::SnapshotChunk{.epoch = 0xa1, .subscriber_id = 77, .nonce = 9, .seq = 130, .count = 1},
+       kDirectoryA, kSherlock);
+  EXPECT_TRUE(delta_from(kDirectoryA, 0xa1, 130, 131).empty());
+  analyzer_.finish(clock_);
+  EXPECT_EQ(analyzer_.stats().still_missing, 7u) << "B's gap, not A's";
+  EXPECT_EQ(analyzer_.stats().restarts, 0u);
+  EXPECT_EQ(analyzer_.stats().old_epoch, 0u);
+}
+
+TEST_F(SeveralDirectories, EachDirectorysRestartIsItsOwn) {
+  tick_from(kDirectoryA, 0xa1, 1);
+  tick_from(kDirectoryB, 0xb2, 1);
+  const auto restart = tick_from(kDirectoryB, 0xb3, 0);
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0].kind, NoteKind::restart);
+  EXPECT_EQ(restart[0].sender, kDirectoryB);
+  EXPECT_EQ(restart[0].old_epoch, 0xb2u);
+  EXPECT_TRUE(tick_from(kDirectoryA, 0xa1, 2).empty()) << "A did not restart";
+  EXPECT_EQ(tick_from(kDirectoryB, 0xb2, 2).at(0).kind, NoteKind::old_epoch);
+}
+
+TEST_F(SeveralDirectories, RandomInterleavingsOfInOrderStreamsSayNothing) {
+  std::mt19937 rng(7);
+  const Endpoint directories[] = {kDirectoryA, kDirectoryB, kDirectoryC};
+  std::uint64_t next_delta[] = {0, 1000, 77};
+  std::uint64_t next_heartbeat[] = {1, 1, 1};
+  for (int i = 0; i < 3000; ++i) {
+    const std::size_t d = rng() % 3;
+    std::vector<Note> notes;
+    if (rng() % 2) {
+      const std::uint64_t width = 1 + rng() % 4;
+      notes = delta_from(directories[d], 0xe0 + d, next_delta[d], next_delta[d] + width);
+      next_delta[d] += width;
+    } else {
+      notes = heartbeat_to(directories[d], next_heartbeat[d]++);
+    }
+    ASSERT_TRUE(notes.empty()) << i << ": " << to_string(notes[0].kind);
+  }
+}
+
+TEST_F(SeveralDirectories, AMemberOfOneDirectorysGroupFollowsAnotherByUnicast) {
+  // Member of A's group; B's stream (no group) comes by unicast and is a stream of its own.
+  feed(wire::Subscribe{.subscriber_id = 77, .nonce = 1, .flags = wire::kFlagMulticastMember},
+       kSherlock, kDirectoryA);
+  feed(wire::Subscribe{.subscriber_id = 77, .nonce = 2}, kSherlock, kDirectoryB);
+  delta_from(kDirectoryA, 0xa1, 10, 12, kGroup);
+  EXPECT_EQ(delta_from(kDirectoryA, 0xa1, 14, 15, kGroup).at(0).kind, NoteKind::gap);
+  EXPECT_TRUE(delta_from(kDirectoryB, 0xb2, 0, 3).empty());
+  const auto gap = delta_from(kDirectoryB, 0xb2, 5, 6);
+  ASSERT_EQ(gap.size(), 1u) << "B's unicast stream is followed, not taken for retransmits";
+  EXPECT_EQ(gap[0].kind, NoteKind::gap);
+  EXPECT_EQ(gap[0].sender, kDirectoryB);
+  // A's unicast Delta to the member fills A's group stream.
+  const auto fill = delta_from(kDirectoryA, 0xa1, 12, 15);
+  ASSERT_EQ(fill.size(), 1u);
+  EXPECT_EQ(fill[0].kind, NoteKind::retransmit);
+  EXPECT_EQ(fill[0].first, 13u);
+}
+
 TEST_F(Analysis, AuthFailuresAndInvalidDatagramsAreNotAnalysed) {
   wire::Keyring keys;
   keys.add(1, wire::Key{}, true);

@@ -102,9 +102,9 @@ TEST_F(Format, EveryMessageTypeLine) {
             "multicast");
   EXPECT_EQ(body(all[3]), "unsubscribe sub=5eed0000cafe0077 nonce=12");
   EXPECT_EQ(body(all[4]),
-            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (120,123] ops=3 [add "
-            "greeting/host-1:8080, update "
-            "greeting/host-2:8080, remove greeting/host-3:8080] warmup");
+            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (119,123] ops=4 [add "
+            "greeting/host-1:8080, update greeting/host-2:8080, remove greeting/host-3:8080 "
+            "(goodbye), remove greeting/host-6:8080 (expired)] warmup");
   EXPECT_EQ(body(all[5]),
             "tick epoch=feed to=group seq=123 routes=3 digest=deadbeefcafef00d lease=30000ms");
   EXPECT_EQ(body(all[6]), "nack sub=5eed0000cafe0077 nonce=10 epoch=feed 121..122");
@@ -136,23 +136,40 @@ TEST_F(Format, VerboseDeltaAndSnapshotListEveryOpAndRoute) {
   const auto all = sample_messages();
   const std::string delta = body(all[4], true);
   EXPECT_EQ(delta.substr(0, delta.find('\n')),
-            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (120,123] ops=3 warmup flags=1 len=" +
+            "delta epoch=feed to=5eed0000cafe0077 nonce=10 (119,123] ops=4 warmup flags=1 len=" +
                 std::to_string(wire::encode(all[4]).size()) + " key=0 auth=none");
-  EXPECT_NE(delta.find("\n    add greeting/host-1:8080 10.0.0.1:8080 w=100 up tags=v1,zone=a"),
+  // Every op with the version it comes from (watson incarnation, seq); removes with the reason.
+  EXPECT_NE(delta.find("\n    add greeting/host-1:8080 10.0.0.1:8080 w=100 up tags=v1,zone=a "
+                       "inc=1796000000000000 seq=1\n"),
             std::string::npos)
       << delta;
-  EXPECT_NE(delta.find("\n    update greeting/host-2:8080 [fd00::2]:8080 w=100 draining"),
-            std::string::npos);
-  EXPECT_NE(delta.find("\n    remove greeting/host-3:8080"), std::string::npos);
+  EXPECT_NE(delta.find("\n    update greeting/host-2:8080 [fd00::2]:8080 w=100 draining tags=v1,"
+                       "zone=a inc=1796000000000007 seq=70000\n"),
+            std::string::npos)
+      << delta;
+  EXPECT_NE(delta.find("\n    remove greeting/host-3:8080 inc=1796000000000000 seq=43 (goodbye)\n"),
+            std::string::npos)
+      << delta;
+  EXPECT_TRUE(
+      delta.ends_with("\n    remove greeting/host-6:8080 inc=1796000000000000 seq=200 "
+                      "(expired)"))
+      << delta;
   const std::string snap = body(all[7], true);
   EXPECT_NE(
       snap.find(
           "snapshot epoch=feed to=5eed0000cafe0077 nonce=9 seq=123 chunk 2/3 routes=2 flags=0"),
       std::string::npos);
-  EXPECT_NE(snap.find("\n    greeting/host-4:8080 10.0.0.4:8080 w=100 up tags=v1,zone=a"),
+  EXPECT_NE(snap.find("\n    greeting/host-4:8080 10.0.0.4:8080 w=100 up tags=v1,zone=a "
+                      "inc=1796000000000000 seq=42\n"),
             std::string::npos)
       << snap;
-  EXPECT_NE(snap.find("\n    greeting/host-5:8080"), std::string::npos);
+  EXPECT_TRUE(
+      snap.ends_with("\n    greeting/host-5:8080 10.0.0.5:8080 w=100 up tags=v1,zone=a "
+                     "inc=1796000000000001 seq=4294967295"))
+      << snap;
+  wire::SnapshotChunk unknown = std::get<wire::SnapshotChunk>(all[7]);
+  unknown.versions.clear();  // encoded as {0, 0}: unknown
+  EXPECT_TRUE(body(unknown, true).ends_with(" tags=v1,zone=a inc=0 seq=0"));
 }
 
 TEST_F(Format, InvalidDatagramShowsReason) {
@@ -231,16 +248,28 @@ TEST_F(Format, JsonHasEveryFieldOfEveryType) {
   const auto delta = parse_json(format_json(record(all[4])));
   EXPECT_EQ(delta["subscriber"].str(), "5eed0000cafe0077");
   EXPECT_EQ(delta["nonce"].u64(), 10u);
-  EXPECT_EQ(delta["from_seq"].u64(), 120u);
+  EXPECT_EQ(delta["from_seq"].u64(), 119u);
   EXPECT_EQ(delta["to_seq"].u64(), 123u);
   EXPECT_TRUE(delta["warmup"].boolean());
-  ASSERT_EQ(delta["ops"].size(), 3u);
+  ASSERT_EQ(delta["ops"].size(), 4u);
   EXPECT_EQ(delta["ops"][0]["op"].str(), "add");
   EXPECT_EQ(delta["ops"][0]["tags"][1].str(), "zone=a");
+  EXPECT_EQ(delta["ops"][0]["incarnation"].u64(), 1'796'000'000'000'000ULL);
+  EXPECT_EQ(delta["ops"][0]["incarnation_time"].str(), "2026-11-30T00:53:20.000000Z");
+  EXPECT_EQ(delta["ops"][0]["seq"].u64(), 1u);
+  EXPECT_FALSE(delta["ops"][0].has("removal"));
   EXPECT_EQ(delta["ops"][1]["address"].str(), "fd00::2");
   EXPECT_EQ(delta["ops"][1]["state"].str(), "draining");
+  EXPECT_EQ(delta["ops"][1]["seq"].u64(), 70'000u);
   EXPECT_EQ(delta["ops"][2]["op"].str(), "remove");
   EXPECT_FALSE(delta["ops"][2].has("address"));
+  EXPECT_EQ(delta["ops"][2]["incarnation"].u64(), 1'796'000'000'000'000ULL);
+  EXPECT_EQ(delta["ops"][2]["seq"].u64(), 43u);
+  EXPECT_EQ(delta["ops"][2]["removal"].str(), "goodbye");
+  EXPECT_EQ(delta["ops"][3]["removal"].str(), "expired");
+  EXPECT_EQ(delta["directory"].str(), "127.0.0.1:40001") << "a directory datagram: its source";
+  EXPECT_EQ(hb["directory"].str(), "127.0.0.1:7400") << "a watson datagram: its destination";
+  EXPECT_EQ(sub["directory"].str(), "127.0.0.1:7400") << "a sherlock request: its destination";
 
   const auto tick = parse_json(format_json(record(all[5])));
   EXPECT_EQ(tick["digest"].str(), "deadbeefcafef00d");
@@ -257,6 +286,9 @@ TEST_F(Format, JsonHasEveryFieldOfEveryType) {
   EXPECT_EQ(snap["index"].u64(), 1u);
   EXPECT_EQ(snap["count"].u64(), 3u);
   EXPECT_EQ(snap["routes"][1]["instance"].str(), "host-5:8080");
+  EXPECT_EQ(snap["routes"][1]["incarnation"].u64(), 1'796'000'000'000'001ULL);
+  EXPECT_EQ(snap["routes"][1]["seq"].u64(), 0xffff'ffffULL);
+  EXPECT_EQ(snap["routes"][0]["seq"].u64(), 42u);
 
   EXPECT_EQ(parse_json(format_json(record(all[8])))["delay_ms"].u64(), 250u);
   EXPECT_EQ(parse_json(format_json(record(all[8])))["nonce"].u64(), 11u);
@@ -303,6 +335,10 @@ TEST_F(Format, NoteLines) {
   EXPECT_EQ(format_text(gap),
             "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 seq 43..44 "
             "missing");
+  gap.receiver = kTo;  // the directory the stream goes to (the analyzer always sets it)
+  EXPECT_EQ(format_text(gap),
+            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 to 127.0.0.1:7400 "
+            "inc=1796000000000000 seq 43..44 missing");
   Note dgap = delta_note(NoteKind::gap);
   dgap.first = dgap.last = 121;
   EXPECT_EQ(format_text(dgap),
@@ -390,6 +426,9 @@ TEST_F(Format, NoteJson) {
   EXPECT_EQ(j["first_missing"].u64(), 43u);
   EXPECT_EQ(j["last_missing"].u64(), 44u);
   EXPECT_EQ(j["time"].str(), "2023-11-14T22:13:20.000042Z");
+  EXPECT_FALSE(j.has("directory")) << "no receiver, no directory";
+  gap.receiver = kTo;
+  EXPECT_EQ(parse_json(format_json(gap))["directory"].str(), "127.0.0.1:7400");
 
   Note snap = delta_note(NoteKind::snapshot_incomplete);
   snap.stream = StreamKind::snapshot;
@@ -398,6 +437,7 @@ TEST_F(Format, NoteJson) {
   snap.missing_chunks = {1, 3};
   const auto s = parse_json(format_json(snap));
   EXPECT_EQ(s["receiver"].str(), "127.0.0.1:5000");
+  EXPECT_EQ(s["directory"].str(), "127.0.0.1:7400") << "a directory's stream: its sender";
   EXPECT_EQ(s["missing_indexes"][1].u64(), 3u);
   EXPECT_EQ(s["received"].u64(), 3u);
 

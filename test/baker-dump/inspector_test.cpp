@@ -52,8 +52,8 @@ TEST_F(InspectorTest, OneLinePerDatagramThenItsNotes) {
   ASSERT_EQ(second.size(), 2u);
   EXPECT_NE(second[0].find("seq=3"), std::string::npos);
   EXPECT_EQ(second[1],
-            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 inc=1796000000000000 seq 2 "
-            "missing");
+            "!! gap: heartbeat greeting/i-1 from 127.0.0.1:40001 to 127.0.0.1:7400 "
+            "inc=1796000000000000 seq 2 missing");
   EXPECT_EQ(in.counters().valid, 2u);
   EXPECT_EQ(in.counters().by_type[1], 2u);
   EXPECT_EQ(in.analysis().gaps, 1u);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <set>
 
 #include "directory_test_support.hpp"
 
@@ -562,6 +564,234 @@ TEST_F(DirectoryCoreTest, SnapshotIsConsistentWithConcurrentChanges) {
   EXPECT_EQ(replica.applied, core->seq());
   EXPECT_EQ(replica.digest(), core->table().digest());
   EXPECT_EQ(replica.routes.size(), core->route_count());
+}
+
+// ---- versions (docs/PROTOCOL.md, "Delta" and "Snapshot chunk"): what several directories'
+// streams are merged by ----
+
+// The directory's own version of every live route (its record's incarnation and seq).
+std::map<std::pair<std::string, std::string>, wire::Version> versions_of(
+    const DirectoryCore& core) {
+  std::map<std::pair<std::string, std::string>, wire::Version> out;
+  for (RouteIndex i = 0; i < core.table().slot_limit(); ++i) {
+    if (!core.table().at(i).live) continue;
+    out[{core.table().service_name(i), core.table().at(i).instance}] = core.table().version(i);
+  }
+  return out;
+}
+
+wire::DeltaOp only_op(const Actions& out, const Endpoint& to) {
+  const auto deltas = messages_of<wire::Delta>(out, &to);
+  EXPECT_EQ(deltas.size(), 1u);
+  if (deltas.size() != 1 || deltas[0].ops.size() != 1) {
+    ADD_FAILURE() << "expected one op";
+    return {};
+  }
+  return deltas[0].ops[0];
+}
+
+TEST_F(DirectoryCoreTest, OpsCarryTheVersionOfTheDatagramThatCausedThem) {
+  subscribed();
+  auto op = only_op(send(heartbeat("web", "a", 3, 7)), kSherlock);
+  EXPECT_EQ(op.kind, wire::OpKind::add);
+  EXPECT_EQ(op.version, (wire::Version{7, 3}));
+  send(heartbeat("web", "a", 4, 7));  // a refresh: no op, but the record's version moves on
+  EXPECT_EQ(core->table().version(core->table().find("web", "a")), (wire::Version{7, 4}));
+  auto changed = heartbeat("web", "a", 5, 7);
+  changed.route.weight = 9;
+  op = only_op(send(changed), kSherlock);
+  EXPECT_EQ(op.kind, wire::OpKind::update);
+  EXPECT_EQ(op.version, (wire::Version{7, 5}));
+  op = only_op(send(heartbeat("web", "a", 1, 8, 1000, 8081)), kSherlock);  // a new process
+  EXPECT_EQ(op.kind, wire::OpKind::update);
+  EXPECT_EQ(op.version, (wire::Version{8, 1}));
+  send(heartbeat("web", "a", 2, 8, 1000, 8081));
+  // A Goodbye's remove carries the Goodbye's own version, not the last heartbeat's.
+  op = only_op(send(goodbye("web", "a", 8, 6)), kSherlock);
+  EXPECT_EQ(op.kind, wire::OpKind::remove);
+  EXPECT_EQ(op.removal, wire::Removal::goodbye);
+  EXPECT_EQ(op.version, (wire::Version{8, 6}));
+  // The retransmit log holds the same ops: a Nack's answer carries the same versions.
+  const auto again =
+      messages_of<wire::Delta>(send(nack(1, kEpoch, 1, core->seq()), kSherlock), &kSherlock);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].ops.size(), 4u);
+  EXPECT_EQ(again[0].ops[0].version, (wire::Version{7, 3}));
+  EXPECT_EQ(again[0].ops[3].version, (wire::Version{8, 6}));
+  EXPECT_EQ(again[0].ops[3].removal, wire::Removal::goodbye);
+}
+
+TEST_F(DirectoryCoreTest, AnExpiryCarriesTheLastHeartbeatsVersion) {
+  subscribed();
+  send(heartbeat("web", "a", 1, 7, 1000));
+  send(heartbeat("web", "a", 2, 7, 1000));  // refresh
+  auto op = only_op(run_for(3s), kSherlock);
+  EXPECT_EQ(op.kind, wire::OpKind::remove);
+  EXPECT_EQ(op.removal, wire::Removal::expired);
+  EXPECT_EQ(op.version, (wire::Version{7, 2}));
+  EXPECT_EQ(op.route.instance, "a");
+}
+
+TEST_F(DirectoryCoreTest, AGoodbyeDuringWarmupIsStillAGoodbye) {
+  auto c = base_config();
+  c.warmup_max = 30s;
+  make(c);
+  subscribed();
+  send(heartbeat("web", "a", 1, 7));
+  const auto op = only_op(send(goodbye("web", "a", 7, 2)), kSherlock);
+  EXPECT_EQ(op.removal, wire::Removal::goodbye);
+  EXPECT_EQ(op.version, (wire::Version{7, 2}));
+}
+
+TEST_F(DirectoryCoreTest, SnapshotRoutesCarryTheirRecordsVersions) {
+  for (int i = 0; i < 300; ++i) {
+    const auto seq = static_cast<std::uint64_t>(i * 1000 + 1);  // versions of several widths
+    send(heartbeat("web", "instance-" + std::to_string(i), seq, 7 + static_cast<std::uint64_t>(i)));
+  }
+  send(heartbeat("web", "instance-5", 90'000, 12));  // a refresh since the add
+  const Replica r = subscribed();
+  ASSERT_EQ(r.routes.size(), 300u);
+  EXPECT_EQ(r.versions, versions_of(*core));
+  EXPECT_EQ(r.versions.at({"web", "instance-5"}), (wire::Version{12, 90'000}));
+}
+
+// A snapshot paced out while routes change: each route not sent yet is sent as it was at the
+// snapshot's seq with the version it had then (stashed with it), a route that only got newer
+// heartbeats with its newer version; the Deltas after it bring every version to the present.
+TEST_F(DirectoryCoreTest, SnapshotPacedWhileRoutesChangeKeepsEachRouteWithItsVersion) {
+  auto c = base_config();
+  c.resync_datagrams_per_slice = 1;
+  c.resync_slice = 20ms;
+  make(c);
+  constexpr int kRoutes = 400;
+  std::vector<std::uint64_t> seq(kRoutes, 1);
+  const auto name = [](int i) { return "instance-" + std::to_string(i); };
+  for (int i = 0; i < kRoutes; ++i) send(heartbeat("web", name(i), seq[i]));
+  std::map<std::pair<std::string, std::string>, wire::Route> at_snapshot;
+  for (RouteIndex i = 0; i < core->table().slot_limit(); ++i) {
+    if (core->table().at(i).live)
+      at_snapshot[{"web", core->table().at(i).instance}] = core->table().to_route(i);
+  }
+  const auto versions_at_snapshot = versions_of(*core);
+  const std::uint64_t snapshot_seq = core->seq();
+
+  Replica replica;
+  std::vector<wire::Delta> later;
+  std::set<std::string> changed, refreshed;  // instances, while the snapshot was paced
+  bool checked = false;
+  auto take = [&](const Actions& out) {
+    for (const auto& ch : messages_of<wire::SnapshotChunk>(out, &kSherlock)) {
+      EXPECT_EQ(ch.versions.size(), ch.routes.size());
+      if (!replica.apply(ch)) continue;
+      checked = true;
+      EXPECT_EQ(replica.routes, at_snapshot);
+      for (const auto& [key, v] : replica.versions) {
+        const auto& instance = key.second;
+        if (changed.count(instance)) {
+          EXPECT_EQ(v, versions_at_snapshot.at(key)) << instance << ": the stashed version";
+        } else {
+          // Unchanged: as of the snapshot, or a newer heartbeat of the same route.
+          EXPECT_GE(v, versions_at_snapshot.at(key)) << instance;
+          if (!refreshed.count(instance)) {
+            EXPECT_EQ(v, versions_at_snapshot.at(key)) << instance;
+          }
+        }
+      }
+    }
+    for (const auto& d : messages_of<wire::Delta>(out, &kSherlock)) later.push_back(d);
+  };
+  take(send(subscribe(1), kSherlock));
+  ASSERT_EQ(core->resyncs_in_flight(), 1u);
+  for (int round = 0; core->resyncs_in_flight() > 0; ++round) {
+    // From the end of the table (not sent yet): an update, a goodbye, a refresh.
+    const int upd = kRoutes - 1 - (round * 3) % kRoutes;
+    const int bye = kRoutes - 2 - (round * 3) % kRoutes;
+    const int ref = kRoutes - 3 - (round * 3) % kRoutes;
+    if (ref < 0) break;
+    auto hb = heartbeat("web", name(upd), ++seq[upd]);
+    hb.route.weight = 3;
+    take(send(hb));
+    take(send(goodbye("web", name(bye), 7, ++seq[bye])));
+    take(send(heartbeat("web", name(ref), ++seq[ref])));
+    changed.insert(name(upd));
+    changed.insert(name(bye));
+    refreshed.insert(name(ref));
+    clock.advance(c.resync_slice);
+    take(core->on_timer(clock.now()));
+  }
+  while (core->resyncs_in_flight() > 0) {
+    clock.advance(c.resync_slice);
+    take(core->on_timer(clock.now()));
+  }
+  ASSERT_TRUE(checked);
+  EXPECT_GT(changed.size(), 10u);
+  EXPECT_EQ(replica.applied, snapshot_seq);
+  for (const auto& d : later) replica.apply(d);
+  EXPECT_FALSE(replica.gap);
+  EXPECT_EQ(replica.applied, core->seq());
+  EXPECT_EQ(replica.digest(), core->table().digest());
+  // Refreshed routes keep the version they were sent with until a change: only the digest of
+  // routes is compared on Ticks, and versions of unchanged routes may lag (a replica's record of
+  // the route is still exactly that route).
+  for (const auto& [key, v] : versions_of(*core)) {
+    if (refreshed.count(key.second)) {
+      EXPECT_LE(replica.versions.at(key), v) << key.second;
+    } else {
+      EXPECT_EQ(replica.versions.at(key), v) << key.second;
+    }
+  }
+}
+
+// Chunks are planned at the snapshot's start from each route's size with its version; a version
+// that grows in size while the snapshot is paced out (seq 127 -> 2^40, a tiny incarnation -> a
+// real one) must not push a chunk past the datagram budget: the chunk carries the version it was
+// planned with.
+TEST_F(DirectoryCoreTest, SnapshotChunksStayWithinTheBudgetWhenVersionsGrowWhilePaced) {
+  auto c = base_config();
+  c.resync_datagrams_per_slice = 1;
+  c.resync_slice = 20ms;
+  c.datagram_budget = wire::kMinDatagramBudget;
+  make(c);
+  constexpr int kRoutes = 300;
+  const auto name = [](int i) { return "instance-" + std::to_string(i); };
+  for (int i = 0; i < kRoutes; ++i) send(heartbeat("web", name(i), 127, 1));  // 1-byte fields
+  const auto planned = versions_of(*core);
+  wire::Keyring keys;  // the longest key id: what the directory's budget leaves room for
+  keys.add(0xffffffffu, wire::Key{}, true);
+  std::vector<wire::SnapshotChunk> chunks;
+  auto take = [&](const Actions& out) {
+    for (auto& ch : messages_of<wire::SnapshotChunk>(out, &kSherlock)) chunks.push_back(ch);
+  };
+  take(send(subscribe(1), kSherlock));
+  ASSERT_EQ(core->resyncs_in_flight(), 1u);
+  bool grown = false;
+  while (core->resyncs_in_flight() > 0) {
+    if (!grown) {  // every route, still unsent ones included: 16 bytes more each
+      for (int i = 0; i < kRoutes; ++i) send(heartbeat("web", name(i), 1ull << 40, ~0ull >> 1));
+      grown = true;
+    }
+    clock.advance(c.resync_slice);
+    take(core->on_timer(clock.now()));
+  }
+  ASSERT_GT(chunks.size(), 3u);
+  std::size_t routes = 0;
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    const auto& ch = chunks[k];
+    EXPECT_LE(wire::encode(ch, &keys).size(), c.datagram_budget) << "chunk " << k;
+    if (k + 1 < chunks.size()) {  // full: its successor's first route would not have fit
+      wire::SnapshotChunk more = ch;
+      more.routes.push_back(chunks[k + 1].routes.front());
+      more.versions.push_back(chunks[k + 1].versions.front());
+      // 20: what the overhead reserves beyond this chunk's own header (subscriber id 9 bytes,
+      // not 1; nonce 9, not 1; index and count 3 each, not 1)
+      EXPECT_GT(wire::encode(more, &keys).size() + 20, c.datagram_budget) << "chunk " << k;
+    }
+    for (std::size_t r = 0; r < ch.routes.size(); ++r, ++routes) {
+      const auto key = std::make_pair(ch.routes[r].service, ch.routes[r].instance);
+      EXPECT_EQ(ch.versions[r], planned.at(key)) << "chunk " << k << ": planned with it";
+    }
+  }
+  EXPECT_EQ(routes, static_cast<std::size_t>(kRoutes));
 }
 
 TEST_F(DirectoryCoreTest, LargeRetransmitIsPacedAndCountsAsInFlight) {

@@ -131,6 +131,7 @@ struct Replica {
   std::uint64_t epoch = 0;
   std::uint64_t applied = 0;
   std::map<std::pair<std::string, std::string>, wire::Route> routes;
+  std::map<std::pair<std::string, std::string>, wire::Version> versions;  // of routes
   std::vector<wire::SnapshotChunk> chunks;
   bool gap = false;
 
@@ -144,8 +145,10 @@ struct Replica {
       const auto key = std::make_pair(op.route.service, op.route.instance);
       if (op.kind == wire::OpKind::remove) {
         routes.erase(key);
+        versions.erase(key);
       } else {
         routes[key] = op.route;
+        versions[key] = op.version;
       }
     }
     applied = d.to_seq;
@@ -154,9 +157,14 @@ struct Replica {
   bool apply(const wire::SnapshotChunk& c) {
     chunks.push_back(c);
     if (chunks.size() < c.count) return false;
-    if (!(c.flags & wire::kFlagWarmup)) routes.clear();
+    if (!(c.flags & wire::kFlagWarmup)) routes.clear(), versions.clear();
     for (const auto& ch : chunks) {
-      for (const auto& r : ch.routes) routes[{r.service, r.instance}] = r;
+      for (std::size_t k = 0; k < ch.routes.size(); ++k) {
+        const wire::Route& r = ch.routes[k];
+        routes[{r.service, r.instance}] = r;
+        versions[{r.service, r.instance}] =
+            k < ch.versions.size() ? ch.versions[k] : wire::Version{};
+      }
     }
     epoch = c.epoch;
     applied = c.seq;

@@ -94,12 +94,13 @@ class BakerDumpCapture : public ::testing::Test {
                                            .nonce = 1,
                                            .cookie = wire::Cookie(24, 0xc0),
                                            .services = {"greeting"}});
-    to_sherlock(wire::Delta{.epoch = kDirectoryEpoch,
-                            .subscriber_id = kSubscriber,
-                            .from_seq = 0,
-                            .to_seq = 2,
-                            .ops = {{wire::OpKind::add, route("10.0.0.1:8080", 1)},
-                                    {wire::OpKind::add, route("10.0.0.2:8080", 2)}}});
+    to_sherlock(wire::Delta{
+        .epoch = kDirectoryEpoch,
+        .subscriber_id = kSubscriber,
+        .from_seq = 0,
+        .to_seq = 2,
+        .ops = {{wire::OpKind::add, route("10.0.0.1:8080", 1), {kWatsonIncarnation, 1}},
+                {wire::OpKind::add, route("10.0.0.2:8080", 2), {kWatsonIncarnation + 1, 1}}}});
     auto drained = route("10.0.0.2:8080", 2);
     drained.weight = 50;
     drained.state = wire::InstanceState::draining;
@@ -107,12 +108,15 @@ class BakerDumpCapture : public ::testing::Test {
                             .subscriber_id = kSubscriber,
                             .from_seq = 2,
                             .to_seq = 3,
-                            .ops = {{wire::OpKind::update, drained}}});
+                            .ops = {{wire::OpKind::update, drained, {kWatsonIncarnation + 1, 7}}}});
     to_sherlock(wire::Delta{.epoch = kDirectoryEpoch,
                             .subscriber_id = kSubscriber,
                             .from_seq = 3,
                             .to_seq = 5,
-                            .ops = {{wire::OpKind::remove, route("10.0.0.1:8080", 1)}}});
+                            .ops = {{wire::OpKind::remove,
+                                     route("10.0.0.1:8080", 1),
+                                     {kWatsonIncarnation, 5},
+                                     wire::Removal::goodbye}}});
     to_sherlock(wire::Tick{.epoch = kDirectoryEpoch,
                            .subscriber_id = kSubscriber,
                            .seq = 5,
@@ -130,11 +134,13 @@ class BakerDumpCapture : public ::testing::Test {
                                     .seq = 5,
                                     .index = 0,
                                     .count = 2,
-                                    .routes = {drained}};
+                                    .routes = {drained},
+                                    .versions = {{kWatsonIncarnation + 1, 9}}};
     to_sherlock(chunk);
     auto second = chunk;
     second.index = 1;
     second.routes.clear();
+    second.versions.clear();
     to_sherlock(second);
     to_sherlock(wire::RetryLater{
         .epoch = kDirectoryEpoch, .subscriber_id = kSubscriber, .nonce = 3, .delay_ms = 250});
@@ -224,9 +230,9 @@ TEST_F(BakerDumpCapture, TextLinesFieldByField) {
   EXPECT_EQ(
       untimed(lines[7]),
       D() + " > " + S() + " delta epoch=d1 to=77 (2,3] ops=1 [update greeting/10.0.0.2:8080]");
-  EXPECT_EQ(
-      untimed(lines[8]),
-      D() + " > " + S() + " delta epoch=d1 to=77 (3,5] ops=1 [remove greeting/10.0.0.1:8080]");
+  EXPECT_EQ(untimed(lines[8]),
+            D() + " > " + S() +
+                " delta epoch=d1 to=77 (3,5] ops=1 [remove greeting/10.0.0.1:8080 (goodbye)]");
   EXPECT_EQ(untimed(lines[9]),
             D() + " > " + S() + " tick epoch=d1 to=77 seq=5 routes=1 digest=abc lease=15000ms");
   EXPECT_EQ(untimed(lines[10]), S() + " > " + D() + " nack sub=77 nonce=2 epoch=d1 4..5");
@@ -259,10 +265,18 @@ TEST_F(BakerDumpCapture, VerboseShowsEveryField) {
   EXPECT_NE(r.out.find(" up w=100 10.0.0.1:8080 interval=500ms tags=v1 len="), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("delta epoch=d1 to=77 (2,3] ops=1 flags=0 len="), std::string::npos);
-  EXPECT_NE(r.out.find("\n    update greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1"),
-            std::string::npos);
-  EXPECT_NE(r.out.find("\n    greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1"),
-            std::string::npos);  // the snapshot's route
+  EXPECT_NE(r.out.find("\n    update greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1 "
+                       "inc=1796000000000001 seq=7\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(
+      r.out.find("\n    remove greeting/10.0.0.1:8080 inc=1796000000000000 seq=5 (goodbye)\n"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\n    greeting/10.0.0.2:8080 10.0.0.2:8080 w=50 draining tags=v1 "
+                       "inc=1796000000000001 seq=9\n"),
+            std::string::npos)
+      << r.out;  // the snapshot's route
   EXPECT_NE(r.out.find("invalid malformed len=2 hex=c101"), std::string::npos);
 }
 
@@ -377,7 +391,7 @@ TEST_F(BakerDumpCapture, GapWhenADatagramIsRemoved) {
   EXPECT_NE(lines[2].find("heartbeat greeting/10.0.0.1:8080 inc=1796000000000000 "
                           "(2026-11-30T00:53:20.000000Z) seq=4"),
             std::string::npos);
-  EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() +
+  EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() + " to " + D() +
                           " inc=1796000000000000 seq 3 missing");
   EXPECT_NE(lines[7].find("delta epoch=d1 to=77 (3,5]"), std::string::npos) << lines[7];
   EXPECT_EQ(lines[8], "!! gap: delta " + D() + " > " + S() + " epoch=d1 seq 3 missing");
@@ -404,9 +418,10 @@ TEST_F(BakerDumpCapture, ReplayAndDuplicate) {
   ASSERT_EQ(r.status, 0) << r.err;
   const auto lines = r.lines();
   ASSERT_EQ(lines.size(), 9u) << r.out;
-  EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() +
+  EXPECT_EQ(lines[3], "!! gap: heartbeat greeting/10.0.0.1:8080 from " + W() + " to " + D() +
                           " inc=1796000000000000 seq 3 missing");
-  EXPECT_EQ(lines[5], "!! replay/duplicate: heartbeat greeting/10.0.0.1:8080 from " + W() +
+  EXPECT_EQ(lines[5], "!! replay/duplicate: heartbeat greeting/10.0.0.1:8080 from " + W() + " to " +
+                          D() +
                           " inc=1796000000000000 seq 3 not newer than 4 (a directory drops it)");
   EXPECT_EQ(lines[8], "!! duplicate: delta " + D() + " > " + S() + " epoch=d1 (0,2] (highest 2)");
   EXPECT_NE(r.err.find("1 gaps (1 missing, 0 never filled), 0 reordered, 0 retransmits, "
@@ -623,14 +638,15 @@ TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
       "01:52:36.002202 127.0.0.1:47401 > 127.0.0.1:47400 heartbeat greeting/i-1 "
       "inc=1796000000000000 (2026-11-30T00:53:20.000000Z) "
       "seq=4 lag=0ms up w=100 10.0.0.1:8080",
-      "!! gap: heartbeat greeting/i-1 from 127.0.0.1:47401 inc=1796000000000000 seq 3 missing",
+      "!! gap: heartbeat greeting/i-1 from 127.0.0.1:47401 to 127.0.0.1:47400 "
+      "inc=1796000000000000 seq 3 missing",
       "01:52:36.002206 127.0.0.1:47401 > 127.0.0.1:47400 goodbye greeting/i-1 inc=1796000000000000 "
       "(2026-11-30T00:53:20.000000Z) "
       "seq=5 lag=0ms",
       "01:52:36.002302 [::1]:47400 > [::1]:47402 delta epoch=d1 to=77 (0,1] ops=1 [add "
       "greeting/i-2]",
       "01:52:36.002583 [::1]:47400 > [::1]:47402 delta epoch=d1 to=77 (2,3] ops=1 [remove "
-      "greeting/i-2]",
+      "greeting/i-2 (goodbye)]",
       "!! gap: delta [::1]:47400 > [::1]:47402 epoch=d1 seq 2 missing",
       "01:52:36.002590 [::1]:47400 > [::1]:47402 snapshot epoch=d1 to=77 nonce=9 seq=3 chunk 1/2 "
       "routes=1 warmup",
@@ -642,11 +658,23 @@ TEST_F(BakerDumpFiles, CommittedAnyInterfaceCapture) {
   EXPECT_EQ(r.lines(), expected);
   EXPECT_NE(r.err.find("sequence: 2 gaps (2 missing, 1 never filled)"), std::string::npos) << r.err;
   const auto v = dump({"-r", path, "-v"});
-  EXPECT_NE(v.out.find("\n    add greeting/i-2 [::2]:9090 w=100 up tags=-\n"), std::string::npos)
+  EXPECT_NE(v.out.find("\n    add greeting/i-2 [::2]:9090 w=100 up tags=- inc=1796000000000001 "
+                       "seq=1\n"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("\n    remove greeting/i-2 inc=1796000000000001 seq=2 (goodbye)\n"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("\n    greeting/i-1 10.0.0.1:8080 w=100 up tags=- inc=1796000000000000 "
+                       "seq=4\n"),
+            std::string::npos)
       << v.out;
   const auto j = dump({"-r", path, "--json"});
   const auto delta = parse_json(j.lines()[5]);
   EXPECT_EQ(delta["src"].str(), "[::1]:47400");
+  EXPECT_EQ(delta["directory"].str(), "[::1]:47400");
+  EXPECT_EQ(delta["ops"][0]["incarnation"].u64(), 1'796'000'000'000'001ULL);
+  EXPECT_EQ(parse_json(j.lines()[0])["directory"].str(), "127.0.0.1:47400");
   EXPECT_EQ(delta["ops"][0]["address"].str(), "::2");
   EXPECT_EQ(delta["ops"][0]["port"].u64(), 9090u);
   EXPECT_EQ(delta["time"].str(), "2026-12-02T01:52:36.002302Z");

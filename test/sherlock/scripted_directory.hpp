@@ -43,18 +43,25 @@ class ScriptedDirectory {
   wire::Cookie challenge_cookie;
   std::uint64_t subscriber_id = 42;  // the filtered stream's addressee (the replica's id)
 
-  // Changes (each takes the next sequence number when it changes anything).
-  void set(const wire::Route& r) {
+  // Changes (each takes the next sequence number when it changes anything). `version`: of the
+  // watson datagram that caused it ({0, 0}: unknown); snapshots carry each route's latest.
+  void set(const wire::Route& r, wire::Version version = {}) {
     const auto key = std::make_pair(r.service, r.instance);
     const auto it = table_.find(key);
-    if (it != table_.end() && it->second == r) return;
+    if (it != table_.end() && it->second == r) {
+      versions_[key] = version;  // a refresh: a newer version of the same route, no change
+      return;
+    }
     const auto kind = it == table_.end() ? wire::OpKind::add : wire::OpKind::update;
     table_[key] = r;
-    record(wire::DeltaOp{kind, r});
+    versions_[key] = version;
+    record(wire::DeltaOp{kind, r, version});
   }
-  void remove(const std::string& service, const std::string& instance) {
+  void remove(const std::string& service, const std::string& instance, wire::Version version = {},
+              wire::Removal why = wire::Removal::expired) {
     if (table_.erase({service, instance}) == 0) return;
-    wire::DeltaOp op{wire::OpKind::remove, {}};
+    versions_.erase({service, instance});
+    wire::DeltaOp op{wire::OpKind::remove, {}, version, why};
     op.route.service = service;
     op.route.instance = instance;
     record(op);
@@ -94,7 +101,12 @@ class ScriptedDirectory {
 
   // The snapshot answering the request with that nonce.
   std::vector<wire::SnapshotChunk> snapshot(std::uint64_t nonce) const {
-    return wire::split_snapshot(epoch_, {subscriber_id, nonce}, seq_, flags(), view(), budget);
+    std::vector<wire::Version> versions;
+    for (const auto& [key, r] : table_) {
+      if (shown(r.service)) versions.push_back(versions_.at(key));
+    }
+    return wire::split_snapshot(epoch_, {subscriber_id, nonce}, seq_, flags(), view(), versions,
+                                budget);
   }
   // The live stream's addressee: the shared stream (0) or the filtered subscriber's own.
   wire::Addressee stream() const { return {filter_.empty() ? 0 : subscriber_id, 0}; }
@@ -189,6 +201,7 @@ class ScriptedDirectory {
   std::uint64_t epoch_;
   std::set<std::string> filter_;
   std::map<std::pair<std::string, std::string>, wire::Route> table_;
+  std::map<std::pair<std::string, std::string>, wire::Version> versions_;  // of table_'s routes
   std::vector<wire::SequencedOp> log_;
   std::uint64_t seq_ = 0;
   std::uint64_t log_floor_ = 0;   // ops at or below this sequence are no longer in the log

@@ -26,10 +26,18 @@ BODIES = {
 }
 
 
+REMOVALS = {0: "expired", 1: "goodbye"}
+
+
 def route(fields):
     service, instance, addr, port, weight, state, tags = fields
     return f"{service}/{instance}@{ipaddress.ip_address(addr)}:{port}/{weight}/{state}/" + \
         ",".join(tags)
+
+
+def version_text(incarnation, seq):
+    assert all(isinstance(v, int) and v >= 0 for v in (incarnation, seq))
+    return f"v{incarnation}.{seq}"
 
 
 def value(name, v):
@@ -40,17 +48,20 @@ def value(name, v):
         return v.hex()
     if name in ("tags", "services"):
         return ",".join(v)
-    if name == "routes":
-        return ";".join(route(r) for r in v)
+    if name == "routes":  # [service, instance, address, port, weight, state, tags, inc, seq]
+        for r in v:
+            assert len(r) == 9, r
+        return ";".join(route(r[:7]) + "#" + version_text(*r[7:]) for r in v)
     if name == "ops":
         out = []
         for op in v:
-            if op[0] == 2:
-                assert len(op) == 3
-                out.append(f"remove:{op[1]}/{op[2]}")
-            else:
-                assert len(op) == 8
-                out.append(f"{op[0]}:" + route(op[1:]))
+            if op[0] == 2:  # [2, service, instance, incarnation, seq, removal]
+                assert len(op) == 6, op
+                removed = f"{op[1]}/{op[2]}#{version_text(op[3], op[4])}"
+                out.append(f"remove:{removed}:{REMOVALS[op[5]]}")
+            else:  # [kind, service, instance, address, port, weight, state, tags, inc, seq]
+                assert len(op) == 10, op
+                out.append(f"{op[0]}:" + route(op[1:8]) + "#" + version_text(op[8], op[9]))
         return ";".join(out)
     assert isinstance(v, (int, str)) and not isinstance(v, bool), (name, v)
     return str(v)

@@ -57,6 +57,9 @@ std::string route(const Route& r) {
          "/" + std::to_string(r.weight) + "/" + std::to_string(static_cast<int>(r.state)) + "/" +
          joined(r.tags);
 }
+std::string version(const Version& v) {
+  return "v" + std::to_string(v.incarnation) + "." + std::to_string(v.seq);
+}
 
 // What interop_decode.py must print for m, from the struct (the C++ side of the comparison).
 struct Expected {
@@ -113,8 +116,10 @@ struct Expected {
     for (const auto& op : m.ops) {
       if (!ops.empty()) ops += ";";
       ops += op.kind == OpKind::remove
-                 ? "remove:" + op.route.service + "/" + op.route.instance
-                 : std::to_string(static_cast<int>(op.kind)) + ":" + route(op.route);
+                 ? "remove:" + op.route.service + "/" + op.route.instance + "#" +
+                       version(op.version) + ":" + std::string(to_string(op.removal))
+                 : std::to_string(static_cast<int>(op.kind)) + ":" + route(op.route) + "#" +
+                       version(op.version);
     }
     f("ops", ops);
   }
@@ -144,7 +149,10 @@ struct Expected {
     f("count", m.count);
     f("flags", m.flags);
     std::string routes;
-    for (const auto& r : m.routes) routes += (routes.empty() ? "" : ";") + route(r);
+    for (std::size_t k = 0; k < m.routes.size(); ++k) {
+      routes += (routes.empty() ? "" : ";") + route(m.routes[k]) + "#" +
+                version(k < m.versions.size() ? m.versions[k] : Version{});
+    }
     f("routes", routes);
   }
   void operator()(const RetryLater& m) {

@@ -68,7 +68,15 @@ Bytes tags(std::initializer_list<std::string> t) {
   return b;
 }
 Bytes op_add() {
-  return arr(8) + u(0) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0);
+  return arr(10) + u(0) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0) + u(7) + u(1);
+}
+Bytes op_remove(const Bytes& removal) {
+  return arr(6) + u(2) + s("svc") + s("i") + u(7) + u(2) + removal;
+}
+Bytes snapshot_route(std::uint32_t fields = 9) {
+  Bytes r = arr(fields) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0);
+  for (std::uint32_t k = 7; k < fields; ++k) r = r + u(k);
+  return r;
 }
 // Bodies of the v2 shapes, from their fields (docs/PROTOCOL.md, "Messages").
 Bytes goodbye(std::uint64_t incarnation, std::uint64_t seq, std::uint64_t sent_ms) {
@@ -112,6 +120,9 @@ TEST(Malformed, EachInputHasItsReason) {
   ASSERT_TRUE(decode(goodbye(1, 1, 1)).ok());
   ASSERT_TRUE(decode(subscribe(1, 1, bin(0), arr(0))).ok());
   ASSERT_TRUE(decode(delta(0, 0, 5, 6, 0, arr(0))).ok());
+  ASSERT_TRUE(decode(delta(0, 0, 5, 6, 0, arr(1) + op_add())).ok());
+  ASSERT_TRUE(decode(delta(0, 0, 5, 6, 0, arr(1) + op_remove(u(1)))).ok());
+  ASSERT_TRUE(decode(snapshot(1, 1, 0, 1, arr(1) + snapshot_route())).ok());
   ASSERT_TRUE(decode(tick(1, 0, 0)).ok());
   ASSERT_TRUE(decode(nack(1, 1, 1, 1)).ok());
   ASSERT_TRUE(decode(snapshot(1, 1, 0, 1, arr(0))).ok());
@@ -187,9 +198,30 @@ TEST(Malformed, EachInputHasItsReason) {
       {"delta to the group with a nonce", delta(0, 3, 5, 6, 0, arr(0)), DecodeError::invalid_value},
       {"delta op kind 3", delta(0, 0, 5, 6, 0, arr(1) + arr(3) + u(3) + s("a") + s("b")),
        DecodeError::invalid_value},
-      {"remove op with 8 fields",
-       delta(0, 0, 5, 6, 0, arr(1) + arr(8) + u(2) + s("a") + s("b") + Bytes(5, 0x00)),
+      {"remove op with 10 fields",
+       delta(0, 0, 5, 6, 0, arr(1) + arr(10) + u(2) + s("a") + s("b") + Bytes(7, 0x00)),
        DecodeError::wrong_field_count},
+      {"remove op of 3 fields (before versions)",
+       delta(0, 0, 5, 6, 0, arr(1) + arr(3) + u(2) + s("a") + s("b")),
+       DecodeError::wrong_field_count},
+      {"add op of 8 fields (before versions)",
+       delta(0, 0, 5, 6, 0,
+             arr(1) + arr(8) + u(0) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0)),
+       DecodeError::wrong_field_count},
+      {"add op with 6 fields", delta(0, 0, 5, 6, 0, arr(1) + arr(6) + u(0) + Bytes(5, 0x00)),
+       DecodeError::wrong_field_count},
+      {"removal 2", delta(0, 0, 5, 6, 0, arr(1) + op_remove(u(2))), DecodeError::invalid_value},
+      {"removal 256", delta(0, 0, 5, 6, 0, arr(1) + op_remove(u(256))), DecodeError::invalid_value},
+      {"removal as string", delta(0, 0, 5, 6, 0, arr(1) + op_remove(s("goodbye"))),
+       DecodeError::wrong_type},
+      {"removal negative", delta(0, 0, 5, 6, 0, arr(1) + op_remove(i(-1))),
+       DecodeError::wrong_type},
+      {"op incarnation negative",
+       delta(0, 0, 5, 6, 0, arr(1) + arr(6) + u(2) + s("svc") + s("i") + i(-7) + u(2) + u(0)),
+       DecodeError::wrong_type},
+      {"op seq nil",
+       delta(0, 0, 5, 6, 0, arr(1) + arr(6) + u(2) + s("svc") + s("i") + u(7) + nil() + u(0)),
+       DecodeError::wrong_type},
       {"delta of 5 fields (v1 shape)", envelope(5, arr(5) + u(1) + u(5) + u(6) + u(0) + arr(0)),
        DecodeError::wrong_field_count},
       {"tick epoch 0", tick(0, 0, 0), DecodeError::invalid_value},
@@ -200,6 +232,15 @@ TEST(Malformed, EachInputHasItsReason) {
       {"snapshot without nonce", snapshot(1, 0, 0, 1, arr(0)), DecodeError::invalid_value},
       {"snapshot route of 6 fields", snapshot(1, 1, 0, 1, arr(1) + arr(6) + Bytes(6, 0x00)),
        DecodeError::wrong_field_count},
+      {"snapshot route of 7 fields (before versions)",
+       snapshot(1, 1, 0, 1, arr(1) + snapshot_route(7)), DecodeError::wrong_field_count},
+      {"snapshot route of 10 fields", snapshot(1, 1, 0, 1, arr(1) + snapshot_route(10)),
+       DecodeError::wrong_field_count},
+      {"snapshot route seq as float",
+       snapshot(1, 1, 0, 1,
+                arr(1) + arr(9) + s("svc") + s("i") + bin(4) + u(1) + u(1) + u(0) + arr(0) + u(7) +
+                    flt()),
+       DecodeError::wrong_type},
       {"subscribe 257 services", subscribe(1, 1, bin(0), arr(257) + Bytes(257 * 2, 0xa1)),
        DecodeError::limit_exceeded},
       {"subscribe unknown flag", subscribe(1, 1, bin(0), arr(0), 2), DecodeError::invalid_value},

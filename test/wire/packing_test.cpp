@@ -13,11 +13,22 @@ namespace {
 constexpr Addressee kLongestAddressee{~0ull, ~0ull};
 constexpr Addressee kAnswer{0x5eed0000cafe0077ULL, 9};
 
+// A version whose encoding grows with k (seq 1..9 bytes), as a long-running watson's does.
+Version version_of(int k) {
+  return {1'796'000'000'000'000ULL + static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(k)
+                                                                        << (k % 5 * 12)};
+}
+
+// Adds, updates and removes (by goodbye and by expiry), with versions of every width.
 std::vector<SequencedOp> many_ops(int n, std::uint64_t first_seq) {
   std::vector<SequencedOp> ops;
   for (int k = 0; k < n; ++k) {
-    ops.push_back(
-        {first_seq + static_cast<std::uint64_t>(k), {OpKind::add, samples::sample_route(k)}});
+    const auto kind = static_cast<OpKind>(k % 3);
+    Route r = samples::sample_route(k);
+    if (kind == OpKind::remove) r = Route{.service = r.service, .instance = r.instance};
+    const auto removal = k % 2 ? Removal::goodbye : Removal::expired;
+    ops.push_back({first_seq + static_cast<std::uint64_t>(k), {kind, r, version_of(k), removal}});
+    if (kind != OpKind::remove) ops.back().op.removal = Removal::expired;
   }
   return ops;
 }
@@ -41,7 +52,9 @@ TEST(SplitDelta, RangesTileWithoutGapsAndFitBudget) {
     EXPECT_EQ(d.subscriber_id, kLongestAddressee.subscriber_id);
     EXPECT_EQ(d.nonce, kLongestAddressee.nonce);
     EXPECT_LE(encode(d, &keys).size(), 1400u);
-    EXPECT_TRUE(decode(encode(d, &keys), {&keys}).ok());
+    auto back = decode(encode(d, &keys), {&keys});
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(std::get<Delta>(back.value().message), d) << "versions and removals travel";
     expect_from = d.to_seq;
     total_ops += d.ops.size();
   }
@@ -83,12 +96,17 @@ TEST(SplitDelta, NoOpsGivesOneEmptyDelta) {
 
 TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
   std::vector<Route> table;
-  for (int k = 0; k < 1000; ++k) table.push_back(samples::sample_route(k));
+  std::vector<Version> versions;
+  for (int k = 0; k < 1000; ++k) {
+    table.push_back(samples::sample_route(k));
+    versions.push_back(version_of(k));
+  }
   Keyring keys;
   keys.add(0xffffffffu, Key{}, true);
-  const auto chunks = split_snapshot(9, kLongestAddressee, 1234, 0, table, 1400);
+  const auto chunks = split_snapshot(9, kLongestAddressee, 1234, 0, table, versions, 1400);
   ASSERT_GT(chunks.size(), 1u);
   std::vector<Route> back;
+  std::vector<Version> back_versions;
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     EXPECT_EQ(chunks[k].index, k);
     EXPECT_EQ(chunks[k].count, chunks.size());
@@ -97,20 +115,53 @@ TEST(SplitSnapshot, ChunksCoverTheTableAndFit) {
     EXPECT_EQ(chunks[k].nonce, kLongestAddressee.nonce);
     const Bytes b = encode(chunks[k], &keys);
     EXPECT_LE(b.size(), 1400u);
-    ASSERT_TRUE(decode(b, {&keys}).ok());
+    auto d = decode(b, {&keys});
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(std::get<SnapshotChunk>(d.value().message), chunks[k]);
     back.insert(back.end(), chunks[k].routes.begin(), chunks[k].routes.end());
+    back_versions.insert(back_versions.end(), chunks[k].versions.begin(), chunks[k].versions.end());
   }
   EXPECT_EQ(back, table);
+  EXPECT_EQ(back_versions, versions);
   EXPECT_EQ(table_digest(back), table_digest(table));
 }
 
-TEST(SplitSnapshot, PointerTableGivesSameChunks) {
+TEST(SplitSnapshot, PacksAsFewChunksAsFit) {
+  std::vector<Route> table;
+  std::vector<Version> versions;
+  for (int k = 0; k < 500; ++k) {
+    table.push_back(samples::sample_route(k));
+    versions.push_back(version_of(k));
+  }
+  Keyring keys;
+  keys.add(1, Key{}, true);
+  const auto chunks = split_snapshot(9, kAnswer, 1234, 0, table, versions, 1400);
+  // Each chunk but the last must have been full: its successor's first route would overflow it.
+  for (std::size_t k = 0; k + 1 < chunks.size(); ++k) {
+    SnapshotChunk grown = chunks[k];
+    grown.routes.push_back(chunks[k + 1].routes.front());
+    grown.versions.push_back(chunks[k + 1].versions.front());
+    // 16: what the overhead reserves beyond this chunk's header (key id 5 bytes, not 1; nonce 9,
+    // not 1; index and count 3 each, not 1)
+    EXPECT_GT(encode(grown, &keys).size() + 16, 1400u) << k;
+  }
+}
+
+TEST(SplitSnapshot, WithoutVersionsEveryRouteIsUnknown) {
   std::vector<Route> table;
   for (int k = 0; k < 100; ++k) table.push_back(samples::sample_route(k));
-  std::vector<const Route*> ptrs;
-  for (const auto& r : table) ptrs.push_back(&r);
-  EXPECT_EQ(split_snapshot(1, kAnswer, 2, 0, std::span<const Route* const>(ptrs), 1300),
-            split_snapshot(1, kAnswer, 2, 0, std::span<const Route>(table), 1300));
+  const std::vector<Version> few = {{5, 6}, {7, 8}};
+  std::size_t seen = 0;
+  for (const auto& c : split_snapshot(1, kAnswer, 2, 0, table, few, 1300)) {
+    ASSERT_EQ(c.versions.size(), c.routes.size());
+    for (const auto& v : c.versions) {
+      EXPECT_EQ(v, seen < few.size() ? few[seen] : Version{}) << seen;
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, table.size());
+  EXPECT_EQ(split_snapshot(1, kAnswer, 2, 0, table, 1300),
+            split_snapshot(1, kAnswer, 2, 0, table, std::vector<Version>(100), 1300));
 }
 
 TEST(SplitSnapshot, EmptyTableIsOneEmptyChunk) {
@@ -129,12 +180,18 @@ TEST(SplitSnapshot, LargestPossibleRoutesFitTheSmallestBudget) {
   big.weight = 256;
   big.tags.assign(8, std::string(64, 't'));
   std::vector<Route> table(5, big);
+  const std::vector<Version> versions(5, Version{~0ull, ~0ull});
   Keyring keys;
   keys.add(0xffffffffu, Key{}, true);
-  for (const auto& c :
-       split_snapshot(~0ull, kLongestAddressee, ~0ull, 1, table, 100 /* raised to the minimum */)) {
+  for (const auto& c : split_snapshot(~0ull, kLongestAddressee, ~0ull, 1, table, versions,
+                                      100 /* raised to the minimum */)) {
     EXPECT_LE(encode(c, &keys).size(), kMinDatagramBudget);
     EXPECT_FALSE(c.routes.empty());
+  }
+  // And the largest op: an add of that route with the largest version.
+  std::vector<SequencedOp> ops = {{~0ull, {OpKind::add, big, versions[0]}}};
+  for (const auto& d : split_delta(~0ull, kLongestAddressee, ~0ull - 1, ~0ull, 1, ops, 100)) {
+    EXPECT_LE(encode(d, &keys).size(), kMinDatagramBudget);
   }
 }
 

@@ -111,6 +111,23 @@ TEST(Validate, AnswersAlwaysNameTheSubscriberAndTheRequest) {
   EXPECT_EQ(with<RetryLater>([](auto& m) { m.subscriber_id = 0, m.nonce = 0; }), kBad);
 }
 
+TEST(Validate, ASnapshotCarriesOneVersionPerRouteOrNone) {
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.versions.clear(); }), std::nullopt)
+      << "none: every version unknown";
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.versions.pop_back(); }), kBad);
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.versions.push_back({}); }), kBad);
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.routes.clear(); }), kBad) << "versions, no routes";
+  EXPECT_EQ(with<SnapshotChunk>([](auto& m) { m.routes.clear(), m.versions.clear(); }),
+            std::nullopt);
+}
+
+TEST(Validate, ARemovalIsExpiredOrGoodbye) {
+  EXPECT_EQ(with<Delta>([](auto& m) { m.ops.back().removal = static_cast<Removal>(2); }), kBad);
+  EXPECT_EQ(with<Delta>([](auto& m) { m.ops.back().removal = Removal::goodbye; }), std::nullopt);
+  EXPECT_EQ(with<Delta>([](auto& m) { m.ops.back().version = {}; }), std::nullopt)
+      << "{0, 0}: unknown, allowed";
+}
+
 TEST(Validate, EpochsAreNeverZero) {
   EXPECT_EQ(with<Delta>([](auto& m) { m.epoch = 0; }), kBad);
   EXPECT_EQ(with<Tick>([](auto& m) { m.epoch = 0; }), kBad);

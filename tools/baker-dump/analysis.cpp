@@ -198,6 +198,39 @@ std::uint64_t SequenceTracker::missing_count() const {
 
 // ---- Analyzer ----
 
+Endpoint Analyzer::directory_of(const Record& r) {
+  if (!r.message) return r.destination;
+  switch (wire::type_of(*r.message)) {
+    case wire::MessageType::delta:
+    case wire::MessageType::tick:
+    case wire::MessageType::snapshot_chunk:
+    case wire::MessageType::retry_later:
+    case wire::MessageType::challenge:
+      return r.source;
+    case wire::MessageType::heartbeat:
+    case wire::MessageType::goodbye:
+    case wire::MessageType::subscribe:
+    case wire::MessageType::unsubscribe:
+    case wire::MessageType::nack:
+      break;
+  }
+  return r.destination;
+}
+
+std::optional<Endpoint> Analyzer::directory_of(const Note& n) {
+  switch (n.stream) {
+    case StreamKind::heartbeat:
+      return n.receiver;
+    case StreamKind::delta:
+    case StreamKind::snapshot:
+    case StreamKind::directory:
+      return n.sender;
+    case StreamKind::frame:
+      break;
+  }
+  return std::nullopt;
+}
+
 void Analyzer::count(const Note& n) {
   switch (n.kind) {
     case NoteKind::gap:
@@ -271,6 +304,7 @@ void Analyzer::on_heartbeat(const Record& r, const std::string& service,
     n.stream = StreamKind::heartbeat;
     n.time = r.time;
     n.sender = r.source;
+    n.receiver = r.destination;
     n.service = service;
     n.instance = instance;
     n.epoch = incarnation;
@@ -278,7 +312,8 @@ void Analyzer::on_heartbeat(const Record& r, const std::string& service,
     n.types = kHeartbeatTypes;
     return n;
   };
-  auto [it, fresh] = heartbeats_.try_emplace({service, instance});
+  // Per directory: a watson sends each datagram to every directory it announces to.
+  auto [it, fresh] = heartbeats_.try_emplace({r.destination, service, instance});
   HeartbeatStream& s = it->second;
   bool restarted = false;
   if (fresh) {
@@ -375,7 +410,7 @@ void Analyzer::on_delta(const Record& r, const wire::Delta& d, std::vector<Note>
   DeltaStream& s = deltas_[{r.source, r.destination}];
   SequenceTracker& t = s.epochs[d.epoch];
   bound_epochs(s.epochs, d.epoch, kMaxEpochsPerStream);
-  const bool member = multicast_members_.count(r.destination) > 0;
+  const bool member = multicast_members_.count({r.destination, r.source}) > 0;
 
   // A multicast member's unicast Deltas are retransmits of the group's stream, not a stream of
   // their own: they legitimately jump, and what they fill is missing on the group stream.
@@ -477,10 +512,11 @@ void Analyzer::on_nack(const Record& r, const wire::Nack& n) {
 }
 
 void Analyzer::on_subscribe(const Record& r, const wire::Subscribe& s) {
+  // A member of one directory's group may follow another directory by unicast alone.
   if (s.flags & wire::kFlagMulticastMember) {
-    multicast_members_.insert(r.source);
+    multicast_members_.insert({r.source, r.destination});
   } else {
-    multicast_members_.erase(r.source);
+    multicast_members_.erase({r.source, r.destination});
   }
 }
 

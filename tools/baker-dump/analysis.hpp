@@ -2,7 +2,9 @@
 // Sequence analysis of captured Baker traffic: gaps, reorderings, duplicates, retransmits,
 // restarts (epoch and incarnation changes), replays and incomplete snapshots. Pure: fed records in
 // capture order, returns notes. docs/PROTOCOL.md ("Sequencing") defines what each stream's numbers
-// must do.
+// must do. Every stream is one directory's (keyed by its address:port, then its epoch): a watson
+// heartbeating to several directories, or a sherlock following several, gives one stream per
+// directory, followed apart.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -39,7 +41,7 @@ constexpr TypeMask type_bit(wire::MessageType t) {
 
 // Which kind of sequence space a note is about.
 enum class StreamKind : std::uint8_t {
-  heartbeat,  // heartbeats + goodbyes of one (service, instance), per watson incarnation
+  heartbeat,  // heartbeats + goodbyes of one (service, instance) to one directory, per incarnation
   delta,      // Deltas from a directory to one receiver (or multicast group), per directory epoch
   snapshot,   // the chunks of one snapshot
   directory,  // everything a directory sends (its epoch)
@@ -52,7 +54,7 @@ struct Note {
   StreamKind stream = StreamKind::heartbeat;
   Timestamp time;
   Endpoint sender;
-  std::optional<Endpoint> receiver;  // delta and snapshot streams, skipped frames
+  std::optional<Endpoint> receiver;  // heartbeat (the directory), delta, snapshot; skipped frames
   std::string service;               // heartbeat streams
   std::string instance;
   std::uint64_t epoch = 0;      // heartbeat streams: the watson incarnation
@@ -133,6 +135,12 @@ class Analyzer {
   std::vector<Note> finish(Timestamp now);
   const AnalysisStats& stats() const { return stats_; }
 
+  // The directory a datagram or a note's stream belongs to: the sender of directory datagrams
+  // (Delta, Tick, SnapshotChunk, RetryLater, Challenge), the addressee of the others (Heartbeat,
+  // Goodbye from watsons; Subscribe, Unsubscribe, Nack from sherlocks).
+  static Endpoint directory_of(const Record& r);
+  static std::optional<Endpoint> directory_of(const Note& n);
+
  private:
   // Incarnations are ordered (a watson's start time): only the newest is followed, as the
   // directory does (docs/PROTOCOL.md, "Heartbeat rules").
@@ -156,6 +164,8 @@ class Analyzer {
     Timestamp last_time;
   };
   using Pair = std::pair<Endpoint, Endpoint>;  // sender, receiver
+  // A watson's (service, instance) as one directory hears it: (directory, service, instance).
+  using HeartbeatKey = std::tuple<Endpoint, std::string, std::string>;
 
   void on_heartbeat(const Record& r, const std::string& service, const std::string& instance,
                     std::uint64_t incarnation, std::uint64_t seq, std::vector<Note>& out);
@@ -169,15 +179,16 @@ class Analyzer {
   Note incomplete_note(const Pair& key, const SnapshotSet& set, Timestamp now);
   void count(const Note& n);
 
-  std::map<std::pair<std::string, std::string>, HeartbeatStream> heartbeats_;
-  std::map<Pair, DeltaStream> deltas_;
+  std::map<HeartbeatKey, HeartbeatStream> heartbeats_;
+  std::map<Pair, DeltaStream> deltas_;  // (directory, receiver)
   std::map<Endpoint, DirectoryState> directories_;
   std::map<Pair, SnapshotSet> snapshots_;
   // NACKs seen: (subscriber, directory, epoch) -> recent ranges.
   std::map<std::tuple<Endpoint, Endpoint, std::uint64_t>,
            std::vector<std::pair<std::uint64_t, std::uint64_t>>>
       nacks_;
-  std::set<Endpoint> multicast_members_;  // subscribers whose Subscribe set the member flag
+  // (subscriber, directory) where the subscriber's last Subscribe set the member flag.
+  std::set<Pair> multicast_members_;
   AnalysisStats stats_;
 };
 

@@ -39,6 +39,15 @@ std::string route_full(const wire::Route& r) {
   return key(r) + " " + route_address(r) + " w=" + std::to_string(r.weight) + " " +
          std::string(wire::to_string(r.state)) + " tags=" + tags_text(r.tags);
 }
+// " inc=1796000000000000 seq=42": the watson datagram a directory's record comes from.
+std::string version_text(const wire::Version& v) {
+  return " inc=" + std::to_string(v.incarnation) + " seq=" + std::to_string(v.seq);
+}
+// " (goodbye)" / " (expired)" on removes, nothing on the others.
+std::string removal_text(const wire::DeltaOp& op) {
+  if (op.kind != wire::OpKind::remove) return "";
+  return " (" + std::string(wire::to_string(op.removal)) + ")";
+}
 std::string warmup(std::uint8_t flags) {
   return (flags & wire::kFlagWarmup) ? " warmup" : "";
 }
@@ -160,7 +169,7 @@ std::string message_body(const wire::Message& message, Timestamp capture,
             s += " [";
             for (std::size_t i = 0; i < m.ops.size() && i < kOpsShown; ++i) {
               s += (i ? ", " : "") + std::string(wire::to_string(m.ops[i].kind)) + " " +
-                   key(m.ops[i].route);
+                   key(m.ops[i].route) + removal_text(m.ops[i]);
             }
             if (m.ops.size() > kOpsShown) {
               s += ", ... " + std::to_string(m.ops.size() - kOpsShown) + " more";
@@ -208,16 +217,25 @@ std::string detail_lines(const wire::Message& message) {
   if (const auto* d = std::get_if<wire::Delta>(&message)) {
     for (const auto& op : d->ops) {
       s += "\n    " + std::string(wire::to_string(op.kind)) + " " +
-           (op.kind == wire::OpKind::remove ? key(op.route) : route_full(op.route));
+           (op.kind == wire::OpKind::remove ? key(op.route) : route_full(op.route)) +
+           version_text(op.version) + removal_text(op);
     }
   } else if (const auto* c = std::get_if<wire::SnapshotChunk>(&message)) {
-    for (const auto& r : c->routes) s += "\n    " + route_full(r);
+    for (std::size_t i = 0; i < c->routes.size(); ++i) {
+      s += "\n    " + route_full(c->routes[i]) +
+           version_text(i < c->versions.size() ? c->versions[i] : wire::Version{});
+    }
   }
   return s;
 }
 
 void addressee_json(JsonObject& o, std::uint64_t subscriber_id, std::uint64_t nonce) {
   o.hex("subscriber", subscriber_id).num("nonce", nonce);
+}
+void version_json(JsonObject& o, const wire::Version& v) {
+  o.num("incarnation", v.incarnation)
+      .str("incarnation_time", format_iso_time(incarnation_time(v.incarnation)))
+      .num("seq", v.seq);
 }
 void sender_json(JsonObject& o, std::uint64_t incarnation, std::uint64_t seq, std::uint64_t sent_ms,
                  Timestamp capture) {
@@ -262,8 +280,11 @@ void message_json(JsonObject& o, const wire::Message& message, Timestamp capture
             e.str("op", wire::to_string(op.kind));
             if (op.kind == wire::OpKind::remove) {
               e.str("service", op.route.service).str("instance", op.route.instance);
+              version_json(e, op.version);
+              e.str("removal", wire::to_string(op.removal));
             } else {
               route_json(e, op.route);
+              version_json(e, op.version);
             }
             ops += (ops.size() > 1 ? "," : "") + e.done();
           }
@@ -291,9 +312,10 @@ void message_json(JsonObject& o, const wire::Message& message, Timestamp capture
               .num("flags", m.flags)
               .boolean("warmup", (m.flags & wire::kFlagWarmup) != 0);
           std::string routes = "[";
-          for (const auto& r : m.routes) {
+          for (std::size_t i = 0; i < m.routes.size(); ++i) {
             JsonObject e;
-            route_json(e, r);
+            route_json(e, m.routes[i]);
+            version_json(e, i < m.versions.size() ? m.versions[i] : wire::Version{});
             routes += (routes.size() > 1 ? "," : "") + e.done();
           }
           o.raw("routes", routes + "]");
@@ -318,8 +340,9 @@ std::string chunk_list(const std::vector<std::uint32_t>& indexes) {
 // "heartbeat greeting/i-1 from 127.0.0.1:40001" / "delta 127.0.0.1:7400 > 127.0.0.1:5000"
 std::string note_subject(const Note& n) {
   switch (n.stream) {
-    case StreamKind::heartbeat:
-      return "heartbeat " + n.service + "/" + n.instance + " from " + n.sender.to_string();
+    case StreamKind::heartbeat:  // one stream per directory: name it
+      return "heartbeat " + n.service + "/" + n.instance + " from " + n.sender.to_string() +
+             (n.receiver ? " to " + n.receiver->to_string() : "");
     case StreamKind::delta:
     case StreamKind::snapshot:
       return std::string(to_string(n.stream)) + " " + n.sender.to_string() + " > " +
@@ -412,9 +435,9 @@ std::string format_text(const Record& r, const FormatOptions& options) {
 std::string format_json(const Record& r) {
   JsonObject o;
   time_json(o, r.time);
-  o.str("src", r.source.to_string())
-      .str("dst", r.destination.to_string())
-      .num("len", r.payload.size())
+  o.str("src", r.source.to_string()).str("dst", r.destination.to_string());
+  if (r.message) o.str("directory", Analyzer::directory_of(r).to_string());
+  o.num("len", r.payload.size())
       .str("type", r.message ? wire::to_string(wire::type_of(*r.message)) : "invalid")
       .boolean("valid", r.valid())
       .num("key_id", r.key_id)
@@ -491,6 +514,7 @@ std::string format_json(const Note& n) {
   time_json(o, n.time);
   o.str("stream", to_string(n.stream)).str("sender", n.sender.to_string());
   if (n.receiver) o.str("receiver", n.receiver->to_string());
+  if (const auto dir = Analyzer::directory_of(n)) o.str("directory", dir->to_string());
   if (n.stream == StreamKind::heartbeat) o.str("service", n.service).str("instance", n.instance);
   if (n.stream == StreamKind::heartbeat) {
     o.num("incarnation", n.epoch);

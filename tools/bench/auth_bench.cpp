@@ -22,21 +22,27 @@ constexpr std::size_t kSnapshotRoutes = 100'000;
 Bytes full_delta_bytes() {
   std::vector<SequencedOp> ops;
   for (int i = 0; i < 200; ++i) {
-    ops.push_back({static_cast<std::uint64_t>(i + 1), {OpKind::update, samples::sample_route(i)}});
+    ops.push_back({static_cast<std::uint64_t>(i + 1),
+                   {OpKind::update, samples::sample_route(i), samples::sample_version(i)}});
   }
   return encode(split_delta(0xabcdef, {}, 0, 200, 0, ops, kDefaultDatagramBudget).front());
 }
 
 std::vector<Bytes> snapshot_chunks() {
   std::vector<Route> table;
+  std::vector<Version> versions;
   table.reserve(kSnapshotRoutes);
+  versions.reserve(kSnapshotRoutes);
   for (std::size_t i = 0; i < kSnapshotRoutes; ++i) {
     Route r = samples::sample_route(static_cast<int>(i % 65536));
     r.instance = "host-" + std::to_string(i) + ":8080";
     table.push_back(std::move(r));
+    versions.push_back(samples::sample_version(static_cast<int>(i)));
   }
   std::vector<Bytes> out;
-  for (const auto& c : split_snapshot(0xabcdef, {0x5eed, 9}, 1, 0, table)) out.push_back(encode(c));
+  for (const auto& c : split_snapshot(0xabcdef, {0x5eed, 9}, 1, 0, table, versions)) {
+    out.push_back(encode(c));
+  }
   return out;
 }
 

@@ -2,9 +2,9 @@
 // (directory fan-out, sherlock apply). Run: build/bin/wire_bench
 #include <benchmark/benchmark.h>
 
-#include "wire/sample_messages.hpp"
 #include "wire/codec.hpp"
 #include "wire/packing.hpp"
+#include "wire/sample_messages.hpp"
 
 namespace {
 using namespace baker::wire;
@@ -27,7 +27,8 @@ const Keyring& keys() {
 Delta full_delta() {
   std::vector<SequencedOp> ops;
   for (int i = 0; i < 200; ++i)
-    ops.push_back({static_cast<std::uint64_t>(i + 1), {OpKind::update, samples::sample_route(i)}});
+    ops.push_back({static_cast<std::uint64_t>(i + 1),
+                   {OpKind::update, samples::sample_route(i), samples::sample_version(i)}});
   return split_delta(0xabcdef, {}, 0, 200, 0, ops, kDefaultDatagramBudget)
       .front();  // a full 1400 B one
 }
@@ -84,7 +85,8 @@ BENCHMARK(BM_DecodeFullDelta)->ArgName("mac")->Arg(0)->Arg(1);
 void BM_SplitDelta1000Ops(benchmark::State& state) {
   std::vector<SequencedOp> ops;
   for (int i = 0; i < 1000; ++i)
-    ops.push_back({static_cast<std::uint64_t>(i + 1), {OpKind::update, samples::sample_route(i)}});
+    ops.push_back({static_cast<std::uint64_t>(i + 1),
+                   {OpKind::update, samples::sample_route(i), samples::sample_version(i)}});
   for (auto _ : state) {
     auto v = split_delta(1, {}, 0, 1000, 0, ops);
     benchmark::DoNotOptimize(v);
