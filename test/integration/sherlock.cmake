@@ -16,3 +16,10 @@ if(TARGET directory)
   target_link_libraries(replay_subscribe_test PRIVATE baker_wire Threads::Threads)
   add_dependencies(replay_subscribe_test sherlock directory)
 endif()
+
+# Several directories, each sending to a multicast group (one each, or one shared), with real
+# watsons and a sherlock hearing the groups.
+if(TARGET directory AND TARGET watson)
+  baker_integration_test(multi_directory_multicast_test multi_directory_multicast_test.cpp)
+  add_dependencies(multi_directory_multicast_test sherlock directory watson)
+endif()
