@@ -1,6 +1,8 @@
 // End to end on real processes: directory, watsons beside real sample services, sherlock and a
 // real HAProxy. Faults: directory SIGKILL + restart, sherlock restart, HAProxy restart, a rolling
-// upgrade under load, hostile datagrams, every start order.
+// upgrade under load, hostile datagrams, every start order. The directory faults, the upgrade, the
+// sherlock restart and the hostile datagrams run with one directory and with two (every watson
+// heartbeating to both, sherlock merging both streams).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -38,8 +40,15 @@ std::set<std::string> ready_set(const std::string& sock) {
   return {v.begin(), v.end()};
 }
 
-TEST(EndToEnd, DirectoryKilledAndRestartedDropsNoRouteAndAcceptsNewInstances) {
-  Cluster c;
+// One directory, or two (the same faults with every directory in them).
+class EndToEndFault : public ::testing::TestWithParam<std::size_t> {};
+
+INSTANTIATE_TEST_SUITE_P(Directories, EndToEndFault, ::testing::Values(1u, 2u),
+                         [](const auto& info) { return info.param == 1 ? "One" : "Two"; });
+
+// With two directories both are killed: all down, the last routes stay.
+TEST_P(EndToEndFault, DirectoryKilledAndRestartedDropsNoRouteAndAcceptsNewInstances) {
+  Cluster c(GetParam());
   c.start_directory();
   for (int i = 0; i < 3; ++i) c.add_instance("v1");
   c.start_sherlock_managed();
@@ -53,7 +62,7 @@ TEST(EndToEnd, DirectoryKilledAndRestartedDropsNoRouteAndAcceptsNewInstances) {
       kConverge));
   HttpLoad load("127.0.0.1", c.frontend_port(), "/greeting/", 2);
 
-  c.kill_directory();
+  for (std::size_t k = 0; k < c.directory_count(); ++k) c.kill_directory(k);
   std::size_t fewest = 3;
   auto watch = [&](std::chrono::milliseconds d) {
     const auto end = std::chrono::steady_clock::now() + d;
@@ -69,14 +78,18 @@ TEST(EndToEnd, DirectoryKilledAndRestartedDropsNoRouteAndAcceptsNewInstances) {
 
   c.add_instance("v2");  // joining works again after the restart
   EXPECT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 4; }, kConverge));
-  EXPECT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  for (std::size_t k = 0; k < c.directory_count(); ++k) {
+    EXPECT_TRUE(
+        wait_until([&] { return c.sherlock_routes() == c.directory_routes("", k); }, kConverge))
+        << "directory " << k;
+  }
   load.stop();
   EXPECT_EQ(load.failed(), 0u) << (load.failures().empty() ? "" : load.failures().front());
   EXPECT_GT(load.ok(), 100u);
 }
 
-TEST(EndToEnd, RollingUpgradeUnderLoadFailsNoRequest) {
-  Cluster c;
+TEST_P(EndToEndFault, RollingUpgradeUnderLoadFailsNoRequest) {
+  Cluster c(GetParam());
   c.start_directory();
   std::vector<std::size_t> v1;
   for (int i = 0; i < 3; ++i) v1.push_back(c.add_instance("v1"));
@@ -126,8 +139,8 @@ TEST(EndToEnd, RollingUpgradeUnderLoadFailsNoRequest) {
   }
 }
 
-TEST(EndToEnd, SherlockRestartRebuildsReplicaAndHaproxyKeepsItsServers) {
-  Cluster c;
+TEST_P(EndToEndFault, SherlockRestartRebuildsReplicaAndHaproxyKeepsItsServers) {
+  Cluster c(GetParam());
   TempDir hdir;
   TestHaproxy haproxy(hdir, external_haproxy_config());
   c.start_directory();
@@ -141,7 +154,10 @@ TEST(EndToEnd, SherlockRestartRebuildsReplicaAndHaproxyKeepsItsServers) {
   c.stop_sherlock();
   EXPECT_EQ(ready_set(haproxy.admin_socket()), before) << "servers must outlive sherlock";
   c.start_sherlock_external(haproxy.admin_socket());
-  ASSERT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  for (std::size_t k = 0; k < c.directory_count(); ++k) {
+    ASSERT_TRUE(
+        wait_until([&] { return c.sherlock_routes() == c.directory_routes("", k); }, kConverge));
+  }
   std::this_thread::sleep_for(500ms);  // a reconcile pass
   EXPECT_EQ(ready_set(haproxy.admin_socket()), before);
 }
@@ -164,8 +180,9 @@ TEST(EndToEnd, HaproxyRestartedUnderSherlockGetsItsServersBack) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
-  Cluster c;
+// With two directories every directory gets the same hostile datagrams.
+TEST_P(EndToEndFault, HostileDatagramsAreCountedAndChangeNothing) {
+  Cluster c(GetParam());
   const std::string key = "1 " + std::string(64, 'a') + "\n";
   c.dir().write("keys", key);
   c.dir().write("wrong", "1 " + std::string(64, 'b') + "\n");
@@ -174,7 +191,10 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   c.add_instance("v1", {"--key-file", keyfile});
   c.start_sherlock_replica_only({"--key-file", keyfile});
   ASSERT_TRUE(wait_until([&] { return c.sherlock_count("greeting") == 1; }, kConverge));
-  ASSERT_TRUE(wait_until([&] { return c.sherlock_routes() == c.directory_routes(); }, kConverge));
+  for (std::size_t k = 0; k < c.directory_count(); ++k) {
+    ASSERT_TRUE(
+        wait_until([&] { return c.sherlock_routes() == c.directory_routes("", k); }, kConverge));
+  }
   const auto routes = c.directory_routes();
 
   std::string err;
@@ -190,7 +210,9 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
   forged.sent_ms = baker::unix_time_ms();
   UdpSocket attacker;
   const auto send = [&](const wire::Bytes& b) {
-    attacker.send_to(b, "127.0.0.1", c.directory_port());
+    for (std::size_t k = 0; k < c.directory_count(); ++k) {
+      attacker.send_to(b, "127.0.0.1", c.directory_port(k));
+    }
   };
   send({0x00, 0x01, 0x02});       // garbage
   send(wire::Bytes(9000, 0xc1));  // oversized garbage
@@ -216,17 +238,24 @@ TEST(EndToEnd, HostileDatagramsAreCountedAndChangeNothing) {
     send(wire::encode(n, &good));
   }
 
-  const auto reason = [&](const std::string& r) {
-    return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}");
-  };
-  ASSERT_TRUE(wait_until([&] { return reason("bad_mac") >= 2; }, 3000ms)) << c.directory_metrics();
-  EXPECT_GE(reason("missing_mac"), 1);
-  EXPECT_GE(reason("unknown_version"), 1);
-  EXPECT_GE(reason("truncated") + reason("malformed") + reason("wrong_type"), 2);
-  EXPECT_TRUE(c.directory().running());
+  for (std::size_t k = 0; k < c.directory_count(); ++k) {
+    SCOPED_TRACE("directory " + std::to_string(k));
+    const auto reason = [&](const std::string& r) {
+      return c.directory_metric("baker_directory_rejected_datagrams_total{reason=\"" + r + "\"}",
+                                k);
+    };
+    ASSERT_TRUE(wait_until([&] { return reason("bad_mac") >= 2; }, 3000ms))
+        << c.directory_metrics(k);
+    EXPECT_GE(reason("missing_mac"), 1);
+    EXPECT_GE(reason("unknown_version"), 1);
+    EXPECT_GE(reason("truncated") + reason("malformed") + reason("wrong_type"), 2);
+    EXPECT_TRUE(c.directory(k).running());
+  }
   EXPECT_TRUE(c.sherlock().running());
   std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(c.directory_routes(), routes) << "a forged datagram changed the table";
+  for (std::size_t k = 0; k < c.directory_count(); ++k) {
+    EXPECT_EQ(c.directory_routes("", k), routes) << "a forged datagram changed directory " << k;
+  }
   EXPECT_EQ(c.sherlock_routes(), routes);
   // Still serving: a new, properly signed instance joins.
   c.add_instance("v2", {"--key-file", keyfile});
