@@ -917,15 +917,14 @@ int run(const Options& o) {
   }
   counters["cycles"] = static_cast<double>(modes.size());
   counters["directories"] = o.directories;
-  if (o.directories > 1) {
-    counters["streams_live_at_end"] = streams_with("live");
-    counters["streams_synced_at_end"] = streams_with("synced");
-    if (const auto r = http_get(port(2), "/digest")) {
-      if (FILE* f = std::fopen((log + "sherlock-digest.json").c_str(), "w")) {
-        const auto body = r->find("\r\n\r\n");
-        std::fputs(r->c_str() + (body == std::string::npos ? 0 : body + 4), f);
-        std::fclose(f);
-      }
+  // The sherlock's streams at the end, and its /digest kept beside the logs.
+  counters["streams_live_at_end"] = streams_with("live");
+  counters["streams_synced_at_end"] = streams_with("synced");
+  if (const auto r = http_get(port(2), "/digest")) {
+    if (FILE* f = std::fopen((log + "sherlock-digest.json").c_str(), "w")) {
+      const auto body = r->find("\r\n\r\n");
+      std::fputs(r->c_str() + (body == std::string::npos ? 0 : body + 4), f);
+      std::fclose(f);
     }
   }
   if (killed_at != 0) {
