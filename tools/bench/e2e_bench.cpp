@@ -335,6 +335,19 @@ class LoadClient {
       c.buf.erase(0, end + 4 + length);
       c.outstanding = false;
       if (!ok) {
+        // Which answer, and when (wall clock, to read beside the daemons' logs): the first few.
+        if (bad_answers_logged_ < 10) {
+          ++bad_answers_logged_;
+          timespec ts{};
+          clock_gettime(CLOCK_REALTIME, &ts);
+          tm utc{};
+          gmtime_r(&ts.tv_sec, &utc);
+          char when[32];
+          strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
+          std::fprintf(stderr, "e2e_bench: %s.%03ld UTC: answer through the %s frontend: %s\n",
+                       when, ts.tv_nsec / 1'000'000, kKindName[c.kind],
+                       head.substr(0, head.find('\r')).c_str());
+        }
         fail(c, true);
         return;
       }
@@ -392,6 +405,7 @@ class LoadClient {
   std::vector<Conn> conns_;
   std::array<std::atomic<bool>, kKinds> enabled_{};
   std::array<ClientCounts, kKinds> counts_;
+  int bad_answers_logged_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
