@@ -19,9 +19,23 @@
 // per frontend. With --window-cycles K, a second applier with a coalescing window (--window-ms)
 // joins for K more goodbye cycles at the end.
 //
+// With --directories N (Baker alone only: the applier follows one directory), N directories run on
+// loopback, every watson heartbeats to all of them and the sherlock subscribes to all of them; the
+// cycles start once every stream is synced. With --kill-directory-after-cycles K, directory 0 is
+// SIGKILLed in cycle K+1 while the subject is serving (after its join, before its leave), and the
+// run goes on with the others; every join and leave is then also reported by when it happened:
+// before_kill., kill_window. (the --kill-window-ms after the SIGKILL) or after_kill.
+// A join that does not happen within --join-timeout-ms is counted; after --max-join-timeouts of
+// them the remaining cycles are skipped (and counted), so a broken merge does not take hours.
+//
 // usage: e2e_bench --bin DIR --dir DIR [--goodbye-cycles N] [--unhealthy-cycles N]
 //                  [--kill-cycles N] [--window-cycles N] [--window-ms MS] [--interval-ms MS]
 //                  [--connections C] [--port-base P] [--quiet-ms MS] [--no-bakerstreet]
+//                  [--directories N] [--kill-directory-after-cycles K] [--kill-window-ms MS]
+//                  [--join-timeout-ms MS] [--max-join-timeouts N]
+//
+// Ports: port-base + 0..5 (directory 0 UDP and metrics, sherlock HTTP, frontends, applier HTTP),
+// + 10, 11 (the instances), + 20 + 2i and + 21 + 2i (directory i >= 1, UDP and metrics).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -321,6 +335,19 @@ class LoadClient {
       c.buf.erase(0, end + 4 + length);
       c.outstanding = false;
       if (!ok) {
+        // Which answer, and when (wall clock, to read beside the daemons' logs): the first few.
+        if (bad_answers_logged_ < 10) {
+          ++bad_answers_logged_;
+          timespec ts{};
+          clock_gettime(CLOCK_REALTIME, &ts);
+          tm utc{};
+          gmtime_r(&ts.tv_sec, &utc);
+          char when[32];
+          strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
+          std::fprintf(stderr, "e2e_bench: %s.%03ld UTC: answer through the %s frontend: %s\n",
+                       when, ts.tv_nsec / 1'000'000, kKindName[c.kind],
+                       head.substr(0, head.find('\r')).c_str());
+        }
         fail(c, true);
         return;
       }
@@ -378,6 +405,7 @@ class LoadClient {
   std::vector<Conn> conns_;
   std::array<std::atomic<bool>, kKinds> enabled_{};
   std::array<ClientCounts, kKinds> counts_;
+  int bad_answers_logged_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -513,6 +541,11 @@ struct Options {
   int quiet_ms = 200;
   int port_base = 47600;
   bool bakerstreet = true;
+  int directories = 1;
+  int kill_directory_after_cycles = -1;  // < 0: no directory is killed
+  int kill_window_ms = 5000;
+  int join_timeout_ms = 15000;
+  int max_join_timeouts = 3;  // then the remaining cycles are skipped (and counted)
 };
 
 Options parse(int argc, char** argv) {
@@ -547,11 +580,28 @@ Options parse(int argc, char** argv) {
       o.port_base = std::stoi(value());
     } else if (a == "--no-bakerstreet") {
       o.bakerstreet = false;
+    } else if (a == "--directories") {
+      o.directories = std::stoi(value());
+    } else if (a == "--kill-directory-after-cycles") {
+      o.kill_directory_after_cycles = std::stoi(value());
+    } else if (a == "--kill-window-ms") {
+      o.kill_window_ms = std::stoi(value());
+    } else if (a == "--join-timeout-ms") {
+      o.join_timeout_ms = std::stoi(value());
+    } else if (a == "--max-join-timeouts") {
+      o.max_join_timeouts = std::stoi(value());
     } else {
       die("unknown argument " + a + " (see the comment at the top of e2e_bench.cpp)");
     }
   }
   if (o.bin.empty() || o.dir.empty()) die("--bin DIR and --dir DIR are required");
+  if (o.directories < 1 || o.directories > 8) die("--directories: 1 to 8 (sherlock's limit)");
+  if (o.directories > 1 && o.bakerstreet) {
+    die("--directories above 1 needs --no-bakerstreet (bakerstreet-applier follows one directory)");
+  }
+  if (o.kill_directory_after_cycles >= 0 && o.directories < 2) {
+    die("--kill-directory-after-cycles needs --directories 2 or more");
+  }
   return o;
 }
 
@@ -571,13 +621,26 @@ int main(int argc, char** argv) {
 int run(const Options& o) {
   signal(SIGPIPE, SIG_IGN);
   const auto port = [&](int offset) { return static_cast<std::uint16_t>(o.port_base + offset); };
+  // Directory i: UDP and metrics ports.
+  const auto dir_udp = [&](int i) { return port(i == 0 ? 0 : 20 + 2 * i); };
+  const auto dir_metrics = [&](int i) { return port(i == 0 ? 1 : 21 + 2 * i); };
   const std::string dir_addr = "127.0.0.1:" + std::to_string(port(0));
+  std::vector<std::string> dir_flags;  // --directory A --directory B ...
+  for (int i = 0; i < o.directories; ++i) {
+    dir_flags.insert(dir_flags.end(), {"--directory", "127.0.0.1:" + std::to_string(dir_udp(i))});
+  }
+  const auto with_directories = [&](std::vector<std::string> args) {
+    args.insert(args.end(), dir_flags.begin(), dir_flags.end());
+    return args;
+  };
   std::array<std::uint16_t, kKinds> frontends = {port(3), port(4), 0};
   const std::vector<std::uint16_t> instance_ports = {port(10), port(11)};
   Instances instances(instance_ports);
   std::vector<Child*> all;
-  Child directory, sherlock, applier, window_applier, anchor_watson, watson;
-  for (Child* c : {&directory, &sherlock, &applier, &window_applier, &anchor_watson, &watson}) {
+  std::vector<Child> directories(static_cast<std::size_t>(o.directories));  // never resized
+  Child sherlock, applier, window_applier, anchor_watson, watson;
+  for (Child& d : directories) all.push_back(&d);
+  for (Child* c : {&sherlock, &applier, &window_applier, &anchor_watson, &watson}) {
     all.push_back(c);
   }
   // On any exit path: stop every child we started (watsons first, so they say goodbye).
@@ -589,19 +652,25 @@ int run(const Options& o) {
   } cleanup{all};
 
   const std::string log = o.dir + "/";
-  directory = spawn("directory",
-                    {o.bin + "/directory", "--listen", dir_addr, "--metrics",
-                     "127.0.0.1:" + std::to_string(port(1)), "--warmup-max", "0s"},
-                    log + "directory.log");
-  if (!wait_until([&] { return http_get(port(1), "/metrics").has_value(); }, 5000, 5)) {
-    die("the directory did not start (see " + log + "directory.log)");
+  for (int i = 0; i < o.directories; ++i) {
+    // directory.log for a single directory, as before; directory-<i>.log for several.
+    const std::string dlog = log + (o.directories == 1 ? std::string("directory.log")
+                                                       : "directory-" + std::to_string(i) + ".log");
+    directories[static_cast<std::size_t>(i)] =
+        spawn("directory-" + std::to_string(i),
+              {o.bin + "/directory", "--listen", "127.0.0.1:" + std::to_string(dir_udp(i)),
+               "--metrics", "127.0.0.1:" + std::to_string(dir_metrics(i)), "--warmup-max", "0s"},
+              dlog);
+    if (!wait_until([&] { return http_get(dir_metrics(i), "/metrics").has_value(); }, 5000, 5)) {
+      die("a directory did not start (see " + dlog + ")");
+    }
   }
-  sherlock = spawn(
-      "sherlock",
-      {o.bin + "/sherlock", "--directory", dir_addr, "--listen", "127.0.0.1:0", "--http",
-       "127.0.0.1:" + std::to_string(port(2)), "--frontend",
-       "127.0.0.1:" + std::to_string(frontends[kAdmin]), "--run-dir", o.dir + "/sherlock-run"},
-      log + "sherlock.log");
+  sherlock = spawn("sherlock",
+                   with_directories({o.bin + "/sherlock", "--listen", "127.0.0.1:0", "--http",
+                                     "127.0.0.1:" + std::to_string(port(2)), "--frontend",
+                                     "127.0.0.1:" + std::to_string(frontends[kAdmin]), "--run-dir",
+                                     o.dir + "/sherlock-run"}),
+                   log + "sherlock.log");
   const auto start_applier = [&](Kind k, int window_ms, std::uint16_t http_port) {
     return spawn(kKindName[k],
                  {o.bin + "/bakerstreet-applier", "--directory", dir_addr, "--http",
@@ -616,9 +685,9 @@ int run(const Options& o) {
     const std::string url = "http://127.0.0.1:" + std::to_string(instance_ports[i]);
     return spawn(
         i == 0 ? "anchor-watson" : "watson",
-        {o.bin + "/watson", "--service-name", "web", "--service-url", url, "--health-check-url",
-         url + "/health", "--interval", std::to_string(o.interval_ms) + "ms", "--rise", "1",
-         "--fall", "1", "--directory", dir_addr},
+        with_directories({o.bin + "/watson", "--service-name", "web", "--service-url", url,
+                          "--health-check-url", url + "/health", "--interval",
+                          std::to_string(o.interval_ms) + "ms", "--rise", "1", "--fall", "1"}),
         log + (i == 0 ? "anchor-watson.log" : "watson.log"));
   };
   anchor_watson = start_watson(0);
@@ -635,6 +704,22 @@ int run(const Options& o) {
       die(std::string("nothing answers through the ") + kKindName[k] + " frontend");
     }
   }
+  // Every directory's stream synced (one directory: the anchor answering says enough).
+  const auto streams_with = [&](const std::string& field) {
+    const auto r = http_get(port(2), "/digest");
+    if (!r) return 0;
+    int n = 0;
+    const std::string needle = "\"" + field + "\":true";
+    for (auto at = r->find("\"directories\":["); at != std::string::npos;
+         at = r->find(needle, at + 1)) {
+      if (r->compare(at, needle.size(), needle) == 0) ++n;
+    }
+    return n;
+  };
+  if (o.directories > 1 &&
+      !wait_until([&] { return streams_with("synced") == o.directories; }, 15000, 10)) {
+    die("sherlock's streams did not all sync within 15 s (see its /digest and sherlock.log)");
+  }
   LoadClient client(&frontends, o.connections);
   for (const Kind k : kinds) client.enable(k);
   client.start();
@@ -642,8 +727,34 @@ int run(const Options& o) {
 
   Marks& m = instances.marks(1);
   std::array<std::uint64_t, kKinds> count_at_leave{};
+  // Directory 0's SIGKILL (--kill-directory-after-cycles): when, and the failed requests then.
+  int cycles_run = 0;
+  std::int64_t killed_at = 0;
+  bool window_closed = false;
+  std::uint64_t failed_at_kill = 0;
+  const auto kill_window_ns = static_cast<std::int64_t>(o.kill_window_ms) * 1'000'000;
+  // Which part of the run an event at t belongs to ("" when nothing is killed).
+  const auto phase = [&](std::int64_t t) -> std::string {
+    if (o.kill_directory_after_cycles < 0) return "";
+    if (killed_at == 0 || t < killed_at) return "before_kill.";
+    return t < killed_at + kill_window_ns ? "kill_window." : "after_kill.";
+  };
+  const auto kill_directory = [&] {
+    Child& d = directories[0];
+    killed_at = now_ns();
+    kill(d.pid, SIGKILL);
+    if (!reap(d, 5000)) die("directory 0 did not die of SIGKILL");
+    failed_at_kill = client.counts(kAdmin).failed();
+    counters["kill.at_cycle"] = cycles_run + 1;
+  };
   const auto run_cycle = [&](const std::string& mode, const std::vector<Kind>& measured,
                              const std::string& prefix) {
+    if (killed_at != 0 && !window_closed && now_ns() >= killed_at + kill_window_ns) {
+      window_closed = true;  // failed requests from the SIGKILL to the first cycle after the window
+      counters["kill.window_failed_requests.admin"] =
+          static_cast<double>(client.counts(kAdmin).failed() - failed_at_kill);
+      counters["kill.window_cycles"] = cycles_run + 1 - counters["kill.at_cycle"];
+    }
     // Requests that reached the subject while it was out of rotation.
     for (const Kind k : measured) {
       counters[prefix + "late_requests." + kKindName[k]] +=
@@ -659,7 +770,7 @@ int run(const Options& o) {
     } else {
       watson = start_watson(1);
     }
-    const int join_timeout = 15000 + (measured.size() > 2 ? o.window_ms : 0);
+    const int join_timeout = o.join_timeout_ms + (measured.size() > 2 ? o.window_ms : 0);
     const bool joined = wait_until(
         [&] {
           if (m.first_ok_check == 0) return false;
@@ -671,6 +782,7 @@ int run(const Options& o) {
         join_timeout, 0.5);
     if (!joined) {
       counters[prefix + "join_timeouts"] += 1;
+      if (const auto p = phase(asked); !p.empty()) counters[prefix + p + "join_timeouts"] += 1;
     } else {
       const std::int64_t healthy_at = m.first_ok_check;
       sample(prefix + (rejoin ? "check_wait.rejoin" : "watson_start_to_first_check"),
@@ -681,6 +793,9 @@ int run(const Options& o) {
           counters[prefix + "join_before_check." + kKindName[k]] += 1;
         } else {
           sample(prefix + "join." + kKindName[k], ms_between(healthy_at, first));
+          if (const auto p = phase(healthy_at); !p.empty()) {
+            sample(prefix + p + "join." + kKindName[k], ms_between(healthy_at, first));
+          }
           // The same, split: a watson just started, or one that has run for a while.
           sample(prefix + (rejoin ? "join_running_watson." : "join_new_watson.") + kKindName[k],
                  ms_between(healthy_at, first));
@@ -688,6 +803,7 @@ int run(const Options& o) {
       }
     }
     sleep_ms(30);  // serving for a while
+    if (killed_at == 0 && cycles_run == o.kill_directory_after_cycles) kill_directory();
     // Leave.
     std::int64_t t0 = 0;
     if (mode == "goodbye") {
@@ -720,7 +836,16 @@ int run(const Options& o) {
     }
     for (const Kind k : measured) {
       const std::int64_t last = m.last_request[k];
+      if (m.first_request[k] == 0) {  // it never joined through this frontend: nothing to leave
+        counters[prefix + "leave_not_measured_no_join." + kKindName[k]] += 1;
+        count_at_leave[k] = m.requests[k];
+        continue;
+      }
       sample(prefix + "leave_" + mode + "." + kKindName[k], std::max(0.0, ms_between(t0, last)));
+      if (const auto p = phase(t0); !p.empty()) {
+        sample(prefix + p + "leave_" + mode + "." + kKindName[k],
+               std::max(0.0, ms_between(t0, last)));
+      }
       if (mode == "unhealthy") {
         sample(
             prefix + "leave_unhealthy_from_onset." + kKindName[k],
@@ -729,6 +854,7 @@ int run(const Options& o) {
       count_at_leave[k] = m.requests[k];
     }
     if (mode != "unhealthy" && !reap(watson, 5000)) die("watson did not exit");
+    ++cycles_run;
   };
 
   // Each kind of leave spread evenly over the run: (position in the run, mode), sorted.
@@ -742,7 +868,15 @@ int run(const Options& o) {
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> modes;
   for (const auto& [at, mode] : order) modes.push_back(mode);
-  for (const auto& mode : modes) run_cycle(mode, kinds, "");
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    // A subject that no longer joins (e.g. the merge losing it after a kill) ends the cycles.
+    if (const auto t = counters.find("join_timeouts");
+        t != counters.end() && t->second >= o.max_join_timeouts) {
+      counters["cycles_skipped_after_join_timeouts"] = static_cast<double>(modes.size() - i);
+      break;
+    }
+    run_cycle(modes[i], kinds, "");
+  }
   // Put the subject out of rotation for the window phase: a plain goodbye leaves it so.
   if (watson.running()) {
     m.healthy = true;
@@ -796,6 +930,25 @@ int run(const Options& o) {
     }
   }
   counters["cycles"] = static_cast<double>(modes.size());
+  counters["directories"] = o.directories;
+  // The sherlock's streams at the end, and its /digest kept beside the logs.
+  counters["streams_live_at_end"] = streams_with("live");
+  counters["streams_synced_at_end"] = streams_with("synced");
+  if (const auto r = http_get(port(2), "/digest")) {
+    if (FILE* f = std::fopen((log + "sherlock-digest.json").c_str(), "w")) {
+      const auto body = r->find("\r\n\r\n");
+      std::fputs(r->c_str() + (body == std::string::npos ? 0 : body + 4), f);
+      std::fclose(f);
+    }
+  }
+  if (killed_at != 0) {
+    counters["kill.window_ms"] = o.kill_window_ms;
+    if (!window_closed) {  // the run ended inside the window
+      counters["kill.window_failed_requests.admin"] =
+          static_cast<double>(client.counts(kAdmin).failed() - failed_at_kill);
+      counters["kill.window_cycles"] = cycles_run - counters["kill.at_cycle"] + 1;
+    }
+  }
   counters["interval_ms"] = o.interval_ms;
   counters["connections_per_frontend"] = o.connections;
   report();
