@@ -8,16 +8,20 @@ DirectoryStreams::DirectoryStreams(std::vector<ReplicaConfig> configs,
                                    std::vector<std::string> view_filter)
     : merged_(std::move(view_filter)) {
   if (configs.empty()) throw std::invalid_argument("DirectoryStreams: no directory");
+  const bool merge = configs.size() > 1;
   for (auto& c : configs) {
     streams_.push_back(std::make_unique<Replica>(std::move(c)));
-    merged_.add_stream(streams_.back()->table());
+    if (merge) merged_.add_stream(streams_.back()->table());
   }
+  live_.assign(streams_.size(), 0);
 }
 
 void DirectoryStreams::refresh_live() {
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const Replica& r = *streams_[i];
-    merged_.set_live(i, r.reachable() && r.epoch() != 0 && !r.directory_warmup());
+    const bool live = r.reachable() && r.epoch() != 0 && !r.directory_warmup();
+    live_[i] = live ? 1 : 0;
+    if (!single()) merged_.set_live(i, live);
   }
 }
 

@@ -22,7 +22,7 @@ class DirectoryStreams {
   std::size_t size() const { return streams_.size(); }
   const Replica& stream(std::size_t i) const { return *streams_.at(i); }
   // Live: answering, following an epoch, not warming up (MergedTable::set_live).
-  bool live(std::size_t i) const { return merged_.live(i); }
+  bool live(std::size_t i) const { return live_.at(i) != 0; }
 
   // Each returns what stream i sends to its directory.
   Replica::Outgoing start(std::size_t i, TimePoint now);
@@ -33,16 +33,22 @@ class DirectoryStreams {
   std::vector<Replica::Outgoing> stop();
   std::optional<TimePoint> next_deadline() const;
 
-  // The merged routes, and the services changed since the last call.
+  // The merged routes, and the services changed since the last call. With one directory the
+  // merge is the identity, and is not built: its stream's table is the route set (as fast, and
+  // as small, as a sherlock was before several directories).
   const MergedTable& merged() const { return merged_; }
-  const ReplicaTable& table() const { return merged_.table(); }
-  std::vector<std::string> take_changes() { return merged_.take_changes(); }
+  const ReplicaTable& table() const { return single() ? streams_[0]->table() : merged_.table(); }
+  std::vector<std::string> take_changes() {
+    return single() ? streams_[0]->take_changes() : merged_.take_changes();
+  }
 
  private:
   void refresh_live();
+  bool single() const { return streams_.size() == 1; }
 
   MergedTable merged_;  // declared first: the replicas' tables tell it their changes
   std::vector<std::unique_ptr<Replica>> streams_;
+  std::vector<char> live_;
 };
 
 }  // namespace baker::sherlock

@@ -160,6 +160,16 @@ void MergedTable::removed(const ReplicaTable& table, std::string_view service,
   drop(service, instance, version);
 }
 
+bool MergedTable::filled(const ReplicaTable& table) {
+  if (merged_.size() != 0 || !memory_.empty()) return false;
+  for (const auto& s : streams_) {
+    if (s.table != &table && s.table->size() != 0) return false;
+  }
+  index_of(table);  // one of ours
+  merged_.assign_routes_of(table);
+  return true;
+}
+
 void MergedTable::set_live(std::size_t stream, bool live) {
   Stream& s = streams_.at(stream);
   const bool was = s.live;

@@ -52,6 +52,9 @@ class MergedTable final : public ReplicaTable::Listener {
   void upserted(const ReplicaTable& table, const ReplicaTable::Entry& entry) override;
   void removed(const ReplicaTable& table, std::string_view service, std::string_view instance,
                ReplicaTable::Gone why, wire::Version version) override;
+  // Nothing merged or remembered yet and no other stream holds anything: the first snapshot is
+  // the merged set (copied whole).
+  bool filled(const ReplicaTable& table) override;
 
  private:
   struct Stream {

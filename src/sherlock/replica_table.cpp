@@ -135,7 +135,9 @@ void ReplicaTable::replace(Staged staged) {
   Services old = std::exchange(services_, std::move(staged.services_));
   digest_ = staged.digest_;
   size_ = staged.size_;
-  if (listener_) tell_replaced(old);
+  if (!listener_) return;
+  if (old.empty() && !services_.empty() && listener_->filled(*this)) return;
+  tell_replaced(old);
 }
 
 void ReplicaTable::tell_replaced(const Services& old) {
@@ -186,8 +188,26 @@ void ReplicaTable::merge(std::vector<wire::Route> routes) {
 }
 
 void ReplicaTable::merge(Staged staged) {
+  if (services_.empty()) return replace(std::move(staged));  // the same, in one move
   for (auto& [name, instances] : staged.services_) {
     for (auto& [instance, entry] : instances) upsert(std::move(entry.route), entry.version);
+  }
+}
+
+void ReplicaTable::assign_routes_of(const ReplicaTable& other) {
+  for (const auto& [name, instances] : services_) mark_changed(name);
+  services_ = other.services_;
+  size_ = other.size_;
+  digest_ = 0;
+  for (auto& [name, instances] : services_) {
+    mark_changed(name);
+    for (auto& [instance, e] : instances) {
+      if (track_digest_) {
+        digest_ += e.digest;
+      } else {
+        e.digest = 0;
+      }
+    }
   }
 }
 

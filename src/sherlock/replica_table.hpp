@@ -37,6 +37,12 @@ class ReplicaTable {
     virtual void upserted(const ReplicaTable& table, const Entry& entry) = 0;
     virtual void removed(const ReplicaTable& table, std::string_view service,
                          std::string_view instance, Gone why, wire::Version version) = 0;
+    // A first snapshot filled the empty table: true if the listener took it whole (then it hears
+    // no per-instance upserts for it).
+    virtual bool filled(const ReplicaTable& table) {
+      (void)table;
+      return false;
+    }
   };
 
   // view_filter: the services view() shows (empty = all). The table itself holds every route it
@@ -86,6 +92,10 @@ class ReplicaTable {
   void merge(std::vector<wire::Route> routes);
   // Removes every route (each removal heard as dropped).
   void clear();
+  // This table, empty before, now holds exactly `other`'s routes and versions (every shown
+  // service reported changed). What a merged table does with the first directory's snapshot:
+  // one copy instead of an insert per route.
+  void assign_routes_of(const ReplicaTable& other);
 
   std::uint64_t digest() const { return digest_; }  // wire::table_digest of every route held
   std::size_t size() const { return size_; }

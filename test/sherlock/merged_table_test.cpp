@@ -165,6 +165,23 @@ TEST_F(MergedTableTest, AReplacingSnapshotDropsWhatItLacksLikeAnExpiry) {
   EXPECT_EQ(merged_.table().size(), 2u);
 }
 
+TEST_F(MergedTableTest, TheFirstSnapshotIsTakenWholeThenMergedPerInstance) {
+  ReplicaTable::Staged first;
+  first.add({route("a", 10), route("b", 20)}, {v(1, 5), v(2, 5)});
+  at(0).replace(std::move(first));  // into an empty merge: copied whole
+  EXPECT_EQ(merged_.take_changes(), std::vector<std::string>{"api"});
+  ASSERT_EQ(merged_.table().size(), 2u);
+  EXPECT_EQ(merged_.table().find_entry("api", "b")->version, v(2, 5));
+  ReplicaTable::Staged second;
+  second.add({route("a", 11), route("b", 21)}, {v(1, 6), v(2, 4)});
+  at(1).replace(std::move(second));  // not whole: the freshest record per instance
+  EXPECT_EQ(weight("a"), 11);
+  EXPECT_EQ(weight("b"), 20);
+  at(0).apply(goodbye("a", v(1, 7)));
+  EXPECT_EQ(shown("a"), nullptr);
+  EXPECT_EQ(merged_.table().size(), 1u);
+}
+
 TEST_F(MergedTableTest, WarmUpMergeOnlyAdds) {
   at(0).upsert(route("a"), v(7, 10));
   ReplicaTable::Staged staged;

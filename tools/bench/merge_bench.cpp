@@ -1,7 +1,9 @@
 // What merging several directories' streams costs a sherlock (docs/BENCHMARKS.md, "Several
 // directories"): a 100k-route snapshot applied to a stream's ReplicaTable alone (as before there
-// was a merge), with a MergedTable over 1, 2 and 3 streams (the others already holding the same
-// routes), and one Delta-sized batch of updates. Run: build/bin/merge_bench
+// was a merge, and as it still is with one directory: the merge is not built), with a MergedTable
+// over 1 stream (the first snapshot copied whole), 2 and 3 streams (the others already holding the
+// same routes: merged per instance), and one Delta-sized batch of updates. Run:
+// build/bin/merge_bench
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -33,7 +35,7 @@ ReplicaTable::Staged staged(const std::vector<wire::Route>& rs, std::uint64_t se
   return s;
 }
 
-// streams = 0: no merge (the single-directory path before several directories).
+// streams = 0: no merge (one directory).
 void BM_FreshSnapshot(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const auto streams = static_cast<std::size_t>(state.range(1));
