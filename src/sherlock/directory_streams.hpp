@@ -17,7 +17,12 @@ namespace baker::sherlock {
 class DirectoryStreams {
  public:
   // One stream per config, in order; view_filter: the services the merged view shows.
-  DirectoryStreams(std::vector<ReplicaConfig> configs, std::vector<std::string> view_filter);
+  // stagger: streams after the first subscribe once some stream holds a snapshot, or this long
+  // after their start at the latest, so a fresh sherlock's one core assembles one full snapshot
+  // first instead of all of them at once (the first complete route set comes as fast as with
+  // one directory).
+  DirectoryStreams(std::vector<ReplicaConfig> configs, std::vector<std::string> view_filter,
+                   Duration stagger = std::chrono::milliseconds(300));
 
   std::size_t size() const { return streams_.size(); }
   const Replica& stream(std::size_t i) const { return *streams_.at(i); }
@@ -28,6 +33,9 @@ class DirectoryStreams {
   Replica::Outgoing start(std::size_t i, TimePoint now);
   Replica::Outgoing on_message(std::size_t i, wire::Message m, TimePoint now,
                                Replica::Source source = Replica::Source::unicast);
+  // After a batch of datagrams: the Subscribes of streams deferred by the stagger, once some
+  // stream holds a snapshot (element i: what stream i sends).
+  std::vector<Replica::Outgoing> take_deferred(TimePoint now);
   // Element i: what stream i sends.
   std::vector<Replica::Outgoing> on_timer(TimePoint now);
   std::vector<Replica::Outgoing> stop();
@@ -44,11 +52,16 @@ class DirectoryStreams {
 
  private:
   void refresh_live();
+  bool any_snapshot() const;
+  void start_deferred(TimePoint now, bool all_due, std::vector<Replica::Outgoing>& out);
   bool single() const { return streams_.size() == 1; }
 
   MergedTable merged_;  // declared first: the replicas' tables tell it their changes
   std::vector<std::unique_ptr<Replica>> streams_;
   std::vector<char> live_;
+  Duration stagger_;
+  std::vector<std::optional<TimePoint>>
+      deferred_;  // start due by then (nullopt: started or not asked)
 };
 
 }  // namespace baker::sherlock

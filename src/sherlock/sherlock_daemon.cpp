@@ -237,6 +237,8 @@ void SherlockDaemon::send(std::size_t stream, const Replica::Outgoing& out) {
 
 void SherlockDaemon::settle() {
   if (stopped_) return;
+  const auto deferred = streams_.take_deferred(clock_.now());
+  for (std::size_t i = 0; i < deferred.size(); ++i) send(i, deferred[i]);
   const auto changed = streams_.take_changes();
   if (!changed.empty() && sink_) {
     ++stats_.sink_updates;

@@ -95,6 +95,41 @@ TEST_F(DirectoryStreamsTest, EachDirectoryHasItsOwnStreamAndTheRoutesAreMerged) 
   EXPECT_EQ(dir(1).subscribes, 1);
 }
 
+TEST_F(DirectoryStreamsTest, LaterDirectoriesSubscribeOnceTheFirstSnapshotHasLanded) {
+  make(2);
+  dir(0).set(make_route("api", "a", 1));
+  dir(1).set(make_route("api", "a", 1));
+  const auto first = streams->start(0, now);  // as a fresh sherlock starts them: all at once
+  EXPECT_TRUE(streams->start(1, now).empty()) << "not while no stream holds a snapshot yet";
+  EXPECT_TRUE(streams->take_deferred(now)[1].empty());
+  send(0, first);  // directory 0 answers: its snapshot lands
+  EXPECT_EQ(dir(1).subscribes, 0);
+  ASSERT_TRUE(streams->stream(0).synced());
+  const auto deferred = streams->take_deferred(now);
+  ASSERT_EQ(deferred.size(), 2u);
+  EXPECT_TRUE(deferred[0].empty());
+  ASSERT_EQ(deferred[1].size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<wire::Subscribe>(deferred[1][0]));
+  send(1, deferred[1]);
+  EXPECT_TRUE(streams->stream(1).synced());
+}
+
+TEST_F(DirectoryStreamsTest, AnAbsentFirstDirectoryDelaysTheOthersByTheStaggerOnly) {
+  make(2);
+  dir(1).set(make_route("api", "a", 1));
+  remotes[0]->up = false;
+  send(0, streams->start(0, now));
+  send(1, streams->start(1, now));
+  EXPECT_EQ(dir(1).subscribes, 0);
+  ASSERT_TRUE(streams->next_deadline().has_value());
+  EXPECT_LE(*streams->next_deadline(), now + 300ms);
+  run(290ms);
+  EXPECT_EQ(dir(1).subscribes, 0);
+  run(20ms);
+  EXPECT_EQ(dir(1).subscribes, 1);
+  EXPECT_TRUE(shown("a"));
+}
+
 TEST_F(DirectoryStreamsTest, ADirectoryGoingSilentCostsNoRouteAndChangesArriveThroughTheOther) {
   make(2);
   for (std::size_t i = 0; i < 2; ++i) {
