@@ -1,5 +1,6 @@
 #include "sherlock/merged_table.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace baker::sherlock {
@@ -62,10 +63,12 @@ void MergedTable::forget_if_unheld(std::string_view service, std::string_view in
 }
 
 bool MergedTable::held_anywhere(std::string_view service, std::string_view instance) const {
-  for (const auto& s : streams_) {
-    if (s.table->find_entry(service, instance)) return true;
-  }
-  return false;
+  return highest_held(service, instance).has_value();
+}
+
+void MergedTable::raise_shadow(Memory& m, wire::Version to) {
+  if (!m.shadow) ++shadow_count_;
+  if (!m.shadow || to > *m.shadow) m.shadow = to;
 }
 
 std::optional<MergedTable::Best> MergedTable::best(std::string_view service,
@@ -98,11 +101,7 @@ void MergedTable::show(const Best& b) {
 
 void MergedTable::drop(std::string_view service, std::string_view instance, wire::Version removed) {
   Memory& m = remember(service, instance);
-  wire::Version shadow = removed;
-  if (const auto held = highest_held(service, instance); held && *held > shadow) shadow = *held;
-  if (m.shadow && *m.shadow > shadow) shadow = *m.shadow;
-  if (!m.shadow) ++shadow_count_;
-  m.shadow = shadow;
+  raise_shadow(m, std::max(removed, highest_held(service, instance).value_or(removed)));
   set_disputed(m, 0);
   merged_.remove(service, instance);
   forget_if_unheld(service, instance);
@@ -116,10 +115,6 @@ void MergedTable::upserted(const ReplicaTable& table, const ReplicaTable::Entry&
   if (m) set_disputed(*m, m->dropped_by & ~(std::uint32_t{1} << stream));
   const std::optional<wire::Version> shadow = m ? m->shadow : std::nullopt;
   if (shadow && entry.version <= *shadow) ++stats_.shadowed;
-  if (streams_.size() == 1 && !shadow) {  // one directory: its record is the only candidate
-    merged_.upsert(entry.route, entry.version);
-    return;
-  }
   if (const auto b = best(service, instance, shadow, false)) {
     show(*b);
   } else {
@@ -133,8 +128,7 @@ void MergedTable::removed(const ReplicaTable& table, std::string_view service,
   const std::size_t stream = index_of(table);
   if (why == ReplicaTable::Gone::goodbye) {
     Memory& m = remember(service, instance);
-    if (!m.shadow) ++shadow_count_;
-    if (!m.shadow || version > *m.shadow) m.shadow = version;
+    raise_shadow(m, version);
     if (const auto b = best(service, instance, m.shadow, false)) {
       show(*b);  // a newer incarnation, heard by some directory
     } else {

@@ -87,6 +87,8 @@ class MergedTable final : public ReplicaTable::Listener {
   // No live stream holds it: it leaves, and what frozen streams hold is shadowed.
   void drop(std::string_view service, std::string_view instance, wire::Version removed);
   void set_disputed(Memory& m, std::uint32_t bits);
+  // At least `to` from now on (counted once per instance remembered).
+  void raise_shadow(Memory& m, wire::Version to);
 
   std::vector<Stream> streams_;
   Services memory_;
