@@ -25,6 +25,9 @@
 // SIGKILLed in cycle K+1 while the subject is serving (after its join, before its leave), and the
 // run goes on with the others; every join and leave is then also reported by when it happened:
 // before_kill., kill_window. (the --kill-window-ms after the SIGKILL) or after_kill.
+// A stall meter (one thread pinned to each CPU) records stretches of > 1.5 ms in which a CPU ran
+// none of its waiting threads; every join and leave is also filed under with_stall. or no_stall.
+// by whether one overlapped it, and each join is printed (JOIN ...) with its wall-clock times.
 // A join that does not happen within --join-timeout-ms is counted; after --max-join-timeouts of
 // them the remaining cycles are skipped (and counted), so a broken merge does not take hours.
 //
@@ -41,6 +44,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -56,6 +60,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -504,6 +509,69 @@ bool wait_until(F done, int timeout_ms, double step_ms = 1) {
   return done();
 }
 
+// ---- platform stalls ------------------------------------------------------------------------
+
+// One thread pinned to each CPU sleeps 200 us at a time; waking more than kStallNs late means that
+// CPU ran none of its runnable threads for that long (on this KVM guest: the host preempted the
+// vCPU, seen as steal time). A join or leave whose interval overlaps a stall is counted apart, so
+// the platform's share of a tail is measured rather than guessed.
+class StallMeter {
+ public:
+  static constexpr std::int64_t kSleepNs = 200'000;
+  static constexpr std::int64_t kStallNs = 1'500'000;
+
+  void start() {
+    const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+    for (int cpu = 0; cpu < std::max(cpus, 1); ++cpu) {
+      threads_.emplace_back([this, cpu] { loop(cpu); });
+    }
+  }
+  ~StallMeter() { stop(); }
+  void stop() {
+    running_ = false;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  // The longest stall that overlaps [from, to], in ms; 0 if none.
+  double overlapping_ms(std::int64_t from, std::int64_t to) const {
+    std::lock_guard lock(mutex_);
+    double longest = 0;
+    for (const auto& [begin, end] : stalls_) {
+      if (begin <= to && end >= from) {
+        longest = std::max(longest, static_cast<double>(end - begin) / 1e6);
+      }
+    }
+    return longest;
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> stalls() const {
+    std::lock_guard lock(mutex_);
+    return stalls_;
+  }
+
+ private:
+  void loop(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+    while (running_) {
+      const std::int64_t before = now_ns();
+      const timespec pause{0, kSleepNs};
+      nanosleep(&pause, nullptr);
+      const std::int64_t after = now_ns();
+      if (after - before - kSleepNs > kStallNs) {
+        std::lock_guard lock(mutex_);
+        stalls_.emplace_back(before + kSleepNs, after);
+      }
+    }
+  }
+
+  std::atomic<bool> running_{true};
+  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> stalls_;  // [begin, end] on CLOCK_MONOTONIC
+};
+
 // ---- figures --------------------------------------------------------------------------------
 
 std::map<std::string, std::vector<double>> samples;  // name -> milliseconds
@@ -513,8 +581,28 @@ void sample(const std::string& name, double ms) {
   samples[name].push_back(ms);
 }
 
+// CLOCK_MONOTONIC nanoseconds as CLOCK_REALTIME seconds (the offset read once).
+double wall_seconds(std::int64_t monotonic_ns) {
+  static const std::int64_t offset = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec - now_ns();
+  }();
+  return static_cast<double>(monotonic_ns + offset) / 1e9;
+}
+
 double ms_between(std::int64_t from, std::int64_t to) {
   return static_cast<double>(to - from) / 1e6;
+}
+
+StallMeter stall_meter;
+
+// A join or leave from `from` to `to`: also filed under with_stall. or no_stall. by whether a
+// platform stall overlapped it.
+void sample_interval(const std::string& name, std::int64_t from, std::int64_t to) {
+  const double ms = std::max(0.0, ms_between(from, to));
+  sample(name, ms);
+  sample((stall_meter.overlapping_ms(from, to) > 0 ? "with_stall." : "no_stall.") + name, ms);
 }
 
 void report() {
@@ -620,6 +708,7 @@ int main(int argc, char** argv) {
 
 int run(const Options& o) {
   signal(SIGPIPE, SIG_IGN);
+  stall_meter.start();
   const auto port = [&](int offset) { return static_cast<std::uint16_t>(o.port_base + offset); };
   // Directory i: UDP and metrics ports.
   const auto dir_udp = [&](int i) { return port(i == 0 ? 0 : 20 + 2 * i); };
@@ -792,9 +881,13 @@ int run(const Options& o) {
         if (first < healthy_at) {
           counters[prefix + "join_before_check." + kKindName[k]] += 1;
         } else {
-          sample(prefix + "join." + kKindName[k], ms_between(healthy_at, first));
+          sample_interval(prefix + "join." + kKindName[k], healthy_at, first);
+          // Each join on the wall clock, to line it up with daemon logs and captures.
+          std::printf("JOIN %s%s healthy_at=%.6f first_request=%.6f ms=%.3f stall_ms=%.3f\n",
+                      prefix.c_str(), kKindName[k], wall_seconds(healthy_at), wall_seconds(first),
+                      ms_between(healthy_at, first), stall_meter.overlapping_ms(healthy_at, first));
           if (const auto p = phase(healthy_at); !p.empty()) {
-            sample(prefix + p + "join." + kKindName[k], ms_between(healthy_at, first));
+            sample_interval(prefix + p + "join." + kKindName[k], healthy_at, first);
           }
           // The same, split: a watson just started, or one that has run for a while.
           sample(prefix + (rejoin ? "join_running_watson." : "join_new_watson.") + kKindName[k],
@@ -841,10 +934,9 @@ int run(const Options& o) {
         count_at_leave[k] = m.requests[k];
         continue;
       }
-      sample(prefix + "leave_" + mode + "." + kKindName[k], std::max(0.0, ms_between(t0, last)));
+      sample_interval(prefix + "leave_" + mode + "." + kKindName[k], t0, last);
       if (const auto p = phase(t0); !p.empty()) {
-        sample(prefix + p + "leave_" + mode + "." + kKindName[k],
-               std::max(0.0, ms_between(t0, last)));
+        sample_interval(prefix + p + "leave_" + mode + "." + kKindName[k], t0, last);
       }
       if (mode == "unhealthy") {
         sample(
@@ -951,6 +1043,10 @@ int run(const Options& o) {
   }
   counters["interval_ms"] = o.interval_ms;
   counters["connections_per_frontend"] = o.connections;
+  stall_meter.stop();
+  const auto stalls = stall_meter.stalls();
+  counters["stalls"] = static_cast<double>(stalls.size());
+  for (const auto& [begin, end] : stalls) sample("stall", ms_between(begin, end));
   report();
   return 0;
 }
