@@ -512,9 +512,9 @@ bool wait_until(F done, int timeout_ms, double step_ms = 1) {
 // ---- platform stalls ------------------------------------------------------------------------
 
 // One thread pinned to each CPU sleeps 200 us at a time; waking more than kStallNs late means that
-// CPU ran none of its runnable threads for that long (on this KVM guest: the host preempted the
-// vCPU, seen as steal time). A join or leave whose interval overlaps a stall is counted apart, so
-// the platform's share of a tail is measured rather than guessed.
+// CPU ran none of its runnable threads for that long (on the KVM guest we measure on, mostly the
+// host: the idle machine shows as many). A join or leave whose interval overlaps a stall is
+// counted apart, so the platform's share of a tail is measured rather than guessed.
 class StallMeter {
  public:
   static constexpr std::int64_t kSleepNs = 200'000;
