@@ -26,6 +26,13 @@ void DirectoryStreams::refresh_live() {
   }
 }
 
+bool DirectoryStreams::any_synced() const {
+  for (const auto& s : streams_) {
+    if (s->synced()) return true;
+  }
+  return false;
+}
+
 bool DirectoryStreams::any_snapshot() const {
   for (const auto& s : streams_) {
     if (s->epoch() != 0) return true;

@@ -1,9 +1,11 @@
 #include "sherlock/haproxy_shell.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -47,7 +49,18 @@ void add_haproxy_options(po::options_description& flags) {
       "managed mode: how long haproxy may take to start or reload (large configurations load "
       "slowly: ~0.6 ms per server line)")(
       "run-dir", po::value<std::string>(),
-      "managed mode: directory for haproxy.cfg and sockets (default: a fresh /tmp directory)")(
+      "managed mode: directory for haproxy.cfg, its sockets and the state a restarted sherlock "
+      "adopts haproxy from; one sherlock per run dir (default: $RUNTIME_DIRECTORY/haproxy under "
+      "systemd, else /run/baker/sherlock-<frontend port> as root, "
+      "/tmp/baker-sherlock-<uid>-<frontend port> otherwise)")(
+      "haproxy-on-exit", po::value<std::string>()->default_value("keep"),
+      "managed mode: when sherlock exits, 'keep' haproxy serving (the next sherlock with this run "
+      "dir adopts it) or 'stop' it (a soft stop: requests in flight finish); a crash always keeps "
+      "it")("haproxy-wait-routes",
+            duration_value(std::chrono::seconds(5), Duration::zero(), kMaxDuration),
+            "managed mode, no haproxy to adopt: wait this long for the replica's first snapshot "
+            "before starting haproxy, so its first configuration holds every service (0: start at "
+            "once)")(
       "frontend", po::value<std::string>()->default_value("127.0.0.1:8000"),
       "managed mode: HTTP frontend ADDR:PORT; /<service>/rest goes to <service> as /rest")(
       "tcp-port", po::value<std::vector<std::string>>()->composing(),
@@ -86,6 +99,17 @@ bool dynamic_balance(const std::string& b) {
   const auto n = b.substr(7, b.size() - 8);
   return !n.empty() && n.size() <= 2 && n[0] != '0' &&
          std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Stable across restarts (a restarted sherlock finds the haproxy it left), one per frontend port.
+std::string default_run_dir(std::uint16_t frontend_port) {
+  if (const char* rd = std::getenv("RUNTIME_DIRECTORY"); rd && *rd == '/') {
+    std::string first(rd);
+    return first.substr(0, first.find(':')) + "/haproxy";
+  }
+  const auto port = std::to_string(frontend_port);
+  if (::geteuid() == 0) return "/run/baker/sherlock-" + port;
+  return "/tmp/baker-sherlock-" + std::to_string(::geteuid()) + "-" + port;
 }
 
 }  // namespace
@@ -129,8 +153,9 @@ ShellSettings shell_settings_from(const po::variables_map& v) {
                               "' is neither a Unix socket path (starting with / or .) nor "
                               "IP:PORT");
     }
-    for (const char* managed_only :
-         {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend", "tcp-port", "balance"}) {
+    for (const char* managed_only : {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend",
+                                     "tcp-port", "balance", "haproxy-on-exit",
+                                     "haproxy-wait-routes"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
@@ -150,7 +175,12 @@ ShellSettings shell_settings_from(const po::variables_map& v) {
   m.haproxy_bin = str("haproxy-bin");
   if (m.haproxy_bin.empty()) bad("haproxy-bin", "must not be empty");
   m.start_timeout = m.reload_timeout = v["haproxy-timeout"].as<Duration>();
-  if (v.count("run-dir")) m.run_dir = str("run-dir");
+  const auto on_exit = str("haproxy-on-exit");
+  if (on_exit != "keep" && on_exit != "stop") {
+    bad("haproxy-on-exit", "'" + on_exit + "': expected keep or stop");
+  }
+  m.stop_on_exit = on_exit == "stop";
+  m.routes_wait = v["haproxy-wait-routes"].as<Duration>();
   HostPortRules numeric;
   numeric.numeric = true;
   std::string why;
@@ -158,6 +188,12 @@ ShellSettings shell_settings_from(const po::variables_map& v) {
   if (!frontend) bad("frontend", why);
   m.frontend_host = frontend->host;
   m.frontend_port = frontend->port;
+  if (v.count("run-dir")) {
+    m.run_dir = str("run-dir");
+    if (m.run_dir.empty()) bad("run-dir", "must not be empty");
+  } else {
+    m.run_dir = default_run_dir(m.frontend_port);
+  }
   m.slots = slots;
   m.backend_prefix = prefix;
   m.naming.prefix = slot_prefix;
@@ -187,7 +223,11 @@ ShellSettings shell_settings_from(const po::variables_map& v) {
 }
 
 HaproxyShell::HaproxyShell(boost::asio::io_context& io, ShellSettings settings)
-    : io_(io), settings_(std::move(settings)), driver_(settings_.driver), timer_(io) {
+    : io_(io),
+      settings_(std::move(settings)),
+      driver_(settings_.driver),
+      timer_(io),
+      start_timer_(io) {
   CliEndpoint endpoint;
   if (settings_.socket) {
     endpoint = *settings_.socket;
@@ -203,14 +243,37 @@ HaproxyShell::HaproxyShell(boost::asio::io_context& io, ShellSettings settings)
           driver_.on_haproxy_restarted(Clock::now());
           pump();
         });
+    bool adopted = false;
     try {
-      managed_->start();
+      adopted = managed_->adopt();
     } catch (const std::runtime_error& e) {
-      // Every failure to start haproxy (its bind, its binary, the run directory) is a start-up
-      // failure, not a usage error: exit 1.
       throw StartupError(std::string("managed haproxy: ") + e.what());
     }
-    endpoint.path = managed_->admin_socket();
+    if (adopted) {
+      endpoint.path = managed_->admin_socket();
+    } else if (settings_.managed.routes_wait > Duration::zero()) {
+      // No haproxy yet: its first configuration comes from the replica, so it never answers 503
+      // for a service the replica holds.
+      waiting_start_ = true;
+      spdlog::info("haproxy: starting haproxy once the replica holds a snapshot (at most {} ms)",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       settings_.managed.routes_wait)
+                       .count());
+      start_timer_.expires_after(settings_.managed.routes_wait);
+      start_timer_.async_wait(
+          [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+            if (ec || !alive.lock() || !waiting_start_ || stopped_) return;
+            spdlog::warn("haproxy: no snapshot from any directory within {} ms: starting haproxy "
+                         "with the routes held so far",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             settings_.managed.routes_wait)
+                             .count());
+            start_managed(nullptr);
+          });
+    } else {
+      start_managed(nullptr);
+      endpoint.path = managed_->admin_socket();
+    }
   }
   transport_ = std::make_shared<AsioCliTransport>(io_, endpoint, settings_.session_timeout);
   boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
@@ -223,16 +286,38 @@ HaproxyShell::~HaproxyShell() {
   stop();
 }
 
+void HaproxyShell::start_managed(const ServiceRoutes* all) {
+  waiting_start_ = false;
+  start_timer_.cancel();
+  try {
+    managed_->start(all);
+  } catch (const std::runtime_error& e) {
+    // Every failure to start haproxy (its bind, its binary, the run directory) is a start-up
+    // failure, not a usage error: exit 1.
+    throw StartupError(std::string("managed haproxy: ") + e.what());
+  }
+  if (transport_) {
+    transport_->set_endpoint(CliEndpoint{managed_->admin_socket(), "", 0});
+    pump();
+  }
+}
+
 void HaproxyShell::routes_changed(const ServiceRoutes& all,
                                   const std::vector<std::string>& changed) {
   if (stopped_) return;
   driver_.set_routes(all, changed, Clock::now());
+  if (waiting_start_) return;  // the first configuration will hold them
   if (managed_) managed_->update(&all);
   pump();
 }
 
+void HaproxyShell::replica_synced(const ServiceRoutes& all) {
+  if (stopped_ || !waiting_start_) return;
+  start_managed(&all);
+}
+
 void HaproxyShell::pump() {
-  if (stopped_) return;
+  if (stopped_ || waiting_start_) return;
   if (auto session = driver_.on_timer(Clock::now())) {
     std::vector<std::string> lines;
     lines.reserve(session->commands.size());
@@ -271,6 +356,7 @@ void HaproxyShell::stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
+  start_timer_.cancel();
   if (transport_) transport_->close();
   if (managed_) managed_->stop();
 }

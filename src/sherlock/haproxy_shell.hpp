@@ -45,6 +45,7 @@ class HaproxyShell final : public RouteSink {
   ~HaproxyShell() override;
 
   void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) override;
+  void replica_synced(const ServiceRoutes& all) override;
   void append_metrics(std::string& out) const override;
   void stop() override;
 
@@ -55,7 +56,9 @@ class HaproxyShell final : public RouteSink {
 
  private:
   void pump();
-  void on_timer(const boost::system::error_code& ec);
+  // Managed mode's fresh start, once the replica holds a snapshot or routes_wait ran out (all:
+  // null). Blocking; throws StartupError if haproxy does not start.
+  void start_managed(const ServiceRoutes* all);
 
   boost::asio::io_context& io_;
   ShellSettings settings_;
@@ -63,6 +66,8 @@ class HaproxyShell final : public RouteSink {
   std::unique_ptr<ManagedHaproxy> managed_;
   std::shared_ptr<AsioCliTransport> transport_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer start_timer_;  // managed mode: routes_wait
+  bool waiting_start_ = false;             // managed haproxy not started yet
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1,7 +1,10 @@
 #include "sherlock/managed_haproxy.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/error.hpp>
 #include <cerrno>
@@ -12,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "sherlock/managed_state.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -59,7 +64,8 @@ int ManagedHaproxy::master_pid() const {
   return master_ ? master_->pid() : -1;
 }
 
-void ManagedHaproxy::start() {
+void ManagedHaproxy::prepare_run_dir() {
+  if (core_) return;
   if (settings_.run_dir.empty()) {
     char tmpl[] = "/tmp/baker-sherlock-XXXXXX";
     if (!mkdtemp(tmpl)) throw std::runtime_error("cannot create a run directory under /tmp");
@@ -71,15 +77,38 @@ void ManagedHaproxy::start() {
     std::filesystem::create_directories(run_dir_, ec);
     if (ec) throw std::runtime_error("--run-dir " + run_dir_ + ": " + ec.message());
   }
+  // One sherlock per run directory: a second one would adopt (and reload) the first one's haproxy.
+  // O_CLOEXEC: haproxy must not inherit the lock, or it would hold it after sherlock is gone.
+  const auto lock_path = run_dir_ + "/sherlock.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) {
+    throw std::runtime_error("--run-dir " + run_dir_ + ": cannot open " + lock_path + ": " +
+                             std::strerror(errno));
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const auto holder = read_file(lock_path);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw std::runtime_error("--run-dir " + run_dir_ + " is in use by another sherlock" +
+                             (holder.empty() ? "" : " (pid " + holder + ")") +
+                             ": give each sherlock its own --run-dir");
+  }
+  const auto pid = std::to_string(getpid());
+  if (::ftruncate(lock_fd_, 0) != 0 || ::write(lock_fd_, pid.data(), pid.size()) < 0) {
+    spdlog::warn("haproxy: cannot write {}: {}", lock_path, std::strerror(errno));
+  }
   core_.emplace(settings_, run_dir_, driver_);
   if (core_->socket_path(999999).size() >= sizeof(sockaddr_un::sun_path)) {
     throw std::runtime_error("--run-dir " + run_dir_ +
                              ": path too long for Unix sockets inside it");
   }
+}
+
+void ManagedHaproxy::run_blocking(Actions first) {
   // The core's start-up, performed synchronously: between its steps, wait for its next deadline
   // and watch the master (a failed frontend bind makes haproxy exit).
   blocking_ = true;
-  feed(core_->start(Clock::now()));
+  feed(std::move(first));
   while (!started_ && !start_error_) {
     if (master_ && !master_->running()) {
       feed(core_->on_master_exit(master_->exit_status().value_or(-1), Clock::now()));
@@ -97,6 +126,45 @@ void ManagedHaproxy::start() {
   blocking_ = false;
   if (start_error_) throw std::runtime_error(*start_error_);
   arm_timer();
+}
+
+bool ManagedHaproxy::adopt() {
+  prepare_run_dir();
+  const auto path = core_->state_path();
+  if (!std::filesystem::exists(path)) return false;
+  std::string why;
+  const auto state = parse_managed_state(read_file(path), &why);
+  if (!state) {
+    spdlog::warn("haproxy: ignoring {}: {}", path, why);
+    return false;
+  }
+  // A live master, and haproxy: a pid reused by another program after a reboot is not adopted.
+  const auto comm = read_file("/proc/" + std::to_string(state->master_pid) + "/comm");
+  if (::kill(state->master_pid, 0) != 0 || comm.rfind("haproxy", 0) != 0) {
+    spdlog::info("haproxy: the haproxy recorded in {} (master pid {}) no longer runs: starting one",
+                 path, state->master_pid);
+    return false;
+  }
+  try {
+    master_ = ManagedProcess::adopt(io_, state->master_pid);
+  } catch (const std::exception& e) {
+    spdlog::info("haproxy: cannot adopt master pid {}: {}: starting one", state->master_pid,
+                 e.what());
+    return false;
+  }
+  master_->watch(
+      [this, alive = std::weak_ptr<bool>(alive_), proc = std::weak_ptr(master_)](int status) {
+        const auto self = proc.lock();
+        if (!alive.lock() || !self || self != master_) return;
+        feed(core_->on_master_exit(status, Clock::now()));
+      });
+  run_blocking(core_->adopt(*state, Clock::now()));
+  return true;
+}
+
+void ManagedHaproxy::start(const Routes* all) {
+  prepare_run_dir();
+  run_blocking(core_->start(Clock::now(), all));
 }
 
 void ManagedHaproxy::update(const Routes* all) {
@@ -137,6 +205,11 @@ void ManagedHaproxy::perform(Action& action) {
     cancel_pending();
   } else if (const auto* m = std::get_if<StopMaster>(&action)) {
     perform_stop_master(*m);
+  } else if (const auto* st = std::get_if<SaveState>(&action)) {
+    if (const auto err = write_file(st->path, st->text); !err.empty()) {
+      spdlog::warn("haproxy: cannot write {}: {} (a restarted sherlock will not adopt haproxy)",
+                   st->path, err);
+    }
   } else if (const auto* n = std::get_if<reloader::NewWorker>(&action)) {
     on_new_worker_(n->admin_socket);
   } else if (const auto* r = std::get_if<RemoveFile>(&action)) {
@@ -209,7 +282,8 @@ void ManagedHaproxy::deliver_reply(const std::string& command, const error_code&
 
 void ManagedHaproxy::perform_start_master(const StartMaster& start) {
   try {
-    master_ = ManagedProcess::spawn(io_, start.argv);
+    // Detached: haproxy outlives a sherlock crash or restart, and the next sherlock adopts it.
+    master_ = ManagedProcess::spawn(io_, start.argv, "", ManagedProcess::Tie::detached);
   } catch (const std::exception& e) {
     master_.reset();
     feed(core_->on_master_started(-1, e.what(), Clock::now()));
@@ -226,11 +300,15 @@ void ManagedHaproxy::perform_start_master(const StartMaster& start) {
 
 void ManagedHaproxy::perform_stop_master(const StopMaster& stop) {
   if (!master_ || !master_->running()) return;
-  spdlog::info("haproxy: stopping haproxy (master pid {})", master_->pid());
-  master_->signal(SIGTERM);
+  // SIGUSR1: a soft stop. The workers stop listening and finish the requests in flight; the master
+  // exits after them. Never SIGKILL under load: hard-stop-after bounds it.
+  spdlog::info("haproxy: soft-stopping haproxy (master pid {})", master_->pid());
+  master_->signal(SIGUSR1);
   if (!master_->wait_for(stop.grace)) {
-    master_->signal(SIGKILL);
-    master_->wait_for(std::chrono::seconds(1));
+    spdlog::warn("haproxy: master pid {} still finishing requests after {} ms; it exits by itself "
+                 "(hard-stop-after 2m)",
+                 master_->pid(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(stop.grace).count());
   }
 }
 
@@ -269,9 +347,13 @@ void ManagedHaproxy::stop() {
   if (core_) feed(core_->stop(Clock::now()));
   *alive_ = false;
   timer_.cancel();
-  if (own_run_dir_ && !run_dir_.empty()) {
+  if (own_run_dir_ && !run_dir_.empty() && settings_.stop_on_exit) {
     std::error_code ignored;
     std::filesystem::remove_all(run_dir_, ignored);
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
   }
 }
 

@@ -34,10 +34,16 @@ class ManagedHaproxy {
   ManagedHaproxy(const ManagedHaproxy&) = delete;
   ManagedHaproxy& operator=(const ManagedHaproxy&) = delete;
 
-  // Blocking start-up (before the io_context runs): writes the first configuration, checks it,
-  // starts haproxy and waits until it serves. Throws std::runtime_error with the reason (haproxy's
-  // own words when it has some).
-  void start();
+  // Blocking: creates the run directory and locks it (one sherlock per run directory), then adopts
+  // the haproxy an earlier sherlock left running there, if its state file names a live master.
+  // True if adopted (haproxy serves); false if there is none to adopt (start() next). Throws
+  // std::runtime_error with the reason: the run dir is locked, or a live haproxy does not answer.
+  bool adopt();
+  // Blocking start-up: writes the first configuration (every service of `all` with routes, may be
+  // null), checks it, starts haproxy and waits until it serves. Throws std::runtime_error with the
+  // reason (haproxy's own words when it has some).
+  void start(const Routes* all = nullptr);
+  bool started() const { return started_; }
   std::string admin_socket() const { return core_ ? core_->admin_socket() : std::string(); }
   const std::string& run_dir() const { return run_dir_; }
   std::string stable_socket() const { return core_ ? core_->stable_socket() : std::string(); }
@@ -49,7 +55,8 @@ class ManagedHaproxy {
   void update(const Routes* all);
   bool reloading() const { return core_ && core_->reloading(); }
   std::uint64_t reloads() const { return core_ ? core_->counters().reloads : 0; }
-  // Stops haproxy (SIGTERM, then SIGKILL after 3 s) and removes a run directory it created.
+  // With stop_on_exit: soft-stops haproxy (waiting up to stop_grace) and removes a run directory
+  // it created; otherwise leaves haproxy serving for the next sherlock. Releases the lock.
   void stop();
   void append_metrics(std::string& out) const;
 
@@ -64,6 +71,8 @@ class ManagedHaproxy {
   void deliver_reply(const std::string& command, const boost::system::error_code& ec,
                      const std::string& reply);
   void arm_timer();
+  void prepare_run_dir();
+  void run_blocking(reloader::Actions first);
 
   boost::asio::io_context& io_;
   ManagedSettings settings_;
@@ -71,6 +80,7 @@ class ManagedHaproxy {
   NewWorker on_new_worker_;
   std::string run_dir_;
   bool own_run_dir_ = false;
+  int lock_fd_ = -1;  // flock on <run dir>/sherlock.lock, held while this object lives
   std::optional<ManagedReloader> core_;
   std::deque<reloader::Action> queue_;  // actions still to perform, in order
   bool performing_ = false;

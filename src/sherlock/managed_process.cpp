@@ -1,6 +1,7 @@
 #include "sherlock/managed_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -35,13 +36,22 @@ std::vector<char*> exec_args(const std::vector<std::string>& argv) {
 }
 
 // In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(char* const* argv, int out_fd, pid_t parent) {
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+[[noreturn]] void exec_child(char* const* argv, int out_fd, pid_t parent, bool detached) {
+  if (detached) {
+    setsid();  // no terminal's or process group's signals (a Ctrl-C meant for sherlock)
+  } else {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+  }
   if (out_fd >= 0) {
     dup2(out_fd, 1);
     dup2(out_fd, 2);
     close(out_fd);
+  }
+  // Nothing of sherlock's (its UDP and HTTP sockets, the run dir lock) may live on in haproxy,
+  // which outlives it: a restarted sherlock could not bind them again.
+  if (syscall(SYS_close_range, 3U, ~0U, 0) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) close(fd);
   }
   // Unblock every signal and restore default handlers the parent may have changed.
   sigset_t none;
@@ -55,7 +65,7 @@ std::vector<char*> exec_args(const std::vector<std::string>& argv) {
 
 std::shared_ptr<ManagedProcess> ManagedProcess::spawn(boost::asio::io_context& io,
                                                       const std::vector<std::string>& argv,
-                                                      const std::string& log_path) {
+                                                      const std::string& log_path, Tie tie) {
   int out_fd = -1;
   if (!log_path.empty()) {
     out_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -72,7 +82,7 @@ std::shared_ptr<ManagedProcess> ManagedProcess::spawn(boost::asio::io_context& i
   }
   if (pid == 0) {
     if (out_fd >= 0) fcntl(out_fd, F_SETFD, 0);
-    exec_child(args.data(), out_fd, parent);
+    exec_child(args.data(), out_fd, parent, tie == Tie::detached);
   }
   if (out_fd >= 0) close(out_fd);
   const int pidfd = pidfd_open(pid);
@@ -81,14 +91,22 @@ std::shared_ptr<ManagedProcess> ManagedProcess::spawn(boost::asio::io_context& i
     waitpid(pid, nullptr, 0);
     throw std::runtime_error(std::string("pidfd_open failed: ") + std::strerror(errno));
   }
-  return std::shared_ptr<ManagedProcess>(new ManagedProcess(io, pid, pidfd));
+  return std::shared_ptr<ManagedProcess>(new ManagedProcess(io, pid, pidfd, tie, true));
 }
 
-ManagedProcess::ManagedProcess(boost::asio::io_context& io, int pid, int pidfd)
-    : pid_(pid), pidfd_(io, pidfd) {}
+std::shared_ptr<ManagedProcess> ManagedProcess::adopt(boost::asio::io_context& io, int pid) {
+  const int pidfd = pid > 0 ? pidfd_open(pid) : -1;
+  if (pidfd < 0) {
+    throw std::runtime_error("process " + std::to_string(pid) + ": " + std::strerror(errno));
+  }
+  return std::shared_ptr<ManagedProcess>(new ManagedProcess(io, pid, pidfd, Tie::detached, false));
+}
+
+ManagedProcess::ManagedProcess(boost::asio::io_context& io, int pid, int pidfd, Tie tie, bool child)
+    : pid_(pid), tie_(tie), child_(child), pidfd_(io, pidfd) {}
 
 ManagedProcess::~ManagedProcess() {
-  if (running()) {
+  if (tie_ == Tie::bound && running()) {
     ::kill(pid_, SIGKILL);
     reap(true);
   }
@@ -96,6 +114,15 @@ ManagedProcess::~ManagedProcess() {
 
 bool ManagedProcess::reap(bool block) {
   if (status_) return true;
+  if (!child_) {
+    // Not ours to wait for: its pidfd turns readable when it exits.
+    pollfd p{pidfd_.native_handle(), POLLIN, 0};
+    while (::poll(&p, 1, block ? -1 : 0) < 0 && errno == EINTR) {
+    }
+    if ((p.revents & (POLLIN | POLLHUP)) == 0) return false;
+    status_ = -1;
+    return true;
+  }
   int st = 0;
   const int r = waitpid(pid_, &st, block ? 0 : WNOHANG);
   if (r == pid_) {
@@ -146,7 +173,7 @@ int run_to_completion(const std::vector<std::string>& argv, std::string& output)
   const auto args = exec_args(argv);
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) exec_child(args.data(), fd, parent);
+  if (pid == 0) exec_child(args.data(), fd, parent, false);
   close(fd);
   int st = 0;
   if (pid > 0) {

@@ -6,6 +6,7 @@
 
 #include "common/prometheus.hpp"
 #include "sherlock/managed_config.hpp"
+#include "sherlock/managed_state.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -63,6 +64,22 @@ std::vector<std::string> ManagedReloader::check_argv(const std::string& path) co
   return {settings_.haproxy_bin, "-c", "-q", "-f", path};
 }
 
+std::vector<std::string> ManagedReloader::master_argv() const {
+  // -p: the pid file tells people (and `kill`) which process is the master.
+  return {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-p", pid_path(),
+          "-f", config_path()};
+}
+
+SaveState ManagedReloader::save_state() const {
+  ManagedState state;
+  state.master_pid = master_pid_;
+  state.generation = generation_;
+  state.settings = settings_fingerprint(settings_);
+  state.http = http_;
+  state.tcp = tcp_;
+  return SaveState{state_path(), write_managed_state(state)};
+}
+
 QueryMaster ManagedReloader::master_command(const std::string& command, Duration timeout) const {
   return QueryMaster{master_socket(), command, timeout};
 }
@@ -112,13 +129,37 @@ void ManagedReloader::commit(Plan& plan) {
 
 // Start-up.
 
-Actions ManagedReloader::start(TimePoint) {
+Actions ManagedReloader::start(TimePoint, const Routes* all) {
   if (state_ != State::created) return {};
   for (const auto& [service, port] : settings_.tcp_ports) tcp_.emplace(service, settings_.slots);
-  pending_ = build({}, {});
+  std::set<std::string> services;
+  if (all) {
+    for (const auto& [service, routes] : *all) {
+      if (!routes.empty()) services.insert(service);
+    }
+  }
+  pending_ = build(services, {});
   state_ = State::start_writing;
   // Nothing runs yet: the first configuration goes straight to haproxy.cfg.
   return {WriteConfig{config_path(), pending_.text}};
+}
+
+Actions ManagedReloader::adopt(const ManagedState& state, TimePoint now) {
+  if (state_ != State::created) return {};
+  adopted_ = true;
+  generation_ = state.generation;
+  http_ = state.http;
+  for (const auto& [service, port] : settings_.tcp_ports) {
+    const auto it = state.tcp.find(service);
+    tcp_.emplace(service, it != state.tcp.end() ? it->second : settings_.slots);
+  }
+  // Other settings (frontend, balance, prefixes, TCP listeners): our configuration replaces its.
+  want_rewrite_ = state.settings != settings_fingerprint(settings_) || tcp_ != state.tcp;
+  master_pid_ = state.master_pid;
+  master_started_ = now;
+  start_deadline_ = now + settings_.start_timeout;
+  state_ = State::start_probing;
+  return {ProbeSocket{admin_socket()}};
 }
 
 void ManagedReloader::start_failed(const std::string& why, Actions& out) {
@@ -129,7 +170,13 @@ void ManagedReloader::start_failed(const std::string& why, Actions& out) {
 
 void ManagedReloader::start_wait(const std::string& why, TimePoint now, Actions& out) {
   if (now >= start_deadline_) {
-    start_failed("haproxy did not start within the start-up timeout (--haproxy-timeout): " + why,
+    start_failed(adopted_ ? "the haproxy (master pid " + std::to_string(master_pid_) +
+                                ") running from run dir " + run_dir_ +
+                                " does not answer within --haproxy-timeout: " + why +
+                                " (stop it, or give another --run-dir)"
+                          : "haproxy did not start within the start-up timeout "
+                            "(--haproxy-timeout): " +
+                                why,
                  out);
     return;
   }
@@ -182,8 +229,7 @@ Actions ManagedReloader::on_config_written(std::string_view err, TimePoint now) 
       }
       commit(pending_);
       state_ = State::restart_spawning;
-      out.push_back(StartMaster{
-          {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-f", config_path()}});
+      out.push_back(StartMaster{master_argv()});
       break;
     default:
       break;
@@ -203,8 +249,7 @@ Actions ManagedReloader::on_check_done(int exit_status, std::string_view output,
     } else {
       commit(pending_);
       state_ = State::start_spawning;
-      out.push_back(StartMaster{
-          {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-f", config_path()}});
+      out.push_back(StartMaster{master_argv()});
     }
   } else if (state_ == State::checking) {
     if (exit_status != 0) {
@@ -254,6 +299,7 @@ Actions ManagedReloader::on_master_started(int pid, std::string_view err, TimePo
     master_started_ = now;
     state_ = State::idle;
     out.push_back(info("restarted haproxy (master pid " + std::to_string(pid) + ")"));
+    out.push_back(save_state());
     out.push_back(NewWorker{admin_socket()});
     maybe_start_reload(now, out);
   }
@@ -300,6 +346,7 @@ void ManagedReloader::restart(Actions& out) {
   pending_ = build(want_add_, want_grow_);
   want_add_.clear();
   want_grow_.clear();
+  want_rewrite_ = false;  // the restart's configuration is written from our settings
   state_ = State::restart_writing;
   out.push_back(WriteConfig{config_path(), pending_.text});
 }
@@ -332,11 +379,17 @@ void ManagedReloader::start_reload(TimePoint now, Actions& out) {
   pending_ = build(want_add_, want_grow_);
   const auto added = joined(want_add_);
   const auto grown = joined(want_grow_);
-  out.push_back(info("reloading for " + (added.empty() ? "" : "new services " + added) +
-                     (added.empty() || grown.empty() ? "" : "; ") +
-                     (grown.empty() ? "" : "more slots in " + grown)));
+  std::string why = added.empty() ? "" : "new services " + added;
+  if (!grown.empty()) why += (why.empty() ? "" : "; ") + std::string("more slots in ") + grown;
+  if (want_rewrite_) {
+    why += (why.empty() ? "" : "; ") +
+           std::string("the adopted configuration was written from other settings");
+  }
+  out.push_back(info("reloading for " + why));
+  pending_rewrite_ = want_rewrite_;
   want_add_.clear();
   want_grow_.clear();
+  want_rewrite_ = false;
   reload_started_ = now;
   state_ = State::writing;
   out.push_back(WriteConfig{candidate_path(), pending_.text});
@@ -350,9 +403,11 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
     case State::start_querying:
       if (procs && procs->current_worker()) {
         state_ = State::idle;
-        out.push_back(info("managed haproxy running (master pid " + std::to_string(master_pid_) +
-                           "), frontend " + settings_.frontend_host + ":" +
+        out.push_back(info(std::string(adopted_ ? "adopted the running haproxy" : "managed haproxy running") +
+                           " (master pid " + std::to_string(master_pid_) + ", configuration generation " +
+                           std::to_string(generation_) + "), frontend " + settings_.frontend_host + ":" +
                            std::to_string(settings_.frontend_port) + ", run dir " + run_dir_));
+        out.push_back(save_state());
         out.push_back(Started{});
         maybe_start_reload(now, out);
       } else {
@@ -409,6 +464,7 @@ Actions ManagedReloader::on_reload_sent(std::string_view err, TimePoint now) {
 void ManagedReloader::reload_succeeded(TimePoint now, Actions& out) {
   const auto old_socket = admin_socket();
   commit(pending_);
+  pending_rewrite_ = false;
   ++counters_.reloads;
   counters_.last_reload = now - reload_started_;
   reload_backoff_.succeeded();
@@ -420,6 +476,7 @@ void ManagedReloader::reload_succeeded(TimePoint now, Actions& out) {
   out.push_back(info("reloaded (configuration generation " + std::to_string(generation_) + ", " +
                      std::to_string(http_.size()) + " HTTP backends) in " + ms + " ms"));
   out.push_back(RemoveFile{old_socket});
+  out.push_back(save_state());
   out.push_back(NewWorker{admin_socket()});
   maybe_start_reload(now, out);
 }
@@ -437,6 +494,8 @@ void ManagedReloader::requeue_pending() {
   for (const auto& [service, count] : pending_.http) {
     if (!http_.count(service)) want_add_.insert(service);
   }
+  if (pending_rewrite_) want_rewrite_ = true;
+  pending_rewrite_ = false;
   pending_ = Plan{};
 }
 
@@ -476,7 +535,14 @@ Actions ManagedReloader::stop(TimePoint) {
   state_ = State::stopped;
   pending_ = Plan{};
   if (in_flight) out.push_back(CancelPending{});
-  if (master_pid_ > 0) out.push_back(StopMaster{settings_.stop_grace});
+  if (master_pid_ <= 0) return out;
+  if (settings_.stop_on_exit) {
+    out.push_back(StopMaster{settings_.stop_grace});
+    out.push_back(RemoveFile{state_path()});
+  } else {
+    out.push_back(info("leaving haproxy serving (master pid " + std::to_string(master_pid_) +
+                       "): the next sherlock with run dir " + run_dir_ + " adopts it"));
+  }
   return out;
 }
 

@@ -23,6 +23,8 @@
 
 namespace baker::sherlock::haproxy {
 
+struct ManagedState;  // managed_state.hpp
+
 struct ManagedSettings {
   std::string haproxy_bin = "haproxy";
   std::string run_dir;  // empty: a fresh directory under /tmp, removed on stop
@@ -43,7 +45,14 @@ struct ManagedSettings {
   BackoffSettings restart_backoff;                                // restart a master that exited
   // A master that ran this long before exiting is restarted after restart_backoff.first again.
   Duration restart_backoff_reset = std::chrono::seconds(60);
-  Duration stop_grace = std::chrono::seconds(3);  // SIGTERM, then SIGKILL
+  // On sherlock's exit: stop haproxy (a soft stop: it stops listening and finishes the requests
+  // in flight), or leave it serving for the next sherlock with this run dir to adopt. A crash
+  // always leaves it running.
+  bool stop_on_exit = true;
+  Duration stop_grace = std::chrono::seconds(3);  // how long sherlock waits for a soft stop
+  // A fresh start waits this long for the replica's first snapshot, so the first configuration
+  // already holds every service and instance (no 503 for a service the replica holds).
+  Duration routes_wait = std::chrono::seconds(5);
 };
 
 // What the core asks its shell to do, in order. Those that say "report" expect the matching event.
@@ -81,9 +90,15 @@ struct QueryMaster {
 };
 // Abandon the check (kill it) or master command in flight; its outcome is not to be reported.
 struct CancelPending {};
-// Stop the master if it runs: SIGTERM, SIGKILL after `grace`.
+// Soft-stop the master if it runs (SIGUSR1: stop listening, finish the requests in flight) and
+// wait up to `grace` for it to exit; never a hard stop.
 struct StopMaster {
   Duration grace{};
+};
+// Write the state file (ManagedState) for the next sherlock; a failure is only logged.
+struct SaveState {
+  std::string path;
+  std::string text;
 };
 // A new worker serves `admin_socket` (after a reload or a restart): point the driver there.
 struct NewWorker {
@@ -105,9 +120,9 @@ struct Log {
   std::string text;
 };
 
-using Action =
-    std::variant<WriteConfig, RunCheck, InstallConfig, StartMaster, ProbeSocket, QueryMaster,
-                 CancelPending, StopMaster, NewWorker, RemoveFile, Started, StartFailed, Log>;
+using Action = std::variant<WriteConfig, RunCheck, InstallConfig, StartMaster, ProbeSocket,
+                            QueryMaster, CancelPending, StopMaster, SaveState, NewWorker,
+                            RemoveFile, Started, StartFailed, Log>;
 using Actions = std::vector<Action>;
 }  // namespace reloader
 
@@ -127,10 +142,15 @@ class ManagedReloader {
   // what it knows (the routes it wants, the slots HAProxy holds them in).
   ManagedReloader(ManagedSettings settings, std::string run_dir, const HaproxyDriver& driver);
 
-  // Start-up: the first configuration, its check, the master, then readiness: the worker's admin
-  // socket answers AND the master's `show proc` lists a current worker (haproxy opens its sockets
-  // before binding the frontend, and exits if that bind fails). Ends in Started or StartFailed.
-  Actions start(TimePoint now);
+  // Start-up: the first configuration (every service of `all` with routes, may be null), its
+  // check, the master, then readiness: the worker's admin socket answers AND the master's `show
+  // proc` lists a current worker (haproxy opens its sockets before binding the frontend, and exits
+  // if that bind fails). Ends in Started or StartFailed.
+  Actions start(TimePoint now, const Routes* all = nullptr);
+  // Start-up by adopting the haproxy an earlier sherlock left running (its state file): the same
+  // readiness checks against its sockets, then Started; a configuration written from other
+  // settings is replaced by a reload. Ends in Started or StartFailed.
+  Actions adopt(const ManagedState& state, TimePoint now);
   // The replica (`all`, may be null) or the driver's state changed: reload if a service with routes
   // is not in the configuration yet or a backend has instances waiting for a slot.
   Actions on_routes(const Routes* all, TimePoint now);
@@ -164,6 +184,9 @@ class ManagedReloader {
   std::string candidate_path() const { return config_path() + ".new"; }
   std::string stable_socket() const { return run_dir_ + "/haproxy.sock"; }
   std::string master_socket() const { return run_dir_ + "/master.sock"; }
+  std::string state_path() const { return run_dir_ + "/sherlock.state"; }
+  std::string pid_path() const { return run_dir_ + "/haproxy.pid"; }
+  bool adopted() const { return adopted_; }
   std::string socket_path(std::uint64_t generation) const;
   std::string admin_socket() const { return socket_path(generation_); }
 
@@ -200,7 +223,9 @@ class ManagedReloader {
   Plan build(const std::set<std::string>& add, const std::set<std::string>& grow) const;
   void commit(Plan& plan);
   std::vector<std::string> check_argv(const std::string& path) const;
-  bool wants_reload() const { return !want_add_.empty() || !want_grow_.empty(); }
+  bool wants_reload() const { return !want_add_.empty() || !want_grow_.empty() || want_rewrite_; }
+  std::vector<std::string> master_argv() const;
+  reloader::SaveState save_state() const;
   void maybe_start_reload(TimePoint now, Actions& out);
   void start_reload(TimePoint now, Actions& out);
   void reload_succeeded(TimePoint now, Actions& out);
@@ -221,6 +246,9 @@ class ManagedReloader {
   std::map<std::string, int> tcp_;
   std::set<std::string> want_add_;   // services waiting for a reload
   std::set<std::string> want_grow_;  // backends waiting for more slots
+  bool want_rewrite_ = false;        // an adopted configuration from other settings
+  bool pending_rewrite_ = false;
+  bool adopted_ = false;
   Plan pending_;                     // the configuration being written, checked, loaded
   int reloads_before_ = 0;           // the master's counters before `reload`
   int failed_before_ = 0;

@@ -20,6 +20,10 @@ class RouteSink {
   // I/O queues the work and returns.
   virtual void routes_changed(const ServiceRoutes& all,
                               const std::vector<std::string>& changed) = 0;
+  // Called once, after the routes_changed of the same moment, when the replica first holds a
+  // directory's whole table (a snapshot applied): `all` as above. A sink that must not act on a
+  // partial replica (managed mode writing haproxy's first configuration) waits for this.
+  virtual void replica_synced(const ServiceRoutes& all) { (void)all; }
   // Appends the sink's own Prometheus metrics to `out` (for sherlock's /metrics).
   virtual void append_metrics(std::string& out) const { (void)out; }
   // Graceful stop (managed mode stops its haproxy); the io_context keeps running until it returns.

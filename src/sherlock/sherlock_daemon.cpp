@@ -244,6 +244,10 @@ void SherlockDaemon::settle() {
     ++stats_.sink_updates;
     sink_->routes_changed(streams_.table().view(), changed);
   }
+  if (!synced_told_ && sink_ && streams_.any_synced()) {
+    synced_told_ = true;
+    sink_->replica_synced(streams_.table().view());
+  }
   arm_timer();
 }
 

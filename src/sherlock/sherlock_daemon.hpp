@@ -88,6 +88,7 @@ class SherlockDaemon {
   std::vector<std::uint8_t> send_buffer_;
   std::array<bool, wire::kDecodeErrorCount> reject_logged_{};
   bool stopped_ = false;
+  bool synced_told_ = false;  // RouteSink::replica_synced was called
 };
 
 }  // namespace baker::sherlock

@@ -13,7 +13,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -108,8 +111,68 @@ Cluster::Cluster(std::size_t directories)
   }
 }
 
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// pid -> command line (NULs as spaces) of every haproxy started on `master_socket`.
+std::map<int, std::string> haproxies_on(const std::string& master_socket) {
+  std::map<int, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    auto cmd = slurp(e.path().string() + "/cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find("haproxy") != std::string::npos && cmd.find(" -W ") != std::string::npos &&
+        cmd.find(master_socket) != std::string::npos) {
+      out.emplace(std::stoi(name), cmd);
+    }
+  }
+  return out;
+}
+
+int parent_of(int pid) {
+  const auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(stat.substr(close + 2));
+  std::string state;
+  int ppid = -1;
+  in >> state >> ppid;
+  return ppid;
+}
+
+}  // namespace
+
+int Cluster::managed_master_pid() const {
+  const auto text = slurp(managed_run_dir() + "/haproxy.pid");
+  try {
+    return text.empty() ? -1 : std::stoi(text);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+int Cluster::managed_masters() const {
+  const auto procs = haproxies_on(managed_run_dir() + "/master.sock");
+  int masters = 0;
+  for (const auto& [pid, cmd] : procs) {
+    if (!procs.count(parent_of(pid))) ++masters;
+  }
+  return masters;
+}
+
 Cluster::~Cluster() {
   sherlock_.reset();
+  // Managed mode leaves haproxy serving when sherlock exits (or is killed): the test's own.
+  for (const auto& [pid, cmd] : haproxies_on(managed_run_dir() + "/master.sock")) {
+    ::kill(pid, SIGKILL);
+  }
   for (auto& i : instances_) {
     i->watson.reset();
     i->service.reset();

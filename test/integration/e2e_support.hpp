@@ -87,6 +87,12 @@ class Cluster {
                                std::vector<std::string> extra = {});
   ChildProcess& sherlock() { return *sherlock_; }
   void stop_sherlock() { sherlock_.reset(); }
+  // Managed mode: the run dir, the master pid its pid file names (-1 if none), and how many haproxy
+  // masters run from that run dir (processes started with -W on its master socket whose parent is
+  // not one of them).
+  std::string managed_run_dir() const { return dir_.file("haproxy-run"); }
+  int managed_master_pid() const;
+  int managed_masters() const;
 
   // "instance@address:port/weight/state" of every route, from each side's /routes JSON.
   std::set<std::string> directory_routes(const std::string& service = "", std::size_t k = 0);
