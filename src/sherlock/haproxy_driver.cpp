@@ -429,7 +429,7 @@ void HaproxyDriver::log_missing(Backend& b, const std::string& name) {
       "haproxy: HAProxy has no backend '{}' for service '{}'; its routes are not applied. Add "
       "this to the HAProxy configuration and reload HAProxy:\n"
       "backend {}\n"
-      "    balance random\n"
+      "    balance roundrobin\n"
       "    http-reuse always\n"
       "    server-template {} 1-{} 127.0.0.1:9 disabled weight 1",
       name, b.service, name, settings_.plan.naming.prefix, settings_.suggested_slots);

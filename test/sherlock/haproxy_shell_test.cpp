@@ -39,7 +39,7 @@ TEST(HaproxyOptions, DefaultsToManagedMode) {
   EXPECT_FALSE(s.driver.plan.allow_add_server);
   EXPECT_EQ(s.managed.frontend_host, "127.0.0.1");
   EXPECT_EQ(s.managed.frontend_port, 8000);
-  EXPECT_EQ(s.managed.balance, "random");
+  EXPECT_EQ(s.managed.balance, "roundrobin");
   EXPECT_EQ(s.managed.slots, 16);
   EXPECT_EQ(s.managed.haproxy_bin, "haproxy");
   EXPECT_EQ(s.managed.reload_timeout, std::chrono::seconds(30));
