@@ -27,8 +27,8 @@ void DirectoryStreams::refresh_live() {
 }
 
 bool DirectoryStreams::any_synced() const {
-  for (const auto& s : streams_) {
-    if (s->synced()) return true;
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    if (streams_[i]->synced() && live(i)) return true;
   }
   return false;
 }

@@ -28,7 +28,8 @@ class DirectoryStreams {
   const Replica& stream(std::size_t i) const { return *streams_.at(i); }
   // Live: answering, following an epoch, not warming up (MergedTable::set_live).
   bool live(std::size_t i) const { return live_.at(i) != 0; }
-  // Some stream holds its directory's whole table (a snapshot applied, no gap).
+  // Some live stream holds its directory's whole table (a snapshot applied, no gap; a directory
+  // warming up after its restart does not hold every instance yet).
   bool any_synced() const;
 
   // Each returns what stream i sends to its directory.

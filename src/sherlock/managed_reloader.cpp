@@ -34,9 +34,17 @@ Log info(std::string text) {
   return Log{LogLevel::info, std::move(text)};
 }
 
+Log warn(std::string text) {
+  return Log{LogLevel::warn, std::move(text)};
+}
+
 Log error(std::string text) {
   return Log{LogLevel::error, std::move(text)};
 }
+
+// How long an adopted haproxy's admin socket may stay silent before the master is asked whether a
+// worker runs on another one.
+constexpr Duration kAdoptedSocketGrace = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -66,8 +74,8 @@ std::vector<std::string> ManagedReloader::check_argv(const std::string& path) co
 
 std::vector<std::string> ManagedReloader::master_argv() const {
   // -p: the pid file tells people (and `kill`) which process is the master.
-  return {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-p", pid_path(),
-          "-f", config_path()};
+  return {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-p", pid_path(), "-f",
+          config_path()};
 }
 
 SaveState ManagedReloader::save_state() const {
@@ -189,6 +197,14 @@ Actions ManagedReloader::on_socket_probed(bool answers, TimePoint now) {
   Actions out;
   if (state_ != State::start_probing) return out;
   if (!answers) {
+    if (adopted_ && !adopted_socket_lost_ && now - master_started_ >= kAdoptedSocketGrace) {
+      // Ask the master whether a worker runs at all; if one does, a new configuration (and its
+      // own admin socket) replaces whatever generation it serves.
+      adopted_socket_lost_ = true;
+      state_ = State::start_querying;
+      out.push_back(master_command("show proc", settings_.startup_cli_timeout));
+      return out;
+    }
     start_wait("its admin socket " + admin_socket() + " does not answer", now, out);
     return out;
   }
@@ -382,8 +398,7 @@ void ManagedReloader::start_reload(TimePoint now, Actions& out) {
   std::string why = added.empty() ? "" : "new services " + added;
   if (!grown.empty()) why += (why.empty() ? "" : "; ") + std::string("more slots in ") + grown;
   if (want_rewrite_) {
-    why += (why.empty() ? "" : "; ") +
-           std::string("the adopted configuration was written from other settings");
+    why += (why.empty() ? "" : "; ") + std::string("the adopted configuration is replaced by ours");
   }
   out.push_back(info("reloading for " + why));
   pending_rewrite_ = want_rewrite_;
@@ -402,11 +417,19 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
   switch (state_) {
     case State::start_querying:
       if (procs && procs->current_worker()) {
+        if (adopted_socket_lost_) {
+          out.push_back(warn("the adopted haproxy's admin socket " + admin_socket() +
+                             " does not answer but its master lists a worker (the last sherlock "
+                             "stopped during a reload?): reloading it with a new configuration"));
+          ++generation_;  // the reload's configuration takes the generation after this one
+          want_rewrite_ = true;
+        }
         state_ = State::idle;
-        out.push_back(info(std::string(adopted_ ? "adopted the running haproxy" : "managed haproxy running") +
-                           " (master pid " + std::to_string(master_pid_) + ", configuration generation " +
-                           std::to_string(generation_) + "), frontend " + settings_.frontend_host + ":" +
-                           std::to_string(settings_.frontend_port) + ", run dir " + run_dir_));
+        out.push_back(
+            info(std::string(adopted_ ? "adopted the running haproxy" : "managed haproxy running") +
+                 " (master pid " + std::to_string(master_pid_) + ", configuration generation " +
+                 std::to_string(generation_) + "), frontend " + settings_.frontend_host + ":" +
+                 std::to_string(settings_.frontend_port) + ", run dir " + run_dir_));
         out.push_back(save_state());
         out.push_back(Started{});
         maybe_start_reload(now, out);

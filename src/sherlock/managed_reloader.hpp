@@ -46,13 +46,14 @@ struct ManagedSettings {
   // A master that ran this long before exiting is restarted after restart_backoff.first again.
   Duration restart_backoff_reset = std::chrono::seconds(60);
   // On sherlock's exit: stop haproxy (a soft stop: it stops listening and finishes the requests
-  // in flight), or leave it serving for the next sherlock with this run dir to adopt. A crash
-  // always leaves it running.
+  // in flight), or leave it serving for the next sherlock with this run dir to adopt (sherlock's
+  // flag defaults to that). A crash always leaves it running.
   bool stop_on_exit = true;
   Duration stop_grace = std::chrono::seconds(3);  // how long sherlock waits for a soft stop
-  // A fresh start waits this long for the replica's first snapshot, so the first configuration
-  // already holds every service and instance (no 503 for a service the replica holds).
-  Duration routes_wait = std::chrono::seconds(5);
+  // A fresh start waits up to this long for the replica's first snapshot, so the first
+  // configuration already holds every service and instance (no 503 for a service the replica
+  // holds). Zero starts at once (sherlock's flag defaults to 5 s).
+  Duration routes_wait = Duration::zero();
 };
 
 // What the core asks its shell to do, in order. Those that say "report" expect the matching event.
@@ -114,7 +115,7 @@ struct Started {};
 struct StartFailed {
   std::string why;
 };
-enum class LogLevel { info, error };
+enum class LogLevel { info, warn, error };
 struct Log {
   LogLevel level = LogLevel::info;
   std::string text;
@@ -249,8 +250,11 @@ class ManagedReloader {
   bool want_rewrite_ = false;        // an adopted configuration from other settings
   bool pending_rewrite_ = false;
   bool adopted_ = false;
-  Plan pending_;                     // the configuration being written, checked, loaded
-  int reloads_before_ = 0;           // the master's counters before `reload`
+  // The adopted generation's admin socket stayed silent: a reload may have been under way when the
+  // last sherlock stopped, so a newer worker serves another socket.
+  bool adopted_socket_lost_ = false;
+  Plan pending_;            // the configuration being written, checked, loaded
+  int reloads_before_ = 0;  // the master's counters before `reload`
   int failed_before_ = 0;
   int master_pid_ = -1;
   TimePoint master_started_{};

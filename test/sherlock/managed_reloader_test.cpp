@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_fake.hpp"
+#include "sherlock/managed_state.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -158,8 +159,8 @@ TEST_F(ReloaderTest, StartUpWritesChecksAndStartsTheFirstConfiguration) {
   a = core_->on_check_done(0, "", now_);
   ASSERT_TRUE(first<StartMaster>(a));
   EXPECT_EQ(first<StartMaster>(a)->argv,
-            (std::vector<std::string>{"haproxy", "-W", "-S", "/run/master.sock,mode,600", "-f",
-                                      "/run/haproxy.cfg"}));
+            (std::vector<std::string>{"haproxy", "-W", "-S", "/run/master.sock,mode,600", "-p",
+                                      "/run/haproxy.pid", "-f", "/run/haproxy.cfg"}));
   EXPECT_EQ(core_->generation(), 1u);
 }
 
@@ -195,7 +196,8 @@ TEST_F(ReloaderTest, StartUpIsReadyOnlyWhenTheAdminSocketAnswersAndTheMasterList
   a = core_->on_socket_probed(true, now_);
   a = core_->on_show_proc(procs(0), "", now_);
   EXPECT_EQ(count<Started>(a), 1);
-  EXPECT_NE(logged(a, LogLevel::info).find("running (master pid 100)"), std::string::npos);
+  EXPECT_NE(logged(a, LogLevel::info).find("running (master pid 100, configuration generation 1)"),
+            std::string::npos);
   EXPECT_TRUE(core_->started());
   EXPECT_FALSE(core_->next_deadline());
 }
@@ -303,7 +305,8 @@ TEST_F(ReloaderTest, NewServiceIsReloadedAndVerifiedByShowProc) {
   a = fire();
   advance(milliseconds(10));
   a = core_->on_show_proc(procs(4), "", now_);
-  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<reloader::NewWorker>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<SaveState>(),
+                                                kind<reloader::NewWorker>()}));
   EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock-1.sock");
   EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-2.sock");
   EXPECT_EQ(core_->admin_socket(), "/run/sherlock-2.sock");
@@ -588,7 +591,8 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
   core_->on_reload_sent("", now_);
   fire();  // a `show proc` is in flight
   auto a = core_->stop(now_);
-  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>(),
+                                                kind<RemoveFile>()}));
   EXPECT_EQ(first<StopMaster>(a)->grace, seconds(3));
   EXPECT_TRUE(core_->stopped());
   EXPECT_FALSE(core_->next_deadline());
@@ -605,7 +609,165 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
 TEST_F(ReloaderTest, StopWhileIdleStopsTheMaster) {
   start_up();
   const auto a = core_->stop(now_);
-  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<StopMaster>()}));
+  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<StopMaster>(), kind<RemoveFile>()}));
+  EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock.state");  // nothing left to adopt
+}
+
+TEST(ReloaderKeep, KeepOnExitLeavesHaproxyServingAndItsStateFile) {
+  ManagedSettings settings;
+  settings.stop_on_exit = false;
+  DriverSettings d;
+  d.managed = true;
+  HaproxyDriver driver(d);
+  ManagedReloader core(settings, "/run", driver);
+  const TimePoint now{};
+  core.start(now);
+  core.on_config_written("", now);
+  core.on_check_done(0, "", now);
+  core.on_master_started(100, "", now);
+  core.on_socket_probed(true, now);
+  ASSERT_TRUE(first<Started>(core.on_show_proc(procs(0), "", now)));
+  const auto a = core.stop(now);
+  EXPECT_EQ(count<StopMaster>(a), 0);
+  EXPECT_EQ(count<RemoveFile>(a), 0);
+  EXPECT_NE(logged(a, LogLevel::info).find("leaving haproxy serving (master pid 100)"),
+            std::string::npos);
+}
+
+// Start from the routes, and the state the next sherlock adopts.
+
+TEST_F(ReloaderTest, StartWithRoutesWritesEveryServiceIntoTheFirstConfiguration) {
+  Routes routes = web();
+  routes["api"] = {route("api", "b", "10.0.0.2", 81)};
+  routes["empty"] = {};
+  std::vector<std::string> names{"web", "api", "empty"};
+  driver_->set_routes(routes, names, now_);
+  const auto a = core_->start(now_, &routes);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_NE(write->text.find("backend web\n"), std::string::npos);
+  EXPECT_NE(write->text.find("backend api\n"), std::string::npos);
+  EXPECT_EQ(write->text.find("backend empty\n"), std::string::npos);  // no route, no backend
+  EXPECT_NE(write->text.find("server slot1 10.0.0.1:80"), std::string::npos);
+  EXPECT_NE(write->text.find("server slot1 10.0.0.2:81"), std::string::npos);
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_master_started(100, "", now_);
+  core_->on_socket_probed(true, now_);
+  // Started with both services: the same routes need no reload.
+  ASSERT_TRUE(first<Started>(core_->on_show_proc(procs(0), "", now_)));
+  EXPECT_TRUE(routes_changed(routes).empty());
+}
+
+TEST_F(ReloaderTest, StartedAndReloadedSaveWhatTheNextSherlockAdopts) {
+  start_up();
+  routes_changed(web());
+  const auto a = finish_reload();
+  const auto* save = first<SaveState>(a);
+  ASSERT_TRUE(save);
+  EXPECT_EQ(save->path, "/run/sherlock.state");
+  std::string why;
+  const auto state = parse_managed_state(save->text, &why);
+  ASSERT_TRUE(state) << why;
+  EXPECT_EQ(state->master_pid, 100);
+  EXPECT_EQ(state->generation, 2u);
+  EXPECT_EQ(state->settings, settings_fingerprint(settings_));
+  EXPECT_EQ(state->http, (std::map<std::string, int>{{"web", 16}}));
+}
+
+ManagedState adoptable(const ManagedSettings& settings) {
+  ManagedState s;
+  s.master_pid = 4242;
+  s.generation = 7;
+  s.settings = settings_fingerprint(settings);
+  s.http = {{"web", 16}};
+  return s;
+}
+
+TEST_F(ReloaderTest, AdoptionProbesTheRunningHaproxyAndSpawnsNothing) {
+  auto a = core_->adopt(adoptable(settings_), now_);
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<ProbeSocket>()}));
+  EXPECT_EQ(first<ProbeSocket>(a)->path, "/run/sherlock-7.sock");
+  a = core_->on_socket_probed(true, now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  a = core_->on_show_proc(procs(0), "", now_);
+  EXPECT_EQ(count<Started>(a), 1);
+  EXPECT_EQ(count<StartMaster>(a) + count<WriteConfig>(a), 0);
+  EXPECT_NE(logged(a, LogLevel::info)
+                .find("adopted the running haproxy (master pid 4242, "
+                      "configuration generation 7)"),
+            std::string::npos);
+  EXPECT_TRUE(core_->adopted());
+  EXPECT_EQ(core_->generation(), 7u);
+  EXPECT_EQ(core_->admin_socket(), "/run/sherlock-7.sock");
+  // web is in the adopted configuration: its routes need no reload; a new service does, with the
+  // next generation, reloaded through the adopted master.
+  EXPECT_TRUE(routes_changed(web()).empty());
+  Routes more = web();
+  more["api"] = {route("api", "b", "10.0.0.2", 81)};
+  a = routes_changed(more);
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("stats socket /run/sherlock-8.sock"),
+            std::string::npos);
+  // Stopping an adopted haproxy stops the adopted master (this core's settings say stop).
+  EXPECT_EQ(count<StopMaster>(core_->stop(now_)), 1);
+}
+
+TEST_F(ReloaderTest, AdoptingAConfigurationFromOtherSettingsReloadsWithOurs) {
+  auto state = adoptable(settings_);
+  state.settings = "frontend=127.0.0.1:9000 balance=first";
+  core_->adopt(state, now_);
+  core_->on_socket_probed(true, now_);
+  const auto a = core_->on_show_proc(procs(0), "", now_);
+  ASSERT_TRUE(first<Started>(a));
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->path, "/run/haproxy.cfg.new");
+  EXPECT_NE(write->text.find("bind 127.0.0.1:8000"), std::string::npos);
+  EXPECT_NE(write->text.find("backend web\n"), std::string::npos);  // the adopted slots stay
+  EXPECT_NE(logged(a, LogLevel::info).find("the adopted configuration is replaced by ours"),
+            std::string::npos);
+}
+
+TEST_F(ReloaderTest, AdoptedSocketSilentButAWorkerRunsIsReloadedWithANewGeneration) {
+  // The last sherlock stopped during a reload: the state names generation 7, but the worker
+  // serves generation 8's socket. After a second of silence the master is asked.
+  core_->adopt(adoptable(settings_), now_);
+  auto a = core_->on_socket_probed(false, now_);
+  EXPECT_FALSE(first<QueryMaster>(a));
+  while (now_ < TimePoint{} + std::chrono::hours(1) + seconds(1)) {
+    a = fire();
+    ASSERT_TRUE(first<ProbeSocket>(a));
+    a = core_->on_socket_probed(false, now_);
+    if (first<QueryMaster>(a)) break;
+  }
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  a = core_->on_show_proc(procs(0), "", now_);
+  ASSERT_TRUE(first<Started>(a));
+  EXPECT_NE(logged(a, LogLevel::warn).find("does not answer but its master lists a worker"),
+            std::string::npos);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_NE(write->text.find("stats socket /run/sherlock-9.sock"), std::string::npos);
+}
+
+TEST_F(ReloaderTest, AdoptedHaproxyThatNeverAnswersFailsNamingItsRunDirectory) {
+  core_->adopt(adoptable(settings_), now_);
+  Actions a = core_->on_socket_probed(false, now_);
+  for (int i = 0; i < 100000 && !first<StartFailed>(a); ++i) {
+    a = fire();
+    if (first<ProbeSocket>(a)) {
+      a = core_->on_socket_probed(false, now_);
+    }
+    if (first<QueryMaster>(a)) a = core_->on_show_proc(std::nullopt, "Connection refused", now_);
+  }
+  const auto* failed = first<StartFailed>(a);
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->why.find("the haproxy (master pid 4242) running from run dir /run"),
+            std::string::npos);
+  EXPECT_NE(failed->why.find("stop it, or give another --run-dir"), std::string::npos);
 }
 
 }  // namespace
