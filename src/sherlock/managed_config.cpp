@@ -1,6 +1,7 @@
 #include "sherlock/managed_config.hpp"
 
-#include <algorithm>
+#include <map>
+#include <utility>
 
 #include "common/host_port.hpp"
 #include "sherlock/haproxy_commands.hpp"
@@ -123,33 +124,39 @@ std::vector<SlotStart> slot_starts(const ManagedBackend& backend,
                                    const std::vector<ServerStateRow>& rows,
                                    const std::vector<wire::Route>& desired,
                                    const SlotNaming& naming) {
+  // Indexed, not searched per slot: a reload of thousands of slots runs on the event loop.
+  using Key = std::pair<wire::IpAddress, std::uint16_t>;
+  std::vector<const ServerStateRow*> row_of(backend.slots.size(), nullptr);
+  for (const auto& r : rows) {
+    const auto n = naming.slot_number(r.server);
+    if (!n || static_cast<std::size_t>(*n) > row_of.size() || !r.address || !r.fqdn.empty()) {
+      continue;
+    }
+    row_of[static_cast<std::size_t>(*n) - 1] = &r;
+  }
+  std::map<Key, const wire::Route*> wanted;
+  for (const auto& r : desired) wanted.emplace(Key{r.address, r.port}, &r);
+
   std::vector<SlotStart> out(backend.slots.size());
   for (std::size_t i = 0; i < backend.slots.size(); ++i) {
     const auto& line = backend.slots[i];
     if (!line) continue;  // free: maintenance, weight 0
-    const auto at_line = [&](const wire::IpAddress& address, std::uint16_t port) {
-      return address == line->address && port == line->port;
-    };
-    const auto name = naming.slot_name(static_cast<int>(i) + 1);
-    const auto row = std::find_if(rows.begin(), rows.end(), [&](const ServerStateRow& r) {
-      return r.server == name && r.fqdn.empty() && r.address && at_line(*r.address, r.port);
-    });
-    if (row != rows.end()) {
+    const auto* row = row_of[i];
+    if (row && *row->address == line->address && row->port == line->port) {
       const auto state = row->in_maint()   ? AdminState::maint
                          : row->draining() ? AdminState::drain
                                            : AdminState::ready;
       out[i] = {state, row->user_weight};
       continue;
     }
-    const auto route = std::find_if(desired.begin(), desired.end(), [&](const wire::Route& r) {
-      return at_line(r.address, r.port);
-    });
-    if (route == desired.end()) {
+    const auto route = wanted.find(Key{line->address, line->port});
+    if (route == wanted.end()) {
       out[i] = {AdminState::maint, line->weight};
       continue;
     }
-    out[i] = {route->state == wire::InstanceState::up ? AdminState::ready : AdminState::drain,
-              route->weight};
+    out[i] = {
+        route->second->state == wire::InstanceState::up ? AdminState::ready : AdminState::drain,
+        route->second->weight};
   }
   return out;
 }
