@@ -625,6 +625,28 @@ TEST_F(ReloaderTest, UnwritableServerStateFailsTheReloadBeforeItIsSent) {
   ASSERT_TRUE(first<reloader::NewWorker>(a));
 }
 
+TEST_F(ReloaderTest, MasterExitWhileTheServerStateIsWrittenRestartsWithItsServices) {
+  start_up();
+  routes_changed(web());
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  ASSERT_TRUE(first<WriteServerState>(core_->on_show_proc(procs(0), "", now_)));
+  auto a = core_->on_master_exit(1, now_);
+  EXPECT_EQ(count<CancelPending>(a), 0);  // a file write: nothing in flight to abandon
+  EXPECT_TRUE(core_->on_server_state_written("", now_).empty());  // its late outcome
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_EQ(first<WriteConfig>(a)->path, "/run/haproxy.cfg");
+  EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
+  a = core_->on_config_written("", now_);
+  ASSERT_TRUE(first<WriteServerState>(a));
+  EXPECT_NE(first<WriteServerState>(a)->text.find("\n0 web 1 slot1 - 2 0 100 100 "),
+            std::string::npos);
+  a = core_->on_server_state_written("", now_);
+  ASSERT_TRUE(first<StartMaster>(a));
+}
+
 // Restarts.
 
 TEST_F(ReloaderTest, MasterExitRestartsAfterBackoffThatDoublesAndResetsAfterAMinuteOfUptime) {
