@@ -190,6 +190,8 @@ void ManagedHaproxy::perform(Action& action) {
   const auto now = [] { return Clock::now(); };
   if (const auto* w = std::get_if<WriteConfig>(&action)) {
     feed(core_->on_config_written(write_file(w->path, w->text), now()));
+  } else if (const auto* ss = std::get_if<WriteServerState>(&action)) {
+    feed(core_->on_server_state_written(write_file(ss->path, ss->text), now()));
   } else if (const auto* c = std::get_if<RunCheck>(&action)) {
     perform_check(*c);
   } else if (const auto* i = std::get_if<InstallConfig>(&action)) {

@@ -106,6 +106,7 @@ ManagedReloader::Plan ManagedReloader::build(const std::set<std::string>& add,
   config.frontend_port = settings_.frontend_port;
   config.balance = settings_.balance;
   config.slot_prefix = settings_.naming.prefix;
+  config.server_state_file = server_state_path();
   const auto add_backend = [&](const std::string& service, const std::string& name, int& count,
                                std::optional<std::uint16_t> tcp_port) {
     const auto& desired = driver_.desired_of(name);
@@ -125,7 +126,20 @@ ManagedReloader::Plan ManagedReloader::build(const std::set<std::string>& add,
                 settings_.tcp_ports.at(service));
   }
   p.text = write_haproxy_config(config);
+  p.config = std::move(config);
   return p;
+}
+
+WriteServerState ManagedReloader::server_state(const Plan& plan) const {
+  // From the driver's state now, not the plan's: it may have changed slots since the plan.
+  std::vector<std::vector<SlotStart>> starts;
+  starts.reserve(plan.config.backends.size());
+  for (const auto& b : plan.config.backends) {
+    const auto* rows = driver_.rows_of(b.name);
+    starts.push_back(slot_starts(b, rows ? *rows : std::vector<ServerStateRow>{},
+                                 driver_.desired_of(b.name), settings_.naming));
+  }
+  return WriteServerState{server_state_path(), write_server_state(plan.config, starts)};
 }
 
 void ManagedReloader::commit(Plan& plan) {
@@ -226,8 +240,8 @@ Actions ManagedReloader::on_config_written(std::string_view err, TimePoint now) 
         start_failed(cannot(config_path()), out);
         break;
       }
-      state_ = State::start_checking;
-      out.push_back(RunCheck{check_argv(config_path()), run_dir_ + "/check.log"});
+      state_ = State::start_writing_state;
+      out.push_back(server_state(pending_));
       break;
     case State::writing:
       if (!err.empty()) {
@@ -243,9 +257,45 @@ Actions ManagedReloader::on_config_written(std::string_view err, TimePoint now) 
         restart_later("cannot restart haproxy: " + cannot(config_path()), now, out);
         break;
       }
+      state_ = State::restart_writing_state;
+      out.push_back(server_state(pending_));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+Actions ManagedReloader::on_server_state_written(std::string_view err, TimePoint now) {
+  Actions out;
+  const auto cannot = "cannot write " + server_state_path() + ": " + std::string(err);
+  switch (state_) {
+    case State::start_writing_state:
+      if (!err.empty()) {
+        start_failed(cannot, out);
+        break;
+      }
+      state_ = State::start_checking;
+      out.push_back(RunCheck{check_argv(config_path()), run_dir_ + "/check.log"});
+      break;
+    case State::restart_writing_state:
+      if (!err.empty()) {
+        requeue_pending();
+        restart_later("cannot restart haproxy: " + cannot, now, out);
+        break;
+      }
       commit(pending_);
       state_ = State::restart_spawning;
       out.push_back(StartMaster{master_argv()});
+      break;
+    case State::writing_state:
+      // A stale file would start slots as they were at an earlier reload: no reload without it.
+      if (!err.empty()) {
+        reload_failed(cannot, now, out);
+        break;
+      }
+      state_ = State::sending;
+      out.push_back(master_command("reload", settings_.cli_timeout));
       break;
     default:
       break;
@@ -447,8 +497,11 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
       }
       reloads_before_ = procs->reloads;
       failed_before_ = procs->failed_reloads;
-      state_ = State::sending;
-      out.push_back(master_command("reload", settings_.cli_timeout));
+      // The new master reads the file at once: written now, it holds what the driver has applied
+      // to the running worker up to the reload (changes after it reach the new worker when the
+      // driver re-reads it).
+      state_ = State::writing_state;
+      out.push_back(server_state(pending_));
       break;
     case State::polling:
       if (procs && procs->reloads > reloads_before_) {

@@ -3,11 +3,13 @@
 // server listed statically in its slot), starts haproxy (master-worker, `-W -S master.sock`), and
 // reloads it hitlessly when a service appears for the first time or a backend runs out of slots:
 // write the candidate, `haproxy -c` it, rename it over haproxy.cfg, read the master's `show proc`
-// reload counter, send `reload` (2.6 answers nothing), poll `show proc` until the counter moves
-// (a moved `[failed: N]` is a failed reload). Reloads are batched: what arrives during one goes
-// into the next. A failed reload is retried with backoff; a master that exits is restarted with
-// backoff. Fed events with `now`, it returns actions; it never touches a clock, file, socket or
-// process. The Asio shell (managed_haproxy.cpp) performs the actions and reports their outcome.
+// reload counter, write the server-state file from the driver's state at that moment (how each
+// slot starts in the new worker), send `reload` (2.6 answers nothing), poll `show proc` until the
+// counter moves (a moved `[failed: N]` is a failed reload). Reloads are batched: what arrives
+// during one goes into the next. A failed reload is retried with backoff; a master that exits is
+// restarted with backoff. Fed events with `now`, it returns actions; it never touches a clock,
+// file, socket or process. The Asio shell (managed_haproxy.cpp) performs the actions and reports
+// their outcome.
 #include <map>
 #include <optional>
 #include <set>
@@ -20,6 +22,7 @@
 #include "common/clock.hpp"
 #include "sherlock/haproxy_driver.hpp"
 #include "sherlock/haproxy_replies.hpp"
+#include "sherlock/managed_config.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -60,6 +63,13 @@ struct ManagedSettings {
 namespace reloader {
 // Write `text` to `path` (a temporary file renamed over it). Report on_config_written.
 struct WriteConfig {
+  std::string path;
+  std::string text;
+};
+// Write the server-state file the next haproxy loads (a temporary file renamed over it): before
+// the first check, before a restart's master and right before each `reload`. Report
+// on_server_state_written.
+struct WriteServerState {
   std::string path;
   std::string text;
 };
@@ -121,9 +131,9 @@ struct Log {
   std::string text;
 };
 
-using Action = std::variant<WriteConfig, RunCheck, InstallConfig, StartMaster, ProbeSocket,
-                            QueryMaster, CancelPending, StopMaster, SaveState, NewWorker,
-                            RemoveFile, Started, StartFailed, Log>;
+using Action = std::variant<WriteConfig, WriteServerState, RunCheck, InstallConfig, StartMaster,
+                            ProbeSocket, QueryMaster, CancelPending, StopMaster, SaveState,
+                            NewWorker, RemoveFile, Started, StartFailed, Log>;
 using Actions = std::vector<Action>;
 }  // namespace reloader
 
@@ -157,6 +167,7 @@ class ManagedReloader {
   Actions on_routes(const Routes* all, TimePoint now);
   // Outcomes of the actions above; `error` is empty on success.
   Actions on_config_written(std::string_view error, TimePoint now);
+  Actions on_server_state_written(std::string_view error, TimePoint now);
   Actions on_check_done(int exit_status, std::string_view output, TimePoint now);  // 127: not run
   Actions on_config_installed(std::string_view error, TimePoint now);
   Actions on_master_started(int pid, std::string_view error, TimePoint now);
@@ -183,6 +194,7 @@ class ManagedReloader {
   const std::string& run_dir() const { return run_dir_; }
   std::string config_path() const { return run_dir_ + "/haproxy.cfg"; }
   std::string candidate_path() const { return config_path() + ".new"; }
+  std::string server_state_path() const { return run_dir_ + "/servers.state"; }
   std::string stable_socket() const { return run_dir_ + "/haproxy.sock"; }
   std::string master_socket() const { return run_dir_ + "/master.sock"; }
   std::string state_path() const { return run_dir_ + "/sherlock.state"; }
@@ -194,8 +206,9 @@ class ManagedReloader {
  private:
   enum class State {
     created,
-    start_writing,   // the first configuration
-    start_checking,  // haproxy -c
+    start_writing,        // the first configuration
+    start_writing_state,  // its server-state file
+    start_checking,       // haproxy -c
     start_spawning,
     start_probing,   // the worker's admin socket
     start_querying,  // the master's `show proc`
@@ -205,11 +218,13 @@ class ManagedReloader {
     checking,
     installing,
     counting,         // `show proc` before `reload`
+    writing_state,    // the server-state file, right before `reload`
     sending,          // `reload`
     settling,         // poll_at_
     polling,          // `show proc` after `reload`
     restart_waiting,  // restart_at_
     restart_writing,
+    restart_writing_state,
     restart_spawning,
     failed,  // start-up failed
     stopped,
@@ -218,11 +233,13 @@ class ManagedReloader {
     std::map<std::string, int> http;  // service -> slot count
     std::map<std::string, int> tcp;
     std::uint64_t generation = 0;
+    ManagedConfig config;  // its slots: the server-state file is written from them
     std::string text;
   };
 
   Plan build(const std::set<std::string>& add, const std::set<std::string>& grow) const;
   void commit(Plan& plan);
+  reloader::WriteServerState server_state(const Plan& plan) const;
   std::vector<std::string> check_argv(const std::string& path) const;
   bool wants_reload() const { return !want_add_.empty() || !want_grow_.empty() || want_rewrite_; }
   std::vector<std::string> master_argv() const;
