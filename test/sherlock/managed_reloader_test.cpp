@@ -773,6 +773,7 @@ TEST(ReloaderKeep, KeepOnExitLeavesHaproxyServingAndItsStateFile) {
   const TimePoint now{};
   core.start(now);
   core.on_config_written("", now);
+  core.on_server_state_written("", now);
   core.on_check_done(0, "", now);
   core.on_master_started(100, "", now);
   core.on_socket_probed(true, now);
@@ -801,6 +802,7 @@ TEST_F(ReloaderTest, StartWithRoutesWritesEveryServiceIntoTheFirstConfiguration)
   EXPECT_NE(write->text.find("server slot1 10.0.0.1:80"), std::string::npos);
   EXPECT_NE(write->text.find("server slot1 10.0.0.2:81"), std::string::npos);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   core_->on_check_done(0, "", now_);
   core_->on_master_started(100, "", now_);
   core_->on_socket_probed(true, now_);
