@@ -26,9 +26,9 @@ void DirectoryStreams::refresh_live() {
   }
 }
 
-bool DirectoryStreams::any_synced() const {
+bool DirectoryStreams::any_synced(bool live_only) const {
   for (std::size_t i = 0; i < streams_.size(); ++i) {
-    if (streams_[i]->synced() && live(i)) return true;
+    if (streams_[i]->synced() && (!live_only || live(i))) return true;
   }
   return false;
 }
