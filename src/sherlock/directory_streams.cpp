@@ -26,9 +26,9 @@ void DirectoryStreams::refresh_live() {
   }
 }
 
-bool DirectoryStreams::any_synced() const {
-  for (const auto& s : streams_) {
-    if (s->synced()) return true;
+bool DirectoryStreams::any_synced(bool live_only) const {
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    if (streams_[i]->synced() && (!live_only || live(i))) return true;
   }
   return false;
 }

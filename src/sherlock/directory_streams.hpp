@@ -28,8 +28,9 @@ class DirectoryStreams {
   const Replica& stream(std::size_t i) const { return *streams_.at(i); }
   // Live: answering, following an epoch, not warming up (MergedTable::set_live).
   bool live(std::size_t i) const { return live_.at(i) != 0; }
-  // Some stream holds its directory's whole table (a snapshot applied, no gap).
-  bool any_synced() const;
+  // Some stream holds its directory's whole table (a snapshot applied, no gap); with live_only,
+  // a live one (a directory warming up after its restart does not hold every instance yet).
+  bool any_synced(bool live_only = false) const;
 
   // Each returns what stream i sends to its directory.
   Replica::Outgoing start(std::size_t i, TimePoint now);

@@ -165,7 +165,7 @@ void HaproxyDriver::plan_into(Backend& b, const std::string& name, Session& s, T
     } else {
       spdlog::error(
           "haproxy: backend {}: no free slot for {} instance(s) ({}...), all {} slots in use or "
-          "draining; give the backend more slots (server-template {} 1-{} 127.0.0.1:9 disabled) "
+          "draining; give the backend more slots (server-template {} 1-{} 127.0.0.1:9 weight 0) "
           "or allow the add-server fallback",
           name, plan.unplaced.size(), plan.unplaced.front(), plan.slots_total,
           settings_.plan.naming.prefix, std::max(plan.slots_total * 2, settings_.suggested_slots));
@@ -431,7 +431,7 @@ void HaproxyDriver::log_missing(Backend& b, const std::string& name) {
       "backend {}\n"
       "    balance roundrobin\n"
       "    http-reuse always\n"
-      "    server-template {} 1-{} 127.0.0.1:9 disabled weight 1",
+      "    server-template {} 1-{} 127.0.0.1:9 weight 0",
       name, b.service, name, settings_.plan.naming.prefix, settings_.suggested_slots);
 }
 

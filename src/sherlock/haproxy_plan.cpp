@@ -24,6 +24,15 @@ bool same_endpoint(const ServerStateRow& row, const wire::Route& route) {
   return row.address && *row.address == route.address && row.port == route.port;
 }
 
+// A parked slot: a template slot declared `weight 0` (initial weight) and still at weight 0, in
+// service: an external configuration's free slot before sherlock first sees it or after the
+// operator's reload (free slots declared `disabled` keep the config-maintenance bit while they
+// serve). It takes no requests, so it is as free as one in maintenance, and is put there.
+bool parked(const ServerStateRow& row, const SlotNaming& naming) {
+  return naming.slot_number(row.server).has_value() && !row.in_maint() && !row.draining() &&
+         row.user_weight == 0 && row.initial_weight == 0;
+}
+
 AdminState admin_state_of(const ServerStateRow& row) {
   if (row.in_maint()) return AdminState::maint;
   if (row.draining()) return AdminState::drain;
@@ -91,14 +100,14 @@ BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& curr
   std::set<std::size_t> claimed;
   auto route_row = match_by_endpoint(rows, ours, desired, claimed);
 
-  // Second pass: new instances (state up) take free servers: ours, unclaimed, in maintenance;
-  // template slots before fallback servers, lowest id first. A draining instance HAProxy does not
-  // have yet is not placed: it must not receive new requests anyway.
+  // Second pass: new instances (state up) take free servers: ours, unclaimed, in maintenance or
+  // parked; template slots before fallback servers, lowest id first. A draining instance HAProxy
+  // does not have yet is not placed: it must not receive new requests anyway.
   for (std::size_t i = 0; i < desired.size(); ++i) {
     if (route_row[i] || desired[i].state != wire::InstanceState::up) continue;
     std::optional<std::size_t> best;
     for (const auto c : ours) {
-      if (claimed.count(c) || !rows[c].in_maint()) continue;
+      if (claimed.count(c) || !(rows[c].in_maint() || parked(rows[c], naming))) continue;
       const auto key = [&](std::size_t r) {
         return std::make_tuple(!naming.slot_number(rows[r].server).has_value(), rows[r].server_id);
       };
@@ -175,6 +184,10 @@ BackendPlan plan_backend(const std::string& backend, const BackendSnapshot& curr
         plan.removals[row.server] = started;
         plan.needs_loads = true;
       }
+      continue;
+    }
+    if (parked(row, naming)) {  // nothing to drain: free at once
+      plan.commands.push_back(set_state(backend, row.server, AdminState::maint));
       continue;
     }
     if (!dynamic) ++plan.slots_used;

@@ -3,7 +3,7 @@
 // loads while removals wait) + the routes the replica wants there -> the admin-socket commands that
 // make HAProxy match, in order. Pure and deterministic: no sockets, `now` passed in.
 //
-// Instances live in pre-declared slots (`server-template <prefix> 1-N 127.0.0.1:9 disabled`), which
+// Instances live in pre-declared slots (`server-template <prefix> 1-N 127.0.0.1:9 weight 0`), which
 // keep backend connection reuse; `add server` is only a fallback when slots run out (such servers
 // never reuse connections in HAProxy 2.6.12). A slot is not an instance id: an instance is matched
 // to the slot holding its address:port, so the mapping is rebuilt from HAProxy's own state after

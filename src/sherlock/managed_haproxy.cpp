@@ -1,11 +1,12 @@
 #include "sherlock/managed_haproxy.hpp"
 
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/error.hpp>
 #include <cerrno>
 #include <csignal>
@@ -189,6 +190,8 @@ void ManagedHaproxy::perform(Action& action) {
   const auto now = [] { return Clock::now(); };
   if (const auto* w = std::get_if<WriteConfig>(&action)) {
     feed(core_->on_config_written(write_file(w->path, w->text), now()));
+  } else if (const auto* ss = std::get_if<WriteServerState>(&action)) {
+    feed(core_->on_server_state_written(write_file(ss->path, ss->text), now()));
   } else if (const auto* c = std::get_if<RunCheck>(&action)) {
     perform_check(*c);
   } else if (const auto* i = std::get_if<InstallConfig>(&action)) {
@@ -223,6 +226,8 @@ void ManagedHaproxy::perform(Action& action) {
   } else if (const auto* l = std::get_if<Log>(&action)) {
     if (l->level == LogLevel::error) {
       spdlog::error("haproxy: {}", l->text);
+    } else if (l->level == LogLevel::warn) {
+      spdlog::warn("haproxy: {}", l->text);
     } else {
       spdlog::info("haproxy: {}", l->text);
     }
@@ -303,12 +308,22 @@ void ManagedHaproxy::perform_stop_master(const StopMaster& stop) {
   // SIGUSR1: a soft stop. The workers stop listening and finish the requests in flight; the master
   // exits after them. Never SIGKILL under load: hard-stop-after bounds it.
   spdlog::info("haproxy: soft-stopping haproxy (master pid {})", master_->pid());
-  master_->signal(SIGUSR1);
-  if (!master_->wait_for(stop.grace)) {
-    spdlog::warn("haproxy: master pid {} still finishing requests after {} ms; it exits by itself "
-                 "(hard-stop-after 2m)",
-                 master_->pid(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(stop.grace).count());
+  // Sent again every 250 ms: a master still loading its configuration (just started or restarted)
+  // loses a signal that arrives before it installs its handlers (seen: it then served on).
+  const auto deadline = Clock::now() + stop.grace;
+  bool exited = false;
+  while (!exited && Clock::now() < deadline) {
+    master_->signal(SIGUSR1);
+    exited =
+        master_
+            ->wait_for(std::min<Duration>(std::chrono::milliseconds(250), deadline - Clock::now()))
+            .has_value();
+  }
+  if (!exited) {
+    spdlog::warn(
+        "haproxy: master pid {} still finishing requests after {} ms; it exits by itself "
+        "(hard-stop-after 2m)",
+        master_->pid(), std::chrono::duration_cast<std::chrono::milliseconds>(stop.grace).count());
   }
 }
 
@@ -347,6 +362,10 @@ void ManagedHaproxy::stop() {
   if (core_) feed(core_->stop(Clock::now()));
   *alive_ = false;
   timer_.cancel();
+  if (master_) {
+    master_->unwatch();  // stopped, or left serving: either way the io_context may end
+    master_.reset();
+  }
   if (own_run_dir_ && !run_dir_.empty() && settings_.stop_on_exit) {
     std::error_code ignored;
     std::filesystem::remove_all(run_dir_, ignored);

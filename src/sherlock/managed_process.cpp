@@ -150,6 +150,11 @@ void ManagedProcess::watch(std::function<void(int status)> on_exit) {
                     });
 }
 
+void ManagedProcess::unwatch() {
+  boost::system::error_code ignored;
+  pidfd_.cancel(ignored);
+}
+
 void ManagedProcess::signal(int sig) {
   if (running()) ::kill(pid_, sig);
 }

@@ -41,6 +41,8 @@ class ManagedProcess : public std::enable_shared_from_this<ManagedProcess> {
   std::optional<int> exit_status() const { return status_; }  // 128+signal if killed
   // Calls on_exit(status) once, on the io_context, when the process exits.
   void watch(std::function<void(int status)> on_exit);
+  // Stops watching (on_exit is not called): sherlock leaves the process running and stops.
+  void unwatch();
   void signal(int sig);
   // Blocking: start-up and shutdown only. nullopt if still running after `timeout`.
   std::optional<int> wait_for(Duration timeout);

@@ -34,9 +34,17 @@ Log info(std::string text) {
   return Log{LogLevel::info, std::move(text)};
 }
 
+Log warn(std::string text) {
+  return Log{LogLevel::warn, std::move(text)};
+}
+
 Log error(std::string text) {
   return Log{LogLevel::error, std::move(text)};
 }
+
+// How long an adopted haproxy's admin socket may stay silent before the master is asked whether a
+// worker runs on another one.
+constexpr Duration kAdoptedSocketGrace = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -66,8 +74,8 @@ std::vector<std::string> ManagedReloader::check_argv(const std::string& path) co
 
 std::vector<std::string> ManagedReloader::master_argv() const {
   // -p: the pid file tells people (and `kill`) which process is the master.
-  return {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-p", pid_path(),
-          "-f", config_path()};
+  return {settings_.haproxy_bin, "-W", "-S", master_socket() + ",mode,600", "-p", pid_path(), "-f",
+          config_path()};
 }
 
 SaveState ManagedReloader::save_state() const {
@@ -98,6 +106,7 @@ ManagedReloader::Plan ManagedReloader::build(const std::set<std::string>& add,
   config.frontend_port = settings_.frontend_port;
   config.balance = settings_.balance;
   config.slot_prefix = settings_.naming.prefix;
+  config.server_state_file = server_state_path();
   const auto add_backend = [&](const std::string& service, const std::string& name, int& count,
                                std::optional<std::uint16_t> tcp_port) {
     const auto& desired = driver_.desired_of(name);
@@ -117,7 +126,20 @@ ManagedReloader::Plan ManagedReloader::build(const std::set<std::string>& add,
                 settings_.tcp_ports.at(service));
   }
   p.text = write_haproxy_config(config);
+  p.config = std::move(config);
   return p;
+}
+
+WriteServerState ManagedReloader::server_state(const Plan& plan) const {
+  // From the driver's state now, not the plan's: it may have changed slots since the plan.
+  std::vector<std::vector<SlotStart>> starts;
+  starts.reserve(plan.config.backends.size());
+  for (const auto& b : plan.config.backends) {
+    const auto* rows = driver_.rows_of(b.name);
+    starts.push_back(slot_starts(b, rows ? *rows : std::vector<ServerStateRow>{},
+                                 driver_.desired_of(b.name), settings_.naming));
+  }
+  return WriteServerState{server_state_path(), write_server_state(plan.config, starts)};
 }
 
 void ManagedReloader::commit(Plan& plan) {
@@ -189,6 +211,14 @@ Actions ManagedReloader::on_socket_probed(bool answers, TimePoint now) {
   Actions out;
   if (state_ != State::start_probing) return out;
   if (!answers) {
+    if (adopted_ && !adopted_socket_lost_ && now - master_started_ >= kAdoptedSocketGrace) {
+      // Ask the master whether a worker runs at all; if one does, a new configuration (and its
+      // own admin socket) replaces whatever generation it serves.
+      adopted_socket_lost_ = true;
+      state_ = State::start_querying;
+      out.push_back(master_command("show proc", settings_.startup_cli_timeout));
+      return out;
+    }
     start_wait("its admin socket " + admin_socket() + " does not answer", now, out);
     return out;
   }
@@ -210,8 +240,8 @@ Actions ManagedReloader::on_config_written(std::string_view err, TimePoint now) 
         start_failed(cannot(config_path()), out);
         break;
       }
-      state_ = State::start_checking;
-      out.push_back(RunCheck{check_argv(config_path()), run_dir_ + "/check.log"});
+      state_ = State::start_writing_state;
+      out.push_back(server_state(pending_));
       break;
     case State::writing:
       if (!err.empty()) {
@@ -227,9 +257,45 @@ Actions ManagedReloader::on_config_written(std::string_view err, TimePoint now) 
         restart_later("cannot restart haproxy: " + cannot(config_path()), now, out);
         break;
       }
+      state_ = State::restart_writing_state;
+      out.push_back(server_state(pending_));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+Actions ManagedReloader::on_server_state_written(std::string_view err, TimePoint now) {
+  Actions out;
+  const auto cannot = "cannot write " + server_state_path() + ": " + std::string(err);
+  switch (state_) {
+    case State::start_writing_state:
+      if (!err.empty()) {
+        start_failed(cannot, out);
+        break;
+      }
+      state_ = State::start_checking;
+      out.push_back(RunCheck{check_argv(config_path()), run_dir_ + "/check.log"});
+      break;
+    case State::restart_writing_state:
+      if (!err.empty()) {
+        requeue_pending();
+        restart_later("cannot restart haproxy: " + cannot, now, out);
+        break;
+      }
       commit(pending_);
       state_ = State::restart_spawning;
       out.push_back(StartMaster{master_argv()});
+      break;
+    case State::writing_state:
+      // A stale file would start slots as they were at an earlier reload: no reload without it.
+      if (!err.empty()) {
+        reload_failed(cannot, now, out);
+        break;
+      }
+      state_ = State::sending;
+      out.push_back(master_command("reload", settings_.cli_timeout));
       break;
     default:
       break;
@@ -382,8 +448,7 @@ void ManagedReloader::start_reload(TimePoint now, Actions& out) {
   std::string why = added.empty() ? "" : "new services " + added;
   if (!grown.empty()) why += (why.empty() ? "" : "; ") + std::string("more slots in ") + grown;
   if (want_rewrite_) {
-    why += (why.empty() ? "" : "; ") +
-           std::string("the adopted configuration was written from other settings");
+    why += (why.empty() ? "" : "; ") + std::string("the adopted configuration is replaced by ours");
   }
   out.push_back(info("reloading for " + why));
   pending_rewrite_ = want_rewrite_;
@@ -402,11 +467,19 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
   switch (state_) {
     case State::start_querying:
       if (procs && procs->current_worker()) {
+        if (adopted_socket_lost_) {
+          out.push_back(warn("the adopted haproxy's admin socket " + admin_socket() +
+                             " does not answer but its master lists a worker (the last sherlock "
+                             "stopped during a reload?): reloading it with a new configuration"));
+          ++generation_;  // the reload's configuration takes the generation after this one
+          want_rewrite_ = true;
+        }
         state_ = State::idle;
-        out.push_back(info(std::string(adopted_ ? "adopted the running haproxy" : "managed haproxy running") +
-                           " (master pid " + std::to_string(master_pid_) + ", configuration generation " +
-                           std::to_string(generation_) + "), frontend " + settings_.frontend_host + ":" +
-                           std::to_string(settings_.frontend_port) + ", run dir " + run_dir_));
+        out.push_back(
+            info(std::string(adopted_ ? "adopted the running haproxy" : "managed haproxy running") +
+                 " (master pid " + std::to_string(master_pid_) + ", configuration generation " +
+                 std::to_string(generation_) + "), frontend " + settings_.frontend_host + ":" +
+                 std::to_string(settings_.frontend_port) + ", run dir " + run_dir_));
         out.push_back(save_state());
         out.push_back(Started{});
         maybe_start_reload(now, out);
@@ -424,8 +497,11 @@ Actions ManagedReloader::on_show_proc(const std::optional<ProcessList>& procs, s
       }
       reloads_before_ = procs->reloads;
       failed_before_ = procs->failed_reloads;
-      state_ = State::sending;
-      out.push_back(master_command("reload", settings_.cli_timeout));
+      // The new master reads the file at once: written now, it holds what the driver has applied
+      // to the running worker up to the reload (changes after it reach the new worker when the
+      // driver re-reads it).
+      state_ = State::writing_state;
+      out.push_back(server_state(pending_));
       break;
     case State::polling:
       if (procs && procs->reloads > reloads_before_) {

@@ -3,11 +3,13 @@
 // server listed statically in its slot), starts haproxy (master-worker, `-W -S master.sock`), and
 // reloads it hitlessly when a service appears for the first time or a backend runs out of slots:
 // write the candidate, `haproxy -c` it, rename it over haproxy.cfg, read the master's `show proc`
-// reload counter, send `reload` (2.6 answers nothing), poll `show proc` until the counter moves
-// (a moved `[failed: N]` is a failed reload). Reloads are batched: what arrives during one goes
-// into the next. A failed reload is retried with backoff; a master that exits is restarted with
-// backoff. Fed events with `now`, it returns actions; it never touches a clock, file, socket or
-// process. The Asio shell (managed_haproxy.cpp) performs the actions and reports their outcome.
+// reload counter, write the server-state file from the driver's state at that moment (how each
+// slot starts in the new worker), send `reload` (2.6 answers nothing), poll `show proc` until the
+// counter moves (a moved `[failed: N]` is a failed reload). Reloads are batched: what arrives
+// during one goes into the next. A failed reload is retried with backoff; a master that exits is
+// restarted with backoff. Fed events with `now`, it returns actions; it never touches a clock,
+// file, socket or process. The Asio shell (managed_haproxy.cpp) performs the actions and reports
+// their outcome.
 #include <map>
 #include <optional>
 #include <set>
@@ -20,6 +22,7 @@
 #include "common/clock.hpp"
 #include "sherlock/haproxy_driver.hpp"
 #include "sherlock/haproxy_replies.hpp"
+#include "sherlock/managed_config.hpp"
 
 namespace baker::sherlock::haproxy {
 
@@ -46,19 +49,27 @@ struct ManagedSettings {
   // A master that ran this long before exiting is restarted after restart_backoff.first again.
   Duration restart_backoff_reset = std::chrono::seconds(60);
   // On sherlock's exit: stop haproxy (a soft stop: it stops listening and finishes the requests
-  // in flight), or leave it serving for the next sherlock with this run dir to adopt. A crash
-  // always leaves it running.
+  // in flight), or leave it serving for the next sherlock with this run dir to adopt (sherlock's
+  // flag defaults to that). A crash always leaves it running.
   bool stop_on_exit = true;
   Duration stop_grace = std::chrono::seconds(3);  // how long sherlock waits for a soft stop
-  // A fresh start waits this long for the replica's first snapshot, so the first configuration
-  // already holds every service and instance (no 503 for a service the replica holds).
-  Duration routes_wait = std::chrono::seconds(5);
+  // A fresh start waits up to this long for the replica's first snapshot, so the first
+  // configuration already holds every service and instance (no 503 for a service the replica
+  // holds). Zero starts at once (sherlock's flag defaults to 5 s).
+  Duration routes_wait = Duration::zero();
 };
 
 // What the core asks its shell to do, in order. Those that say "report" expect the matching event.
 namespace reloader {
 // Write `text` to `path` (a temporary file renamed over it). Report on_config_written.
 struct WriteConfig {
+  std::string path;
+  std::string text;
+};
+// Write the server-state file the next haproxy loads (a temporary file renamed over it): before
+// the first check, before a restart's master and right before each `reload`. Report
+// on_server_state_written.
+struct WriteServerState {
   std::string path;
   std::string text;
 };
@@ -114,15 +125,15 @@ struct Started {};
 struct StartFailed {
   std::string why;
 };
-enum class LogLevel { info, error };
+enum class LogLevel { info, warn, error };
 struct Log {
   LogLevel level = LogLevel::info;
   std::string text;
 };
 
-using Action = std::variant<WriteConfig, RunCheck, InstallConfig, StartMaster, ProbeSocket,
-                            QueryMaster, CancelPending, StopMaster, SaveState, NewWorker,
-                            RemoveFile, Started, StartFailed, Log>;
+using Action = std::variant<WriteConfig, WriteServerState, RunCheck, InstallConfig, StartMaster,
+                            ProbeSocket, QueryMaster, CancelPending, StopMaster, SaveState,
+                            NewWorker, RemoveFile, Started, StartFailed, Log>;
 using Actions = std::vector<Action>;
 }  // namespace reloader
 
@@ -156,6 +167,7 @@ class ManagedReloader {
   Actions on_routes(const Routes* all, TimePoint now);
   // Outcomes of the actions above; `error` is empty on success.
   Actions on_config_written(std::string_view error, TimePoint now);
+  Actions on_server_state_written(std::string_view error, TimePoint now);
   Actions on_check_done(int exit_status, std::string_view output, TimePoint now);  // 127: not run
   Actions on_config_installed(std::string_view error, TimePoint now);
   Actions on_master_started(int pid, std::string_view error, TimePoint now);
@@ -182,6 +194,7 @@ class ManagedReloader {
   const std::string& run_dir() const { return run_dir_; }
   std::string config_path() const { return run_dir_ + "/haproxy.cfg"; }
   std::string candidate_path() const { return config_path() + ".new"; }
+  std::string server_state_path() const { return run_dir_ + "/servers.state"; }
   std::string stable_socket() const { return run_dir_ + "/haproxy.sock"; }
   std::string master_socket() const { return run_dir_ + "/master.sock"; }
   std::string state_path() const { return run_dir_ + "/sherlock.state"; }
@@ -193,8 +206,9 @@ class ManagedReloader {
  private:
   enum class State {
     created,
-    start_writing,   // the first configuration
-    start_checking,  // haproxy -c
+    start_writing,        // the first configuration
+    start_writing_state,  // its server-state file
+    start_checking,       // haproxy -c
     start_spawning,
     start_probing,   // the worker's admin socket
     start_querying,  // the master's `show proc`
@@ -204,11 +218,13 @@ class ManagedReloader {
     checking,
     installing,
     counting,         // `show proc` before `reload`
+    writing_state,    // the server-state file, right before `reload`
     sending,          // `reload`
     settling,         // poll_at_
     polling,          // `show proc` after `reload`
     restart_waiting,  // restart_at_
     restart_writing,
+    restart_writing_state,
     restart_spawning,
     failed,  // start-up failed
     stopped,
@@ -217,11 +233,13 @@ class ManagedReloader {
     std::map<std::string, int> http;  // service -> slot count
     std::map<std::string, int> tcp;
     std::uint64_t generation = 0;
+    ManagedConfig config;  // its slots: the server-state file is written from them
     std::string text;
   };
 
   Plan build(const std::set<std::string>& add, const std::set<std::string>& grow) const;
   void commit(Plan& plan);
+  reloader::WriteServerState server_state(const Plan& plan) const;
   std::vector<std::string> check_argv(const std::string& path) const;
   bool wants_reload() const { return !want_add_.empty() || !want_grow_.empty() || want_rewrite_; }
   std::vector<std::string> master_argv() const;
@@ -249,8 +267,11 @@ class ManagedReloader {
   bool want_rewrite_ = false;        // an adopted configuration from other settings
   bool pending_rewrite_ = false;
   bool adopted_ = false;
-  Plan pending_;                     // the configuration being written, checked, loaded
-  int reloads_before_ = 0;           // the master's counters before `reload`
+  // The adopted generation's admin socket stayed silent: a reload may have been under way when the
+  // last sherlock stopped, so a newer worker serves another socket.
+  bool adopted_socket_lost_ = false;
+  Plan pending_;            // the configuration being written, checked, loaded
+  int reloads_before_ = 0;  // the master's counters before `reload`
   int failed_before_ = 0;
   int master_pid_ = -1;
   TimePoint master_started_{};

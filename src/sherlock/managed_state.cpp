@@ -46,6 +46,7 @@ std::string write_managed_state(const ManagedState& s) {
   for (const auto& [service, slots] : s.tcp) {
     out += "tcp " + service + " " + std::to_string(slots) + "\n";
   }
+  out += "end\n";  // a cut file is never mistaken for a whole one
   return out;
 }
 
@@ -56,7 +57,7 @@ std::optional<ManagedState> parse_managed_state(std::string_view text, std::stri
   };
   if (text.size() > kMaxStateFileBytes) return fail("larger than 4 MiB");
   ManagedState s;
-  bool header = false, pid = false, generation = false, settings = false;
+  bool header = false, pid = false, generation = false, settings = false, end = false;
   std::size_t line_no = 0;
   while (!text.empty()) {
     const auto nl = text.find('\n');
@@ -68,9 +69,14 @@ std::optional<ManagedState> parse_managed_state(std::string_view text, std::stri
       return "line " + std::to_string(line_no) + ": " + what;
     };
     if (line.empty() || line.front() == '#') continue;
+    if (end) return fail(at("text after 'end'"));
     if (!header) {
       if (line != kHeader) return fail(at("not a sherlock state file"));
       header = true;
+      continue;
+    }
+    if (line == "end") {
+      end = true;
       continue;
     }
     const auto sp = line.find(' ');
@@ -88,7 +94,7 @@ std::optional<ManagedState> parse_managed_state(std::string_view text, std::stri
       if (seen) return fail(at(std::string(key) + " given twice"));
       seen = true;
       const bool ok = w.size() == 1 && (key == "master_pid" ? number(w[0], s.master_pid)
-                                                             : number(w[0], s.generation));
+                                                            : number(w[0], s.generation));
       if (!ok || (key == "master_pid" && s.master_pid <= 1)) {
         return fail(at("bad " + std::string(key)));
       }
@@ -110,6 +116,7 @@ std::optional<ManagedState> parse_managed_state(std::string_view text, std::stri
   }
   if (!header) return fail("empty");
   if (!pid || !generation || !settings) return fail("master_pid, generation or settings missing");
+  if (!end) return fail("no 'end' line (cut short)");
   if (s.generation == 0) return fail("generation 0");
   return s;
 }

@@ -244,7 +244,10 @@ void SherlockDaemon::settle() {
     ++stats_.sink_updates;
     sink_->routes_changed(streams_.table().view(), changed);
   }
-  if (!synced_told_ && sink_ && streams_.any_synced()) {
+  // The replica is worth starting from once a live directory's whole table is in, or, while the
+  // directories warm up, once a synced stream brought some routes (the rest arrive as changes).
+  if (!synced_told_ && sink_ &&
+      (streams_.any_synced(true) || (streams_.any_synced() && streams_.table().size() > 0))) {
     synced_told_ = true;
     sink_->replica_synced(streams_.table().view());
   }

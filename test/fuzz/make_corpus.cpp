@@ -9,6 +9,7 @@
 //                  link type carrying sample messages (test/baker-dump/frames.hpp)
 //   watson_config  watson.conf examples (Baker Street's layout, `name = value`, every setting)
 //   keyring        key files (one key, rotation with two, comments, roles and their primaries)
+//   managed_state  sherlock's managed-haproxy state files (written ones, and near misses)
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,8 @@
 #include "../watson/config_examples.hpp"
 #include "fuzz_inputs.hpp"
 #include "sherlock/haproxy_commands.hpp"
+#include "sherlock/managed_reloader.hpp"
+#include "sherlock/managed_state.hpp"
 #include "wire/codec.hpp"
 #include "wire/sample_messages.hpp"
 
@@ -315,6 +318,27 @@ void keyring_seeds(const fs::path& root) {
   out.write("unknown-word", "1 " + a + " announce watson\n");
 }
 
+void managed_state_seeds(const fs::path& root) {
+  namespace haproxy = baker::sherlock::haproxy;
+  SeedWriter out(root, "managed_state");
+  haproxy::ManagedState s;
+  s.master_pid = 4242;
+  s.generation = 1;
+  s.settings = haproxy::settings_fingerprint(haproxy::ManagedSettings{});
+  out.write("no-services", haproxy::write_managed_state(s));
+  s.generation = 18446744073709551615ull;
+  s.http = {{"web", 16}, {"api", 8192}};
+  s.tcp = {{"db", 1000000}};
+  const auto full = haproxy::write_managed_state(s);
+  out.write("services", full);
+  out.write("cut", full.substr(0, full.size() / 2));
+  out.write("no-end", full.substr(0, full.size() - 4));
+  out.write("twice", full + full);
+  out.write("bad-slots",
+            "baker-sherlock-state 1\nmaster_pid 9\ngeneration 2\nsettings x\n"
+            "http web 0\nend\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -329,6 +353,7 @@ int main(int argc, char** argv) {
     dump_seeds(root);
     watson_seeds(root);
     keyring_seeds(root);
+    managed_state_seeds(root);
   } catch (const std::exception& e) {
     std::cerr << "make_corpus: " << e.what() << "\n";
     return 1;

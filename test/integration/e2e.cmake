@@ -3,6 +3,7 @@ if(TARGET directory AND TARGET watson AND TARGET sherlock)
   baker_integration_test(e2e_test ${CMAKE_CURRENT_LIST_DIR}/e2e_fault_test.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/e2e_loss_test.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/e2e_routing_test.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/sherlock_restart_test.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp
                          ${CMAKE_CURRENT_LIST_DIR}/haproxy_test_support.cpp)
   target_link_libraries(e2e_test PRIVATE baker_wire baker_sherlock_daemon)

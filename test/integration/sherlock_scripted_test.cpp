@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -353,6 +355,23 @@ TEST_F(SherlockScriptedTest, BadFlagsExitWithAClearError) {
       {{"--drain-timeout", "10"}, "--drain-timeout: '10': a duration needs a unit"},
       {{"--frobnicate"}, "frobnicate"},
   };
+  // Managed mode's lifecycle flags (the frontend port stays unbound: these fail before haproxy).
+  const std::vector<Case> managed_cases{
+      {{"--haproxy-on-exit", "later"}, "--haproxy-on-exit: 'later': expected keep or stop"},
+      {{"--haproxy-wait-routes", "5"}, "--haproxy-wait-routes: '5': a duration needs a unit"},
+      {{"--run-dir", ""}, "--run-dir"},
+      {{"--haproxy-sock", "/run/h.sock", "--haproxy-on-exit", "stop"},
+       "--haproxy-on-exit: applies to managed mode only"},
+  };
+  for (const auto& c : managed_cases) {
+    std::vector<std::string> argv{bin("sherlock"), "--directory", "127.0.0.1:9"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    ChildProcess p(argv);
+    const auto status = p.wait_exit(5000ms);
+    ASSERT_TRUE(status) << c.args[0];
+    EXPECT_EQ(*status, c.status) << c.args[0] << "\n" << p.log();
+    EXPECT_NE(p.log().find(c.needle), std::string::npos) << p.log();
+  }
   for (const auto& c : cases) {
     std::vector<std::string> argv{bin("sherlock"), "--no-haproxy"};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
@@ -390,6 +409,51 @@ TEST(SherlockStartup, FrontendPortInUseExitsOne) {
   EXPECT_EQ(*status, 1) << p.log();
   EXPECT_NE(p.log().find("--frontend 127.0.0.1:"), std::string::npos) << p.log();
   EXPECT_EQ(p.log().find("(see --help)"), std::string::npos) << p.log();
+}
+
+// Managed mode: one sherlock per run dir (a second one is refused while the first runs), and
+// --haproxy-on-exit stop soft-stops haproxy and leaves nothing to adopt.
+TEST(SherlockStartup, SecondSherlockOnTheSameRunDirIsRefusedAndStopEndsHaproxy) {
+  TempDir run;
+  const auto frontend = "127.0.0.1:" + std::to_string(free_tcp_port());
+  const std::vector<std::string> args{bin("sherlock"),
+                                      "--directory",
+                                      "127.0.0.1:9",
+                                      "--http",
+                                      "127.0.0.1:0",
+                                      "--frontend",
+                                      frontend,
+                                      "--run-dir",
+                                      run.file("run"),
+                                      "--haproxy-on-exit",
+                                      "stop",
+                                      "--haproxy-wait-routes",
+                                      "0s"};
+  ChildProcess first(args);
+  ASSERT_TRUE(wait_until(
+      [&] { return first.log().find("managed haproxy running") != std::string::npos; }, 20000ms))
+      << first.log();
+  const auto pid_text = [&] {
+    std::ifstream in(run.file("run") + "/haproxy.pid");
+    int pid = -1;
+    in >> pid;
+    return pid;
+  };
+  const int master = pid_text();
+  ASSERT_GT(master, 1);
+  EXPECT_TRUE(std::filesystem::exists(run.file("run") + "/sherlock.state"));
+
+  ChildProcess second(args);
+  const auto status = second.wait_exit(10000ms);
+  ASSERT_TRUE(status) << second.log();
+  EXPECT_EQ(*status, 1) << second.log();
+  EXPECT_NE(second.log().find("another sherlock"), std::string::npos) << second.log();
+  EXPECT_EQ(::kill(master, 0), 0) << "the first sherlock's haproxy must be untouched";
+
+  EXPECT_EQ(first.stop(10000ms), 0) << first.log();
+  EXPECT_NE(first.log().find("soft-stopping haproxy"), std::string::npos) << first.log();
+  EXPECT_TRUE(wait_until([&] { return ::kill(master, 0) != 0; }, 5000ms));
+  EXPECT_FALSE(std::filesystem::exists(run.file("run") + "/sherlock.state"));
 }
 
 }  // namespace

@@ -188,6 +188,21 @@ TEST_F(DirectoryStreamsTest, AWarmingUpDirectoryDoesNotKeepARouteTheOtherDropped
   EXPECT_FALSE(shown("a"));
 }
 
+// Managed mode starts haproxy from the replica once it is worth starting from (any_synced).
+TEST_F(DirectoryStreamsTest, SyncedCountsALiveDirectoryOrAnyOneWhenLiveOnlyIsNotAsked) {
+  make(1);
+  dir(0).set(make_route("api", "a", 1));
+  dir(0).warmup = true;
+  EXPECT_FALSE(streams->any_synced());
+  start();
+  run(1s);
+  EXPECT_TRUE(streams->any_synced());
+  EXPECT_FALSE(streams->any_synced(true)) << "a directory warming up is not live";
+  dir(0).warmup = false;
+  run(1s);
+  EXPECT_TRUE(streams->any_synced(true));
+}
+
 TEST_F(DirectoryStreamsTest, EveryDirectoryDownKeepsTheLastRoutes) {
   make(3);
   for (std::size_t i = 0; i < 3; ++i) dir(i).set(make_route("api", "a", 1));

@@ -423,6 +423,42 @@ TEST(HaproxyDriver, SlotExhaustionWithoutFallbackWaits) {
   EXPECT_TRUE(h.driver.unplaced().empty());
 }
 
+TEST(HaproxyDriver, WeightZeroSlotsAreTakenOrPutInMaintenanceOnFirstSight) {
+  // `server-template slot 1-3 127.0.0.1:9 weight 0`: in service but taking no requests, until
+  // sherlock arrives; and so again after each reload of an external HAProxy.
+  DriverSettings settings;
+  settings.plan.allow_add_server = true;
+  DriverHarness h(settings);
+  h.haproxy.add_backend("web", 3);
+  const auto park = [&] {
+    for (auto& s : h.haproxy.backend("web")->servers) {
+      s = FakeHaproxy::Server{s.id, s.name};
+      s.admin = 0;
+      s.uweight = s.iweight = 0;
+    }
+  };
+  park();
+  const Routes routes = {
+      {"web", {route("web", "a", "10.0.0.1", 80), route("web", "b", "10.0.0.2", 80)}}};
+  h.set(routes, {"web"});
+  h.run_due();
+  EXPECT_EQ(h.haproxy.ready_endpoints("web"),
+            (std::vector<std::string>{"10.0.0.1:80", "10.0.0.2:80"}));
+  EXPECT_EQ(h.haproxy.server("web", "slot1")->uweight, 100);
+  EXPECT_EQ(h.haproxy.server("web", "slot3")->admin, 1);  // FMAINT only: no config bit
+  EXPECT_FALSE(h.haproxy.server("web", "slot-add1"));
+  // The operator reloads: every slot parked again. Same slots, no `add server`.
+  park();
+  h.haproxy.pid += 1;
+  h.driver.on_haproxy_restarted(h.clock.now());
+  h.run_due();
+  EXPECT_EQ(h.haproxy.ready_endpoints("web"),
+            (std::vector<std::string>{"10.0.0.1:80", "10.0.0.2:80"}));
+  EXPECT_EQ(h.haproxy.server("web", "slot3")->admin, 1);
+  EXPECT_FALSE(h.haproxy.server("web", "slot-add1"));
+  EXPECT_EQ(h.driver.counters().command_errors, 0u);
+}
+
 TEST(HaproxyDriver, RestartNotificationDropsTheInFlightSession) {
   DriverHarness h;
   h.haproxy.add_backend("web", 2);

@@ -315,6 +315,55 @@ TEST(HaproxyPlan, CapturedStateReplannedAgainstTheSameRoutesIsQuiet) {
   EXPECT_EQ(plan.assignment.at("two"), "slot2");
 }
 
+// `server-template slot 1-N 127.0.0.1:9 weight 0`: in service at weight 0, taking no requests.
+BackendSnapshot parked_slots(int n) {
+  BackendSnapshot s;
+  for (int i = 1; i <= n; ++i) {
+    s.rows.push_back(slot(i, "127.0.0.1", 9, 0, 0));
+    s.rows.back().initial_weight = 0;
+  }
+  return s;
+}
+
+TEST(HaproxyPlan, ParkedWeightZeroSlotsAreFreeAndTheRestGoToMaintenance) {
+  const auto plan =
+      plan_backend("web", parked_slots(3), {route("a", "10.0.0.1", 8080, 100)}, {}, kT0);
+  // a takes slot1 (it is in service already: its weight is what lets requests in); the others are
+  // put in maintenance at once (nothing to drain), and are free.
+  EXPECT_EQ(texts(plan), (std::vector<std::string>{
+                             "set server web/slot1 addr 10.0.0.1 port 8080",
+                             "set server web/slot1 weight 100",
+                             "set server web/slot2 state maint",
+                             "set server web/slot3 state maint",
+                         }));
+  EXPECT_TRUE(plan.unplaced.empty());
+  EXPECT_TRUE(plan.removals.empty());
+  EXPECT_FALSE(plan.needs_loads);
+  EXPECT_EQ(plan.slots_used, 1);
+  // No `add server` fallback for instances while parked slots are left (an operator's reload
+  // brings every slot back parked).
+  PlanSettings fallback;
+  fallback.allow_add_server = true;
+  const auto again =
+      plan_backend("web", parked_slots(2), {route("a", "10.0.0.1", 80), route("b", "10.0.0.2", 80)},
+                   fallback, kT0);
+  EXPECT_EQ(again.dynamic_servers, 0);
+  EXPECT_EQ(again.assignment.at("a"), "slot1");
+  EXPECT_EQ(again.assignment.at("b"), "slot2");
+}
+
+TEST(HaproxyPlan, OnlyWeightZeroTemplateSlotsAreParked) {
+  // A slot at runtime weight 0 whose configured weight is not 0 is an instance someone weighted
+  // down: removed through drain as usual. So is a parked slot the operator drained.
+  BackendSnapshot s = parked_slots(2);
+  s.rows[0].initial_weight = 1;
+  s.rows[1].admin_state = 8;
+  const auto plan = plan_backend("web", s, {}, {}, kT0);
+  EXPECT_EQ(texts(plan), std::vector<std::string>{"set server web/slot1 state drain"});
+  EXPECT_EQ(plan.removals.size(), 2u);
+  EXPECT_TRUE(plan.needs_loads);
+}
+
 TEST(HaproxyPlan, SlotNamesAreNotConfusedWithFallbackNames) {
   SlotNaming n;
   EXPECT_EQ(n.slot_number("slot12"), 12);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_fake.hpp"
+#include "sherlock/managed_state.hpp"
 
 namespace baker::sherlock::haproxy {
 namespace {
@@ -95,6 +96,8 @@ class ReloaderTest : public ::testing::Test {
     auto a = core_->start(now_);
     ASSERT_TRUE(first<WriteConfig>(a));
     a = core_->on_config_written("", now_);
+    ASSERT_TRUE(first<WriteServerState>(a));
+    a = core_->on_server_state_written("", now_);
     ASSERT_TRUE(first<RunCheck>(a));
     a = core_->on_check_done(0, "", now_);
     ASSERT_TRUE(first<StartMaster>(a));
@@ -117,6 +120,8 @@ class ReloaderTest : public ::testing::Test {
     a = core_->on_config_installed("", now_);
     EXPECT_TRUE(first<QueryMaster>(a));
     a = core_->on_show_proc(procs(reloads_before), "", now_);
+    EXPECT_TRUE(first<WriteServerState>(a));
+    a = core_->on_server_state_written("", now_);
     EXPECT_TRUE(first<QueryMaster>(a));
     a = core_->on_reload_sent("", now_);
     EXPECT_TRUE(a.empty());
@@ -135,6 +140,17 @@ class ReloaderTest : public ::testing::Test {
 
   Routes web() { return {{"web", {route("web", "a", "10.0.0.1", 80)}}}; }
 
+  // Runs the driver's sessions against `haproxy` until it has nothing more to send.
+  void drive(testing::FakeHaproxy& haproxy) {
+    for (int i = 0; i < 20; ++i) {
+      auto s = driver_->on_timer(now_);
+      if (!s) return;
+      std::vector<std::string> lines;
+      for (const auto& c : s->commands) lines.push_back(c.text);
+      driver_->on_replies(haproxy.run(lines), now_);
+    }
+  }
+
   ManagedSettings settings_;
   std::unique_ptr<HaproxyDriver> driver_;
   std::unique_ptr<ManagedReloader> core_;
@@ -152,20 +168,53 @@ TEST_F(ReloaderTest, StartUpWritesChecksAndStartsTheFirstConfiguration) {
   EXPECT_NE(write->text.find("stats socket /run/sherlock-1.sock"), std::string::npos);
   EXPECT_NE(write->text.find("stats socket /run/haproxy.sock"), std::string::npos);
   a = core_->on_config_written("", now_);
+  ASSERT_TRUE(first<WriteServerState>(a));
+  EXPECT_EQ(first<WriteServerState>(a)->path, "/run/servers.state");
+  a = core_->on_server_state_written("", now_);
   ASSERT_TRUE(first<RunCheck>(a));
   EXPECT_EQ(first<RunCheck>(a)->argv,
             (std::vector<std::string>{"haproxy", "-c", "-q", "-f", "/run/haproxy.cfg"}));
   a = core_->on_check_done(0, "", now_);
   ASSERT_TRUE(first<StartMaster>(a));
   EXPECT_EQ(first<StartMaster>(a)->argv,
-            (std::vector<std::string>{"haproxy", "-W", "-S", "/run/master.sock,mode,600", "-f",
-                                      "/run/haproxy.cfg"}));
+            (std::vector<std::string>{"haproxy", "-W", "-S", "/run/master.sock,mode,600", "-p",
+                                      "/run/haproxy.pid", "-f", "/run/haproxy.cfg"}));
   EXPECT_EQ(core_->generation(), 1u);
+}
+
+TEST_F(ReloaderTest, StartUpWritesTheServerStateFileFromTheRoutesBeforeTheCheck) {
+  Routes routes = web();
+  routes["web"].push_back(route("web", "b", "10.0.0.2", 80));
+  routes["web"].back().state = wire::InstanceState::draining;  // not placed: no slot
+  driver_->set_routes(routes, {"web"}, now_);
+  auto a = core_->start(now_, &routes);
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("    server-state-file /run/servers.state\n"),
+            std::string::npos);
+  EXPECT_NE(first<WriteConfig>(a)->text.find("    load-server-state-from-file global\n"),
+            std::string::npos);
+  a = core_->on_config_written("", now_);
+  ASSERT_EQ(kinds(a), std::vector<std::size_t>{kind<WriteServerState>()});
+  const auto& text = first<WriteServerState>(a)->text;
+  EXPECT_EQ(text.rfind("1\n# be_id be_name srv_id srv_name ", 0), 0u);
+  EXPECT_NE(text.find("\n0 web 1 slot1 - 2 0 100 100 0 1 0 0 0 0 0 0 - 80 -\n"), std::string::npos);
+  EXPECT_NE(text.find("\n0 web 2 slot2 - 2 1 0 0 0 1 0 0 0 0 0 0 - 9 -\n"), std::string::npos);
+  EXPECT_EQ(text.find("slot17"), std::string::npos);  // 16 slots, one line each
+  EXPECT_NE(text.find("\n0 web 16 slot16 "), std::string::npos);
+  // A file that cannot be written is a start-up failure.
+  ManagedReloader other(settings_, "/run", *driver_);
+  other.start(now_, &routes);
+  other.on_config_written("", now_);
+  a = other.on_server_state_written("No space left on device", now_);
+  ASSERT_TRUE(first<StartFailed>(a));
+  EXPECT_NE(first<StartFailed>(a)->why.find("cannot write /run/servers.state: No space left"),
+            std::string::npos);
 }
 
 TEST_F(ReloaderTest, StartUpIsReadyOnlyWhenTheAdminSocketAnswersAndTheMasterListsAWorker) {
   core_->start(now_);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   core_->on_check_done(0, "", now_);
   auto a = core_->on_master_started(100, "", now_);
   ASSERT_TRUE(first<ProbeSocket>(a));
@@ -195,7 +244,8 @@ TEST_F(ReloaderTest, StartUpIsReadyOnlyWhenTheAdminSocketAnswersAndTheMasterList
   a = core_->on_socket_probed(true, now_);
   a = core_->on_show_proc(procs(0), "", now_);
   EXPECT_EQ(count<Started>(a), 1);
-  EXPECT_NE(logged(a, LogLevel::info).find("running (master pid 100)"), std::string::npos);
+  EXPECT_NE(logged(a, LogLevel::info).find("running (master pid 100, configuration generation 1)"),
+            std::string::npos);
   EXPECT_TRUE(core_->started());
   EXPECT_FALSE(core_->next_deadline());
 }
@@ -203,6 +253,7 @@ TEST_F(ReloaderTest, StartUpIsReadyOnlyWhenTheAdminSocketAnswersAndTheMasterList
 TEST_F(ReloaderTest, MasterExitingDuringStartUpIsAStartUpFailureNamingTheCause) {
   core_->start(now_);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   core_->on_check_done(0, "", now_);
   core_->on_master_started(100, "", now_);
   core_->on_socket_probed(true, now_);  // haproxy opens its sockets before binding the frontend
@@ -222,6 +273,7 @@ TEST_F(ReloaderTest, MasterExitingDuringStartUpIsAStartUpFailureNamingTheCause) 
 TEST_F(ReloaderTest, StartUpTimesOutWhenHaproxyNeverServes) {
   core_->start(now_);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   core_->on_check_done(0, "", now_);
   core_->on_master_started(100, "", now_);
   const auto started = now_;
@@ -244,6 +296,7 @@ TEST_F(ReloaderTest, StartUpTimesOutWhenHaproxyNeverServes) {
 TEST_F(ReloaderTest, RejectedFirstConfigurationAndMissingBinaryAreStartUpFailures) {
   core_->start(now_);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   auto a = core_->on_check_done(1, "[ALERT] parsing error", now_);
   ASSERT_TRUE(first<StartFailed>(a));
   EXPECT_NE(first<StartFailed>(a)->why.find("rejected the managed configuration /run/haproxy.cfg"),
@@ -254,6 +307,7 @@ TEST_F(ReloaderTest, RejectedFirstConfigurationAndMissingBinaryAreStartUpFailure
   ManagedReloader other(settings_, "/run", *driver_);
   other.start(now_);
   other.on_config_written("", now_);
+  other.on_server_state_written("", now_);
   a = other.on_check_done(127, "", now_);
   ASSERT_TRUE(first<StartFailed>(a));
   EXPECT_EQ(first<StartFailed>(a)->why, "--haproxy-bin: cannot run 'haproxy'");
@@ -288,6 +342,8 @@ TEST_F(ReloaderTest, NewServiceIsReloadedAndVerifiedByShowProc) {
   EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
   EXPECT_EQ(first<QueryMaster>(a)->timeout, seconds(2));
   a = core_->on_show_proc(procs(3), "", now_);
+  ASSERT_TRUE(first<WriteServerState>(a));
+  a = core_->on_server_state_written("", now_);
   ASSERT_TRUE(first<QueryMaster>(a));
   EXPECT_EQ(first<QueryMaster>(a)->command, "reload");
   // 2.6 answers nothing to `reload`: the counter in `show proc` tells.
@@ -303,7 +359,8 @@ TEST_F(ReloaderTest, NewServiceIsReloadedAndVerifiedByShowProc) {
   a = fire();
   advance(milliseconds(10));
   a = core_->on_show_proc(procs(4), "", now_);
-  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<reloader::NewWorker>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<RemoveFile>(), kind<SaveState>(),
+                                                kind<reloader::NewWorker>()}));
   EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock-1.sock");
   EXPECT_EQ(first<reloader::NewWorker>(a)->admin_socket, "/run/sherlock-2.sock");
   EXPECT_EQ(core_->admin_socket(), "/run/sherlock-2.sock");
@@ -337,6 +394,7 @@ TEST_F(ReloaderTest, ChangesArrivingMidReloadGoIntoTheNextReload) {
   a = core_->on_check_done(0, "", now_);
   a = core_->on_config_installed("", now_);
   a = core_->on_show_proc(procs(0), "", now_);
+  a = core_->on_server_state_written("", now_);
   EXPECT_TRUE(routes_changed(routes).empty());
   a = core_->on_reload_sent("", now_);
   a = fire();
@@ -409,6 +467,7 @@ TEST_F(ReloaderTest, ShowProcReportingAFailedReloadIsAFailure) {
   core_->on_check_done(0, "", now_);
   core_->on_config_installed("", now_);
   core_->on_show_proc(procs(2, 1), "", now_);
+  core_->on_server_state_written("", now_);
   core_->on_reload_sent("", now_);
   fire();
   const auto a = core_->on_show_proc(procs(3, 2), "", now_);
@@ -433,6 +492,7 @@ TEST_F(ReloaderTest, ReloadTimesOutWhenNoNewWorkerAppears) {
   core_->on_check_done(0, "", now_);
   core_->on_config_installed("", now_);
   core_->on_show_proc(procs(0), "", now_);
+  core_->on_server_state_written("", now_);
   core_->on_reload_sent("", now_);
   Actions a;
   for (int polls = 0; polls < 10000; ++polls) {
@@ -466,6 +526,7 @@ TEST_F(ReloaderTest, MasterCliFailuresFailTheReload) {
   core_->on_check_done(0, "", now_);
   core_->on_config_installed("", now_);
   core_->on_show_proc(procs(0), "", now_);
+  core_->on_server_state_written("", now_);
   a = core_->on_reload_sent("Broken pipe", now_);
   EXPECT_NE(logged(a, LogLevel::error).find("master socket 'reload': Broken pipe"),
             std::string::npos);
@@ -498,9 +559,95 @@ TEST_F(ReloaderTest, BackendOutOfSlotsReloadsWithTwiceTheSlots) {
   const auto* write = first<WriteConfig>(a);
   ASSERT_TRUE(write);
   // Doubled: 2 -> 4, every instance in a slot, the two placed ones where they are.
-  EXPECT_NE(write->text.find("server slot4 127.0.0.1:9 weight 1 disabled\n"), std::string::npos);
+  EXPECT_NE(write->text.find("server slot4 127.0.0.1:9 weight 0\n"), std::string::npos);
   EXPECT_EQ(write->text.find("server slot5"), std::string::npos);
   EXPECT_NE(write->text.find(" 10.0.0.3:80 "), std::string::npos);
+}
+
+TEST_F(ReloaderTest, ServerStateIsWrittenFromTheDriverRightBeforeTheReload) {
+  settings_.slots = 2;
+  core_ = std::make_unique<ManagedReloader>(settings_, "/run", *driver_);
+  start_up();
+  Routes routes = web();
+  routes_changed(routes);
+  finish_reload();
+  testing::FakeHaproxy haproxy;
+  haproxy.add_backend("web", 2);
+  drive(haproxy);  // a in slot1
+  ASSERT_EQ(haproxy.ready_endpoints("web"), std::vector<std::string>{"10.0.0.1:80"});
+
+  // A new service: the plan has a in slot1, slot2 free.
+  routes["api"] = {route("api", "x", "10.0.1.1", 90)};
+  auto a = routes_changed(routes);
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("server slot1 10.0.0.1:80 weight 100\n"),
+            std::string::npos);
+  EXPECT_NE(first<WriteConfig>(a)->text.find("server slot2 127.0.0.1:9 weight 0\n"),
+            std::string::npos);
+  core_->on_config_written("", now_);
+  // While it is checked, a leaves (a request still on it) and b arrives: the running worker
+  // drains a and puts b in slot2.
+  haproxy.server("web", "slot1")->sessions = 1;
+  routes["web"] = {route("web", "b", "10.0.0.2", 80)};
+  driver_->set_routes(routes, {"web"}, now_);
+  drive(haproxy);
+  ASSERT_EQ(haproxy.ready_endpoints("web"), std::vector<std::string>{"10.0.0.2:80"});
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  a = core_->on_show_proc(procs(1), "", now_);
+  ASSERT_EQ(kinds(a), std::vector<std::size_t>{kind<WriteServerState>()});
+  const auto& text = first<WriteServerState>(a)->text;
+  // a starts draining in the new worker, as in the old one; slot2's line is the free address, so
+  // it starts in maintenance (b reaches the new worker when the driver reads it).
+  EXPECT_NE(text.find("\n0 web 1 slot1 - 2 8 100 100 "), std::string::npos) << text;
+  EXPECT_NE(text.find("\n0 web 2 slot2 - 2 1 "), std::string::npos) << text;
+  EXPECT_NE(text.find("\n0 api 1 slot1 - 2 0 100 100 0 1 0 0 0 0 0 0 - 90 -\n"), std::string::npos);
+  a = core_->on_server_state_written("", now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "reload");
+}
+
+TEST_F(ReloaderTest, UnwritableServerStateFailsTheReloadBeforeItIsSent) {
+  start_up();
+  routes_changed(web());
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  core_->on_show_proc(procs(0), "", now_);
+  auto a = core_->on_server_state_written("Read-only file system", now_);
+  EXPECT_FALSE(first<QueryMaster>(a));  // no `reload` with a stale file
+  EXPECT_NE(logged(a, LogLevel::error)
+                .find("reload failed: cannot write /run/servers.state: Read-only file system"),
+            std::string::npos);
+  EXPECT_EQ(core_->counters().reload_failures, 1u);
+  ASSERT_EQ(core_->next_deadline(), now_ + seconds(1));
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));  // web is retried
+  EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
+  a = finish_reload();
+  ASSERT_TRUE(first<reloader::NewWorker>(a));
+}
+
+TEST_F(ReloaderTest, MasterExitWhileTheServerStateIsWrittenRestartsWithItsServices) {
+  start_up();
+  routes_changed(web());
+  core_->on_config_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_config_installed("", now_);
+  ASSERT_TRUE(first<WriteServerState>(core_->on_show_proc(procs(0), "", now_)));
+  auto a = core_->on_master_exit(1, now_);
+  EXPECT_EQ(count<CancelPending>(a), 0);  // a file write: nothing in flight to abandon
+  EXPECT_TRUE(core_->on_server_state_written("", now_).empty());  // its late outcome
+  a = fire();
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_EQ(first<WriteConfig>(a)->path, "/run/haproxy.cfg");
+  EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
+  a = core_->on_config_written("", now_);
+  ASSERT_TRUE(first<WriteServerState>(a));
+  EXPECT_NE(first<WriteServerState>(a)->text.find("\n0 web 1 slot1 - 2 0 100 100 "),
+            std::string::npos);
+  a = core_->on_server_state_written("", now_);
+  ASSERT_TRUE(first<StartMaster>(a));
 }
 
 // Restarts.
@@ -520,6 +667,8 @@ TEST_F(ReloaderTest, MasterExitRestartsAfterBackoffThatDoublesAndResetsAfterAMin
     if (!write) return;
     EXPECT_EQ(write->path, "/run/haproxy.cfg");  // no master runs: written in place
     a = core_->on_config_written("", now_);
+    EXPECT_TRUE(first<WriteServerState>(a));
+    a = core_->on_server_state_written("", now_);
     EXPECT_TRUE(first<StartMaster>(a));
     a = core_->on_master_started(200, "", now_);
     EXPECT_TRUE(first<reloader::NewWorker>(a));
@@ -552,6 +701,7 @@ TEST_F(ReloaderTest, MasterExitDuringAReloadAbandonsItAndTheRestartTakesItsServi
   ASSERT_TRUE(first<WriteConfig>(a));
   EXPECT_NE(first<WriteConfig>(a)->text.find("backend web\n"), std::string::npos);
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   a = core_->on_master_started(300, "", now_);
   EXPECT_FALSE(first<WriteConfig>(a));  // nothing left for a reload
   EXPECT_EQ(core_->generation(), 2u);
@@ -563,6 +713,7 @@ TEST_F(ReloaderTest, FailedRestartIsRetriedWithBackoff) {
   core_->on_master_exit(1, now_);
   fire();
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   auto a = core_->on_master_started(-1, "fork failed: Resource temporarily unavailable", now_);
   EXPECT_NE(logged(a, LogLevel::error).find("cannot restart haproxy: fork failed"),
             std::string::npos);
@@ -570,6 +721,7 @@ TEST_F(ReloaderTest, FailedRestartIsRetriedWithBackoff) {
   a = fire();
   ASSERT_TRUE(first<WriteConfig>(a));
   core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
   a = core_->on_master_started(-1, "fork failed", now_);
   EXPECT_EQ(core_->next_deadline(), now_ + seconds(4));  // doubled
   EXPECT_EQ(core_->counters().restarts, 1u);             // one exit, however many attempts
@@ -585,10 +737,12 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
   core_->on_check_done(0, "", now_);
   core_->on_config_installed("", now_);
   core_->on_show_proc(procs(0), "", now_);
+  core_->on_server_state_written("", now_);
   core_->on_reload_sent("", now_);
   fire();  // a `show proc` is in flight
   auto a = core_->stop(now_);
-  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>()}));
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>(),
+                                                kind<RemoveFile>()}));
   EXPECT_EQ(first<StopMaster>(a)->grace, seconds(3));
   EXPECT_TRUE(core_->stopped());
   EXPECT_FALSE(core_->next_deadline());
@@ -605,7 +759,167 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
 TEST_F(ReloaderTest, StopWhileIdleStopsTheMaster) {
   start_up();
   const auto a = core_->stop(now_);
-  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<StopMaster>()}));
+  EXPECT_EQ(kinds(a), (std::vector<std::size_t>{kind<StopMaster>(), kind<RemoveFile>()}));
+  EXPECT_EQ(first<RemoveFile>(a)->path, "/run/sherlock.state");  // nothing left to adopt
+}
+
+TEST(ReloaderKeep, KeepOnExitLeavesHaproxyServingAndItsStateFile) {
+  ManagedSettings settings;
+  settings.stop_on_exit = false;
+  DriverSettings d;
+  d.managed = true;
+  HaproxyDriver driver(d);
+  ManagedReloader core(settings, "/run", driver);
+  const TimePoint now{};
+  core.start(now);
+  core.on_config_written("", now);
+  core.on_server_state_written("", now);
+  core.on_check_done(0, "", now);
+  core.on_master_started(100, "", now);
+  core.on_socket_probed(true, now);
+  ASSERT_TRUE(first<Started>(core.on_show_proc(procs(0), "", now)));
+  const auto a = core.stop(now);
+  EXPECT_EQ(count<StopMaster>(a), 0);
+  EXPECT_EQ(count<RemoveFile>(a), 0);
+  EXPECT_NE(logged(a, LogLevel::info).find("leaving haproxy serving (master pid 100)"),
+            std::string::npos);
+}
+
+// Start from the routes, and the state the next sherlock adopts.
+
+TEST_F(ReloaderTest, StartWithRoutesWritesEveryServiceIntoTheFirstConfiguration) {
+  Routes routes = web();
+  routes["api"] = {route("api", "b", "10.0.0.2", 81)};
+  routes["empty"] = {};
+  std::vector<std::string> names{"web", "api", "empty"};
+  driver_->set_routes(routes, names, now_);
+  const auto a = core_->start(now_, &routes);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_NE(write->text.find("backend web\n"), std::string::npos);
+  EXPECT_NE(write->text.find("backend api\n"), std::string::npos);
+  EXPECT_EQ(write->text.find("backend empty\n"), std::string::npos);  // no route, no backend
+  EXPECT_NE(write->text.find("server slot1 10.0.0.1:80"), std::string::npos);
+  EXPECT_NE(write->text.find("server slot1 10.0.0.2:81"), std::string::npos);
+  core_->on_config_written("", now_);
+  core_->on_server_state_written("", now_);
+  core_->on_check_done(0, "", now_);
+  core_->on_master_started(100, "", now_);
+  core_->on_socket_probed(true, now_);
+  // Started with both services: the same routes need no reload.
+  ASSERT_TRUE(first<Started>(core_->on_show_proc(procs(0), "", now_)));
+  EXPECT_TRUE(routes_changed(routes).empty());
+}
+
+TEST_F(ReloaderTest, StartedAndReloadedSaveWhatTheNextSherlockAdopts) {
+  start_up();
+  routes_changed(web());
+  const auto a = finish_reload();
+  const auto* save = first<SaveState>(a);
+  ASSERT_TRUE(save);
+  EXPECT_EQ(save->path, "/run/sherlock.state");
+  std::string why;
+  const auto state = parse_managed_state(save->text, &why);
+  ASSERT_TRUE(state) << why;
+  EXPECT_EQ(state->master_pid, 100);
+  EXPECT_EQ(state->generation, 2u);
+  EXPECT_EQ(state->settings, settings_fingerprint(settings_));
+  EXPECT_EQ(state->http, (std::map<std::string, int>{{"web", 16}}));
+}
+
+ManagedState adoptable(const ManagedSettings& settings) {
+  ManagedState s;
+  s.master_pid = 4242;
+  s.generation = 7;
+  s.settings = settings_fingerprint(settings);
+  s.http = {{"web", 16}};
+  return s;
+}
+
+TEST_F(ReloaderTest, AdoptionProbesTheRunningHaproxyAndSpawnsNothing) {
+  auto a = core_->adopt(adoptable(settings_), now_);
+  ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<ProbeSocket>()}));
+  EXPECT_EQ(first<ProbeSocket>(a)->path, "/run/sherlock-7.sock");
+  a = core_->on_socket_probed(true, now_);
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  a = core_->on_show_proc(procs(0), "", now_);
+  EXPECT_EQ(count<Started>(a), 1);
+  EXPECT_EQ(count<StartMaster>(a) + count<WriteConfig>(a), 0);
+  EXPECT_NE(logged(a, LogLevel::info)
+                .find("adopted the running haproxy (master pid 4242, "
+                      "configuration generation 7)"),
+            std::string::npos);
+  EXPECT_TRUE(core_->adopted());
+  EXPECT_EQ(core_->generation(), 7u);
+  EXPECT_EQ(core_->admin_socket(), "/run/sherlock-7.sock");
+  // web is in the adopted configuration: its routes need no reload; a new service does, with the
+  // next generation, reloaded through the adopted master.
+  EXPECT_TRUE(routes_changed(web()).empty());
+  Routes more = web();
+  more["api"] = {route("api", "b", "10.0.0.2", 81)};
+  a = routes_changed(more);
+  ASSERT_TRUE(first<WriteConfig>(a));
+  EXPECT_NE(first<WriteConfig>(a)->text.find("stats socket /run/sherlock-8.sock"),
+            std::string::npos);
+  // Stopping an adopted haproxy stops the adopted master (this core's settings say stop).
+  EXPECT_EQ(count<StopMaster>(core_->stop(now_)), 1);
+}
+
+TEST_F(ReloaderTest, AdoptingAConfigurationFromOtherSettingsReloadsWithOurs) {
+  auto state = adoptable(settings_);
+  state.settings = "frontend=127.0.0.1:9000 balance=first";
+  core_->adopt(state, now_);
+  core_->on_socket_probed(true, now_);
+  const auto a = core_->on_show_proc(procs(0), "", now_);
+  ASSERT_TRUE(first<Started>(a));
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->path, "/run/haproxy.cfg.new");
+  EXPECT_NE(write->text.find("bind 127.0.0.1:8000"), std::string::npos);
+  EXPECT_NE(write->text.find("backend web\n"), std::string::npos);  // the adopted slots stay
+  EXPECT_NE(logged(a, LogLevel::info).find("the adopted configuration is replaced by ours"),
+            std::string::npos);
+}
+
+TEST_F(ReloaderTest, AdoptedSocketSilentButAWorkerRunsIsReloadedWithANewGeneration) {
+  // The last sherlock stopped during a reload: the state names generation 7, but the worker
+  // serves generation 8's socket. After a second of silence the master is asked.
+  core_->adopt(adoptable(settings_), now_);
+  auto a = core_->on_socket_probed(false, now_);
+  EXPECT_FALSE(first<QueryMaster>(a));
+  while (now_ < TimePoint{} + std::chrono::hours(1) + seconds(1)) {
+    a = fire();
+    ASSERT_TRUE(first<ProbeSocket>(a));
+    a = core_->on_socket_probed(false, now_);
+    if (first<QueryMaster>(a)) break;
+  }
+  ASSERT_TRUE(first<QueryMaster>(a));
+  EXPECT_EQ(first<QueryMaster>(a)->command, "show proc");
+  a = core_->on_show_proc(procs(0), "", now_);
+  ASSERT_TRUE(first<Started>(a));
+  EXPECT_NE(logged(a, LogLevel::warn).find("does not answer but its master lists a worker"),
+            std::string::npos);
+  const auto* write = first<WriteConfig>(a);
+  ASSERT_TRUE(write);
+  EXPECT_NE(write->text.find("stats socket /run/sherlock-9.sock"), std::string::npos);
+}
+
+TEST_F(ReloaderTest, AdoptedHaproxyThatNeverAnswersFailsNamingItsRunDirectory) {
+  core_->adopt(adoptable(settings_), now_);
+  Actions a = core_->on_socket_probed(false, now_);
+  for (int i = 0; i < 100000 && !first<StartFailed>(a); ++i) {
+    a = fire();
+    if (first<ProbeSocket>(a)) {
+      a = core_->on_socket_probed(false, now_);
+    }
+    if (first<QueryMaster>(a)) a = core_->on_show_proc(std::nullopt, "Connection refused", now_);
+  }
+  const auto* failed = first<StartFailed>(a);
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->why.find("the haproxy (master pid 4242) running from run dir /run"),
+            std::string::npos);
+  EXPECT_NE(failed->why.find("stop it, or give another --run-dir"), std::string::npos);
 }
 
 }  // namespace

@@ -758,7 +758,7 @@ int run(const Options& o) {
                    with_directories({o.bin + "/sherlock", "--listen", "127.0.0.1:0", "--http",
                                      "127.0.0.1:" + std::to_string(port(2)), "--frontend",
                                      "127.0.0.1:" + std::to_string(frontends[kAdmin]), "--run-dir",
-                                     o.dir + "/sherlock-run"}),
+                                     o.dir + "/sherlock-run", "--haproxy-on-exit", "stop"}),
                    log + "sherlock.log");
   const auto start_applier = [&](Kind k, int window_ms, std::uint16_t http_port) {
     return spawn(kKindName[k],
