@@ -29,7 +29,7 @@ struct ManagedConfig {
   std::string admin_socket;   // this generation's socket, sherlock's own (never an old worker)
   std::string frontend_host = "127.0.0.1";
   std::uint16_t frontend_port = 8000;
-  std::string balance = "random";
+  std::string balance = "roundrobin";  // random costs weight x 16 tree nodes per server
   std::string slot_prefix = "slot";
   // Set: every backend loads its servers' starting states from this file (`server-state-file`).
   std::string server_state_file;

@@ -306,7 +306,7 @@ void ManagedHaproxy::perform_start_master(const StartMaster& start) {
 void ManagedHaproxy::perform_stop_master(const StopMaster& stop) {
   if (!master_ || !master_->running()) return;
   // SIGUSR1: a soft stop. The workers stop listening and finish the requests in flight; the master
-  // exits after them. Never SIGKILL under load: hard-stop-after bounds it.
+  // exits after them. SIGTERM only after the grace.
   spdlog::info("haproxy: soft-stopping haproxy (master pid {})", master_->pid());
   // Sent again every 250 ms: a master still loading its configuration (just started or restarted)
   // loses a signal that arrives before it installs its handlers (seen: it then served on).
@@ -320,10 +320,16 @@ void ManagedHaproxy::perform_stop_master(const StopMaster& stop) {
             .has_value();
   }
   if (!exited) {
+    // Requests longer than the grace are cut; so is 2.6.12's worker that missed a soft stop sent
+    // while its master re-executed itself right after start-up (it stops listening, never exits).
     spdlog::warn(
-        "haproxy: master pid {} still finishing requests after {} ms; it exits by itself "
-        "(hard-stop-after 2m)",
+        "haproxy: master pid {} still running {} ms after the soft stop: stopping it now "
+        "(SIGTERM)",
         master_->pid(), std::chrono::duration_cast<std::chrono::milliseconds>(stop.grace).count());
+    master_->signal(SIGTERM);
+    if (!master_->wait_for(std::chrono::seconds(2))) {
+      spdlog::error("haproxy: master pid {} did not exit on SIGTERM", master_->pid());
+    }
   }
 }
 

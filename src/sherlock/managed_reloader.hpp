@@ -35,7 +35,7 @@ struct ManagedSettings {
   std::uint16_t frontend_port = 8000;
   std::map<std::string, std::uint16_t> tcp_ports;  // service -> TCP listener port
   int slots = 16;                                  // initial slots per backend
-  std::string balance = "random";
+  std::string balance = "roundrobin";              // random costs weight x 16 tree nodes per server
   std::string backend_prefix;
   SlotNaming naming;
   // --haproxy-timeout: a configuration with 10k servers takes ~10 s to load on 2 cores.
@@ -52,7 +52,9 @@ struct ManagedSettings {
   // in flight), or leave it serving for the next sherlock with this run dir to adopt (sherlock's
   // flag defaults to that). A crash always leaves it running.
   bool stop_on_exit = true;
-  Duration stop_grace = std::chrono::seconds(3);  // how long sherlock waits for a soft stop
+  // How long a soft stop may take before haproxy is told to stop at once (SIGTERM): requests in
+  // flight longer than this are cut, and 2.6.12 may miss a soft stop sent right after its start.
+  Duration stop_grace = std::chrono::seconds(10);
   // A fresh start waits up to this long for the replica's first snapshot, so the first
   // configuration already holds every service and instance (no 503 for a service the replica
   // holds). Zero starts at once (sherlock's flag defaults to 5 s).
@@ -102,7 +104,7 @@ struct QueryMaster {
 // Abandon the check (kill it) or master command in flight; its outcome is not to be reported.
 struct CancelPending {};
 // Soft-stop the master if it runs (SIGUSR1: stop listening, finish the requests in flight) and
-// wait up to `grace` for it to exit; never a hard stop.
+// wait up to `grace` for it to exit; then SIGTERM (haproxy's hard stop) and a short wait.
 struct StopMaster {
   Duration grace{};
 };

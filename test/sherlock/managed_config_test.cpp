@@ -58,7 +58,7 @@ TEST(HaproxyManagedConfig, FrontendRoutesTheFirstPathSegmentToItsBackend) {
 TEST(HaproxyManagedConfig, SlotsListCurrentServersStatically) {
   const auto text = write_haproxy_config(sample());
   EXPECT_TRUE(has(text, "backend web"));
-  EXPECT_TRUE(has(text, "    balance random"));
+  EXPECT_TRUE(has(text, "    balance roundrobin"));
   EXPECT_TRUE(has(text, "    http-reuse always"));
   EXPECT_TRUE(has(text, "    server slot1 10.0.0.1:8080 weight 100"));
   // No `disabled` (its bit would stay on a serving slot): the server-state file says how each

@@ -743,7 +743,7 @@ TEST_F(ReloaderTest, StopDuringAReloadAbandonsIt) {
   auto a = core_->stop(now_);
   ASSERT_EQ(kinds(a), (std::vector<std::size_t>{kind<CancelPending>(), kind<StopMaster>(),
                                                 kind<RemoveFile>()}));
-  EXPECT_EQ(first<StopMaster>(a)->grace, seconds(3));
+  EXPECT_EQ(first<StopMaster>(a)->grace, seconds(10));
   EXPECT_TRUE(core_->stopped());
   EXPECT_FALSE(core_->next_deadline());
   // What the shell might still report changes nothing.
