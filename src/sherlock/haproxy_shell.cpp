@@ -156,9 +156,9 @@ ShellSettings shell_settings_from(const po::variables_map& v) {
                               "' is neither a Unix socket path (starting with / or .) nor "
                               "IP:PORT");
     }
-    for (const char* managed_only : {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend",
-                                     "tcp-port", "balance", "haproxy-on-exit",
-                                     "haproxy-wait-routes"}) {
+    for (const char* managed_only :
+         {"haproxy-bin", "haproxy-timeout", "run-dir", "frontend", "tcp-port", "balance",
+          "haproxy-on-exit", "haproxy-wait-routes"}) {
       if (given(managed_only)) {
         bad(managed_only, "applies to managed mode only (it has no effect with --haproxy-sock)");
       }
@@ -258,21 +258,21 @@ HaproxyShell::HaproxyShell(boost::asio::io_context& io, ShellSettings settings)
       // No haproxy yet: its first configuration comes from the replica, so it never answers 503
       // for a service the replica holds.
       waiting_start_ = true;
+      const auto wait_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(settings_.managed.routes_wait)
+              .count();
       spdlog::info("haproxy: starting haproxy once the replica holds a snapshot (at most {} ms)",
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                       settings_.managed.routes_wait)
-                       .count());
+                   wait_ms);
       start_timer_.expires_after(settings_.managed.routes_wait);
-      start_timer_.async_wait(
-          [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (ec || !alive.lock() || !waiting_start_ || stopped_) return;
-            spdlog::warn("haproxy: no snapshot from any directory within {} ms: starting haproxy "
-                         "with the routes held so far",
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                             settings_.managed.routes_wait)
-                             .count());
-            start_managed(nullptr);
-          });
+      start_timer_.async_wait([this, wait_ms, alive = std::weak_ptr<bool>(alive_)](
+                                  const boost::system::error_code& ec) {
+        if (ec || !alive.lock() || !waiting_start_ || stopped_) return;
+        spdlog::warn(
+            "haproxy: no snapshot from any directory within {} ms: starting haproxy "
+            "with the routes held so far",
+            wait_ms);
+        start_managed(nullptr);
+      });
     } else {
       start_managed(nullptr);
       endpoint.path = managed_->admin_socket();

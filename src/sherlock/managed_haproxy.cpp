@@ -139,9 +139,10 @@ bool ManagedHaproxy::adopt() {
     spdlog::warn("haproxy: ignoring {}: {}", path, why);
     return false;
   }
-  // A live master, and haproxy: a pid reused by another program after a reboot is not adopted.
+  // A live master, and haproxy: a pid reused by another program after a reboot is not adopted
+  // (a pid that no longer runs has no comm).
   const auto comm = read_file("/proc/" + std::to_string(state->master_pid) + "/comm");
-  if (::kill(state->master_pid, 0) != 0 || comm.rfind("haproxy", 0) != 0) {
+  if (comm.rfind("haproxy", 0) != 0) {
     spdlog::info("haproxy: the haproxy recorded in {} (master pid {}) no longer runs: starting one",
                  path, state->master_pid);
     return false;
@@ -153,14 +154,19 @@ bool ManagedHaproxy::adopt() {
                  e.what());
     return false;
   }
+  watch_master();
+  run_blocking(core_->adopt(*state, Clock::now()));
+  return true;
+}
+
+// The core hears of the master's exit (not of an earlier master's, replaced since).
+void ManagedHaproxy::watch_master() {
   master_->watch(
       [this, alive = std::weak_ptr<bool>(alive_), proc = std::weak_ptr(master_)](int status) {
         const auto self = proc.lock();
         if (!alive.lock() || !self || self != master_) return;
         feed(core_->on_master_exit(status, Clock::now()));
       });
-  run_blocking(core_->adopt(*state, Clock::now()));
-  return true;
 }
 
 void ManagedHaproxy::start(const Routes* all) {
@@ -294,12 +300,7 @@ void ManagedHaproxy::perform_start_master(const StartMaster& start) {
     feed(core_->on_master_started(-1, e.what(), Clock::now()));
     return;
   }
-  master_->watch(
-      [this, alive = std::weak_ptr<bool>(alive_), proc = std::weak_ptr(master_)](int status) {
-        const auto self = proc.lock();
-        if (!alive.lock() || !self || self != master_) return;
-        feed(core_->on_master_exit(status, Clock::now()));
-      });
+  watch_master();
   feed(core_->on_master_started(master_->pid(), "", Clock::now()));
 }
 

@@ -66,6 +66,7 @@ class ManagedHaproxy {
   void perform_check(const reloader::RunCheck& check);
   void perform_query(const reloader::QueryMaster& query);
   void perform_start_master(const reloader::StartMaster& start);
+  void watch_master();
   void perform_stop_master(const reloader::StopMaster& stop);
   void cancel_pending();
   void deliver_reply(const std::string& command, const boost::system::error_code& ec,

@@ -16,11 +16,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "json_value.hpp"
@@ -113,20 +113,13 @@ Cluster::Cluster(std::size_t directories)
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // pid -> command line (NULs as spaces) of every haproxy started on `master_socket`.
 std::map<int, std::string> haproxies_on(const std::string& master_socket) {
   std::map<int, std::string> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     const auto name = e.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    auto cmd = slurp(e.path().string() + "/cmdline");
+    auto cmd = read_file(e.path().string() + "/cmdline");
     std::replace(cmd.begin(), cmd.end(), '\0', ' ');
     if (cmd.find("haproxy") != std::string::npos && cmd.find(" -W ") != std::string::npos &&
         cmd.find(master_socket) != std::string::npos) {
@@ -137,7 +130,7 @@ std::map<int, std::string> haproxies_on(const std::string& master_socket) {
 }
 
 int parent_of(int pid) {
-  const auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return -1;
   std::istringstream in(stat.substr(close + 2));
@@ -150,7 +143,7 @@ int parent_of(int pid) {
 }  // namespace
 
 int Cluster::managed_master_pid() const {
-  const auto text = slurp(managed_run_dir() + "/haproxy.pid");
+  const auto text = read_file(managed_run_dir() + "/haproxy.pid");
   try {
     return text.empty() ? -1 : std::stoi(text);
   } catch (const std::exception&) {

@@ -10,8 +10,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -434,13 +434,7 @@ TEST(SherlockStartup, SecondSherlockOnTheSameRunDirIsRefusedAndStopEndsHaproxy) 
   ASSERT_TRUE(wait_until(
       [&] { return first.log().find("managed haproxy running") != std::string::npos; }, 20000ms))
       << first.log();
-  const auto pid_text = [&] {
-    std::ifstream in(run.file("run") + "/haproxy.pid");
-    int pid = -1;
-    in >> pid;
-    return pid;
-  };
-  const int master = pid_text();
+  const int master = std::atoi(read_file(run.file("run") + "/haproxy.pid").c_str());
   ASSERT_GT(master, 1);
   EXPECT_TRUE(std::filesystem::exists(run.file("run") + "/sherlock.state"));
 

@@ -546,13 +546,7 @@ TEST_F(ReloaderTest, BackendOutOfSlotsReloadsWithTwiceTheSlots) {
   routes["web"].push_back(route("web", "b", "10.0.0.2", 80));
   routes["web"].push_back(route("web", "c", "10.0.0.3", 80));
   driver_->set_routes(routes, {"web"}, now_);
-  for (int i = 0; i < 10; ++i) {
-    auto s = driver_->on_timer(now_);
-    if (!s) break;
-    std::vector<std::string> lines;
-    for (const auto& c : s->commands) lines.push_back(c.text);
-    driver_->on_replies(haproxy.run(lines), now_);
-  }
+  drive(haproxy);
   ASSERT_EQ(driver_->unplaced().count("web"), 1u);
   const auto a = core_->on_routes(nullptr, now_);
   EXPECT_NE(logged(a, LogLevel::info).find("more slots in web"), std::string::npos);

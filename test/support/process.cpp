@@ -102,7 +102,11 @@ int ChildProcess::stop(std::chrono::milliseconds grace) {
 }
 
 std::string ChildProcess::log() const {
-  std::ifstream in(log_path_);
+  return read_file(log_path_);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

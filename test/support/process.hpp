@@ -42,6 +42,9 @@ class ChildProcess {
   bool own_log_ = false;
 };
 
+// The whole file ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
 // Polls pred every `every` until it returns true or timeout passes. Returns the last pred value.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds every = 10ms);
