@@ -85,6 +85,19 @@ TEST_P(SherlockRestart, ManagedHaproxyKeepsServingAndIsAdopted) {
   c.add_instance("v2");
   EXPECT_TRUE(wait_until([&] { return ready_set(sock, "greeting").size() == 4; }, kConverge))
       << c.sherlock().log();
+  // Slots look like what they are: serving ones with no admin bit, free ones in maintenance set
+  // at runtime (1), none with the config-maintenance bit.
+  int serving = 0, free = 0;
+  for (const auto& row : servers_state(sock, "greeting")) {
+    if (row.admin_state == 0) {
+      ++serving;
+    } else {
+      EXPECT_EQ(row.admin_state, 1) << row.server;
+      ++free;
+    }
+  }
+  EXPECT_EQ(serving, 4);
+  EXPECT_GT(free, 0);
 }
 
 TEST_P(SherlockRestart, ExternalHaproxyKeepsItsServers) {
