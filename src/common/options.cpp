@@ -45,6 +45,16 @@ void boost::program_options::typed_value<baker::Duration, char>::xparse(
 
 namespace baker {
 
+std::string_view baker_version() {
+  return BAKER_VERSION;
+}
+
+std::string program_name(int argc, char** argv) {
+  if (argc < 1 || !argv[0]) return "baker";
+  const std::string_view path = argv[0];
+  return std::string(path.substr(path.rfind('/') + 1));
+}
+
 ParsedOptions parse_options(int argc, char** argv, const po::options_description& flags,
                             const std::string& usage, const std::string& config_option) {
   ParsedOptions out;
@@ -52,6 +62,11 @@ ParsedOptions parse_options(int argc, char** argv, const po::options_description
     po::store(po::parse_command_line(argc, argv, flags), out.values);
     if (out.values.count("help")) {
       std::cout << usage << "\n\n" << flags << "\n";
+      out.exit_code = 0;
+      return out;
+    }
+    if (flags.find_nothrow("version", false) && out.values.count("version")) {
+      std::cout << program_name(argc, argv) << " (Baker) " << baker_version() << "\n";
       out.exit_code = 0;
       return out;
     }

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/clock.hpp"
 #include "common/duration.hpp"
@@ -28,6 +29,11 @@ struct ParsedOptions {
 // the bad flag, value or file line, then "(see --help)") to stderr. Never throws.
 ParsedOptions parse_options(int argc, char** argv, const po::options_description& flags,
                             const std::string& usage, const std::string& config_option = "config");
+
+// argv[0] without its directory, and the project's version: what --version prints ("directory
+// (Baker) 0.1.0"), for every program whose flags define "version".
+std::string program_name(int argc, char** argv);
+std::string_view baker_version();
 
 // A duration flag in common/duration.hpp's grammar ("250ms", "2s", "1m"), within [min, max]:
 // read it with .as<Duration>(). A bad value is a po::error naming the flag:

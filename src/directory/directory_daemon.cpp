@@ -60,6 +60,7 @@ constexpr std::size_t kAuthTrailer = 5 + 2 + wire::kMacSize;
 DirectoryDaemon::DirectoryDaemon(asio::io_context& io, const DaemonSettings& settings, int argc,
                                  char** argv)
     : io_(io),
+      systemd_(io),
       settings_(settings),
       argc_(argc),
       argv_(argv),
@@ -153,6 +154,14 @@ void DirectoryDaemon::start() {
   do_await_signal();
   do_rate_timer();
   arm_timer();
+  systemd_.ready(systemd_status());  // every socket is bound (the constructor did it)
+}
+
+std::string DirectoryDaemon::systemd_status() const {
+  return "listening on UDP " + settings_.listen.host + ":" + std::to_string(udp_port()) +
+         (http_ ? ", HTTP on " + settings_.metrics->host + ":" + std::to_string(http_->port())
+                : std::string()) +
+         (keys_ ? ", authenticated" : ", without authentication");
 }
 
 void DirectoryDaemon::do_receive() {
@@ -263,7 +272,9 @@ void DirectoryDaemon::do_await_signal() {
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
+      systemd_.reloading();
       reload();
+      systemd_.ready(systemd_status());
       do_await_signal();
       return;
     }
@@ -303,6 +314,7 @@ void DirectoryDaemon::reload() {
 
 void DirectoryDaemon::stop() {
   stopping_ = true;
+  systemd_.stopping();
   boost::system::error_code ignored;
   timer_.cancel();
   rate_timer_.cancel();

@@ -9,6 +9,7 @@
 
 #include "common/http_status_server.hpp"
 #include "common/real_clock.hpp"
+#include "common/systemd_link.hpp"
 #include "directory/batch_udp.hpp"
 #include "directory/directory_core.hpp"
 #include "directory/settings.hpp"
@@ -39,10 +40,12 @@ class DirectoryDaemon {
   void do_await_signal();
   void reload();
   void stop();
+  std::string systemd_status() const;
   HttpReply status(const std::string& path);
   const wire::Keyring* keys() const { return keys_ ? &*keys_ : nullptr; }
 
   boost::asio::io_context& io_;
+  SystemdLink systemd_;  // first: it takes NOTIFY_SOCKET out of the environment
   DaemonSettings settings_;
   int argc_;
   char** argv_;

@@ -95,6 +95,7 @@ po::options_description describe_flags() {
   const std::string slice_help = "pacing slice of snapshots, 1ms..1s" + dflt(defaults.resync_slice);
   flags.add_options()                                                                         //
       ("help,h", "show this help and exit")                                                   //
+      ("version", "print the version and exit")                                              //
       ("config,c", s()->value_name("FILE"), "config file (same settings, 'name = value')")    //
       ("listen", s()->value_name("ADDR:PORT"), "UDP address for all traffic (0.0.0.0:7400)")  //
       ("multicast", s()->value_name("GROUP:PORT"),

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "common/duration.hpp"
 #include "wire/codec.hpp"
 
 namespace baker::sherlock {
@@ -37,7 +38,8 @@ SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
       sink_(std::move(sink)),
       socket_(io, options_.listen.protocol()),
       timer_(io),
-      receive_buffer_(wire::kMaxDatagramSize + 1) {
+      receive_buffer_(wire::kMaxDatagramSize + 1),
+      ready_timer_(io) {
   set_receive_buffer(socket_);
   socket_.bind(options_.listen);
   socket_.non_blocking(true);
@@ -112,7 +114,24 @@ void SherlockDaemon::start() {
   for (std::size_t i = 0; i < streams_.size(); ++i) send(i, streams_.start(i, now));
   do_receive(socket_, Replica::Source::unicast, std::nullopt);
   for (auto& g : group_sockets_) do_receive(g->socket, Replica::Source::multicast, g->stream);
+  if (options_.ready_wait > Duration::zero()) {
+    ready_timer_.expires_after(options_.ready_wait);
+    ready_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      tell_ready("no snapshot within " + format_duration(options_.ready_wait) + ": serving " +
+                 std::to_string(streams_.table().size()) + " routes held so far");
+    });
+  } else {
+    tell_ready("ready at start (--ready-wait 0s)");
+  }
   settle();
+}
+
+void SherlockDaemon::tell_ready(const std::string& status) {
+  if (ready_told_) return;
+  ready_told_ = true;
+  ready_timer_.cancel();
+  if (ready_) ready_(status);
 }
 
 void SherlockDaemon::stop() {
@@ -124,6 +143,7 @@ void SherlockDaemon::stop() {
   if (sink_) sink_->stop();
   boost::system::error_code ignored;
   timer_.cancel();
+  ready_timer_.cancel();
   socket_.close(ignored);
   for (auto& g : group_sockets_) g->socket.close(ignored);
   if (http_) http_->stop();
@@ -246,10 +266,14 @@ void SherlockDaemon::settle() {
   }
   // The replica is worth starting from once a live directory's whole table is in, or, while the
   // directories warm up, once a synced stream brought some routes (the rest arrive as changes).
-  if (!synced_told_ && sink_ &&
-      (streams_.any_synced(true) || (streams_.any_synced() && streams_.table().size() > 0))) {
+  const bool worth_starting_from =
+      streams_.any_synced(true) || (streams_.any_synced() && streams_.table().size() > 0);
+  if (!synced_told_ && sink_ && worth_starting_from) {
     synced_told_ = true;
     sink_->replica_synced(streams_.table().view());
+  }
+  if (!ready_told_ && worth_starting_from) {
+    tell_ready("holds a snapshot: " + std::to_string(streams_.table().size()) + " routes");
   }
   arm_timer();
 }

@@ -5,6 +5,7 @@
 // per batch of datagrams. Everything runs on one io_context thread.
 #include <boost/asio.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -30,6 +31,9 @@ struct SherlockOptions {
   int receive_buffer = 8 << 20;
   std::size_t batch = 1024;  // datagrams read per wake-up before other handlers get a turn
   ReplicaConfig replica;     // for every stream (each gets its directory's address as name)
+  // Readiness (systemd's READY=1): once the replica holds a snapshot worth starting from, or
+  // after this long without one (zero: ready at start).
+  Duration ready_wait = std::chrono::seconds(5);
 };
 
 // "ADDR:PORT" ("[v6]:PORT"), as streams are named in logs, /digest and metric labels.
@@ -42,6 +46,9 @@ class SherlockDaemon {
   SherlockDaemon(boost::asio::io_context& io, SherlockOptions options,
                  std::optional<wire::Keyring> keys, std::unique_ptr<RouteSink> sink);
 
+  // Told once, with a line for `systemctl status`: the replica holds a snapshot, or ready_wait
+  // ran out. Set it before start().
+  void on_ready(std::function<void(const std::string& status)> ready) { ready_ = std::move(ready); }
   void start();
   // Unsubscribe, stop the sink, close sockets and the timer, so io_context::run() returns.
   void stop();
@@ -70,6 +77,7 @@ class SherlockDaemon {
   void send(std::size_t stream, const Replica::Outgoing& out);
   void join(GroupSocket& g, const boost::asio::ip::udp::endpoint& group);
   void settle();  // after any event: tell the sink, re-arm the timer
+  void tell_ready(const std::string& status);
   void arm_timer();
   void set_receive_buffer(boost::asio::ip::udp::socket& socket);
 
@@ -89,6 +97,9 @@ class SherlockDaemon {
   std::array<bool, wire::kDecodeErrorCount> reject_logged_{};
   bool stopped_ = false;
   bool synced_told_ = false;  // RouteSink::replica_synced was called
+  std::function<void(const std::string&)> ready_;
+  bool ready_told_ = false;
+  boost::asio::steady_timer ready_timer_;
 };
 
 }  // namespace baker::sherlock

@@ -16,6 +16,7 @@
 #include "common/options.hpp"
 #include "common/real_clock.hpp"
 #include "common/startup_error.hpp"
+#include "common/systemd_link.hpp"
 #include "sherlock/haproxy_shell.hpp"
 #include "sherlock/sherlock_daemon.hpp"
 #include "wire/auth.hpp"
@@ -36,6 +37,7 @@ po::options_description make_flags() {
   // clang-format off
   flags.add_options()
     ("help,h", "show this help and exit")
+    ("version", "print the version and exit")
     ("config", po::value<std::string>(),
      "config file: INI lines 'name = value' with the flags' names; flags win")
     ("directory",
@@ -65,6 +67,10 @@ po::options_description make_flags() {
      "snapshot chunks under assembly at most (a 4M-route table is ~85k)")
     ("max-snapshot-bytes", po::value<std::size_t>()->default_value(std::size_t{2} << 30),
      "bytes of routes under snapshot assembly at most")
+    ("ready-wait", baker::duration_value(std::chrono::seconds(5), baker::Duration::zero(),
+                                         std::chrono::hours(1)),
+     "tell systemd READY=1 once the replica holds a directory's snapshot, or after this long "
+     "without one (0s: at once)")
     ("no-haproxy", po::bool_switch(),
      "keep the replica and the query interface only; drive no HAProxy");
   // clang-format on
@@ -182,6 +188,7 @@ baker::sherlock::SherlockOptions daemon_options(asio::io_context& io, const po::
   o.http = tcp::endpoint(asio::ip::make_address(http->host), http->port);
   o.receive_buffer = v["receive-buffer"].as<int>();
   if (o.receive_buffer < 65536) throw baker::UsageError("--receive-buffer: at least 65536 bytes");
+  o.ready_wait = v["ready-wait"].as<baker::Duration>();
   o.replica.max_held_deltas = v["max-held-deltas"].as<std::size_t>();
   o.replica.max_snapshot_chunks = v["max-snapshot-chunks"].as<std::size_t>();
   o.replica.max_snapshot_bytes = v["max-snapshot-bytes"].as<std::size_t>();
@@ -221,6 +228,10 @@ int main(int argc, char** argv) {
 
   baker::init_logging("sherlock");
   asio::io_context io;
+  // Before anything starts a child (a managed haproxy): it takes NOTIFY_SOCKET out of the
+  // environment.
+  baker::SystemdLink systemd(io);
+  bool ready = false;  // READY=1 told: only then does a SIGHUP say READY=1 again
   std::unique_ptr<baker::sherlock::SherlockDaemon> daemon;
   bool have_keys = false;  // whether the daemon authenticates: a SIGHUP must not turn that off
   try {
@@ -253,6 +264,7 @@ int main(int argc, char** argv) {
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
+          if (ready) systemd.reloading();
           // Re-read flags and the config file: new log level and keys, nothing else changes.
           auto again = baker::parse_options(argc, argv, flags, kUsage);
           if (again.exit_code) {
@@ -276,15 +288,21 @@ int main(int argc, char** argv) {
               daemon->set_keys(std::move(keys.keys));
             }
           }
+          if (ready) systemd.reloaded();
           signals.async_wait(on_signal);
           return;
         }
         spdlog::info("signal {}: shutting down", sig);
+        systemd.stopping();
         daemon->stop();
         signals.cancel();  // nothing left to wait for: run() returns
       };
   signals.async_wait(on_signal);
 
+  daemon->on_ready([&](const std::string& status) {
+    ready = true;
+    systemd.ready(status);
+  });
   daemon->start();
   try {
     io.run();

@@ -16,6 +16,7 @@ namespace asio = boost::asio;
 
 WatsonDaemon::WatsonDaemon(asio::io_context& io, DaemonSetup setup)
     : io_(io),
+      systemd_(io),
       config_(std::move(setup.config)),
       core_(std::move(setup.core), make_uniform(setup.jitter_seed)),
       check_(std::move(setup.check)),
@@ -46,6 +47,16 @@ void WatsonDaemon::start() {
   do_await_signal();
   poll_drain_file();  // not announced yet: nothing to send
   apply(core_.start(synced_now()));
+  // The directory sockets are open (the constructor did it); the instance is announced once
+  // its check rises, which may never happen: readiness is the daemon's, not the instance's.
+  systemd_.ready(systemd_status());
+}
+
+std::string WatsonDaemon::systemd_status() const {
+  const auto& route = core_.settings().route;
+  return route.service + "/" + route.instance + ": " + std::string(to_string(core_.health())) +
+         (core_.draining() ? ", draining" : "") +
+         (core_.announced() ? ", heartbeating" : ", not announced");
 }
 
 TimePoint WatsonDaemon::synced_now() {
@@ -134,6 +145,10 @@ void WatsonDaemon::on_check_done(CheckResult result) {
 
 void WatsonDaemon::log_transitions(Health health_before, bool announced_before,
                                    bool draining_before) {
+  if (core_.health() != health_before || core_.draining() != draining_before ||
+      core_.announced() != announced_before) {
+    systemd_.status(systemd_status());  // what `systemctl status` shows
+  }
   if (core_.health() != health_before) {
     if (core_.health() == Health::healthy) {
       spdlog::info("instance healthy{}: heartbeating every {}{}",
@@ -176,7 +191,9 @@ void WatsonDaemon::do_await_signal() {
         apply(core_.set_draining(DrainSource::operator_request, false, now));
         break;
       case SIGHUP:
+        systemd_.reloading();
         reload_keys();
+        systemd_.ready(systemd_status());
         break;
       default:
         if (core_.shutting_down()) {
@@ -185,6 +202,7 @@ void WatsonDaemon::do_await_signal() {
         }
         spdlog::info("{}: shutting down{}", strsignal(sig),
                      announced_before ? ", saying goodbye" : "");
+        systemd_.stopping(announced_before ? "saying goodbye" : "stopping");
         check_->cancel();
         apply(core_.on_shutdown(now));
         break;
@@ -230,6 +248,7 @@ void WatsonDaemon::reload_keys() {
 
 void WatsonDaemon::stop() {
   // Close everything so io.run() returns by itself.
+  systemd_.stopping();
   check_->cancel();
   timer_.cancel();
   boost::system::error_code ignored;

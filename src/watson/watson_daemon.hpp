@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/systemd_link.hpp"
 #include "watson/checks.hpp"
 #include "watson/config.hpp"
 #include "watson/directory_link.hpp"
@@ -44,8 +45,10 @@ class WatsonDaemon {
   void reload_keys();
   void log_transitions(Health health_before, bool announced_before, bool draining_before);
   void stop();
+  std::string systemd_status() const;
 
   boost::asio::io_context& io_;
+  SystemdLink systemd_;  // first: it takes NOTIFY_SOCKET out of the environment
   WatsonConfig config_;
   WatsonCore core_;
   std::unique_ptr<HealthCheck> check_;

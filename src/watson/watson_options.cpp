@@ -36,7 +36,7 @@ constexpr const char* kUsage =
 
 po::options_description describe_flags() {
   po::options_description flags("options");
-  flags.add_options()("help,h", "show this help and exit")(
+  flags.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
       "config,c", po::value<std::string>()->value_name("FILE"), "config file");
   for (const auto& s : all_settings()) {
     const auto name = flag_name(s.name);

@@ -18,9 +18,9 @@ struct Parsed {
 
 Parsed parse(std::vector<std::string> args) {
   po::options_description flags("options");
-  flags.add_options()("help", "help")("config", po::value<std::string>(), "file")(
+  flags.add_options()("help", "help")("version", "version")("config", po::value<std::string>(), "file")(
       "lease", duration_value(1s, 1h), "lease")("tick", duration_value(1s, 10ms, 1min), "tick");
-  args.insert(args.begin(), "test");
+  args.insert(args.begin(), "/usr/sbin/test");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   Parsed p;
@@ -63,6 +63,14 @@ TEST(DurationOption, HelpShowsTheDefaultAsADuration) {
   const auto p = parse({"--help"});
   EXPECT_EQ(p.options.exit_code, 0);
   EXPECT_NE(p.out.find("--tick DURATION (=1s)"), std::string::npos) << p.out;
+}
+
+TEST(VersionOption, PrintsTheProgramAndTheProjectVersion) {
+  const auto p = parse({"--version", "--lease", "5s"});
+  EXPECT_EQ(p.options.exit_code, 0);
+  EXPECT_EQ(p.out, "test (Baker) " + std::string(baker_version()) + "\n");
+  EXPECT_FALSE(baker_version().empty());
+  EXPECT_TRUE(p.err.empty()) << p.err;
 }
 
 }  // namespace

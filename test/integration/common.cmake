@@ -12,3 +12,11 @@ if(TARGET directory AND TARGET sherlock)
   target_link_libraries(status_flood_test PRIVATE baker_wire)
   add_dependencies(status_flood_test directory sherlock)
 endif()
+
+# systemd's service protocol (READY, WATCHDOG, RELOADING, STOPPING) and journal logging, on every
+# daemon.
+if(TARGET directory AND TARGET watson AND TARGET sherlock)
+  baker_integration_test(systemd_integration_test
+                         ${CMAKE_CURRENT_LIST_DIR}/systemd_daemons_test.cpp)
+  add_dependencies(systemd_integration_test directory watson sherlock)
+endif()

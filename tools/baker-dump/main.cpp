@@ -117,6 +117,7 @@ std::optional<int> configure(int argc, char** argv, Settings& s) {
   // clang-format off
   flags.add_options()
     ("help,h", "show this help and exit")
+    ("version", "print the version and exit")
     ("interface,i", po::value<std::string>()->default_value("any"),
      "capture on this interface; 'any' = every interface (Linux), 'lo' = loopback only")
     ("read,r", po::value<std::string>(), "read a pcap or pcapng file instead of capturing")
