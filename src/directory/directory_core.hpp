@@ -156,6 +156,8 @@ class DirectoryCore {
   std::size_t member_count() const { return members_; }
   std::size_t resyncs_in_flight() const { return jobs_.size(); }
   const Subscriber* subscriber(std::uint64_t id) const;
+  // Every proven subscription, by subscriber id (the status page lists them).
+  const std::unordered_map<std::uint64_t, Subscriber>& subscribers() const { return subscribers_; }
   std::size_t proven_on_host(const wire::IpAddress& host) const;
   // Approximate bytes held by the core's structures (records, index, heap), for /metrics.
   std::size_t structure_bytes() const;

@@ -324,6 +324,9 @@ void DirectoryDaemon::stop() {
 }
 
 HttpReply DirectoryDaemon::status(const std::string& path) {
+  if (path == "/" || path.rfind("/?", 0) == 0) {
+    return render_status_page(core_, stats_, path, clock_.now());
+  }
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4",
             render_metrics(core_, stats_) + render_http_metrics("directory", http_->stats())};
@@ -334,7 +337,7 @@ HttpReply DirectoryDaemon::status(const std::string& path) {
   if (path.rfind("/routes/", 0) == 0 && path.size() > 8) {
     return {200, "application/json", render_routes_json(core_, path.substr(8), clock_.now())};
   }
-  return {404, "text/plain", "not found: try /metrics or /routes\n"};
+  return {404, "text/plain", "not found: try /, /metrics or /routes\n"};
 }
 
 }  // namespace baker::directory

@@ -1,7 +1,11 @@
 #include "directory/status_pages.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <vector>
 
+#include "common/html.hpp"
 #include "common/json.hpp"
 #include "common/prometheus.hpp"
 
@@ -191,6 +195,202 @@ std::string render_routes_json(const DirectoryCore& core, std::string_view servi
   out += truncated ? "true" : "false";
   out += "}\n";
   return out;
+}
+
+}  // namespace baker::directory
+
+namespace baker::directory {
+namespace {
+
+std::string td_number(unsigned long long n) {
+  return "<td class=\"n\">" + group_digits(n) + "</td>";
+}
+
+std::string state_cell(wire::InstanceState s) {
+  return s == wire::InstanceState::up ? "<span class=\"up\">up</span>"
+                                      : "<span class=\"draining\">draining</span>";
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+struct ServiceCounts {
+  std::size_t instances = 0;
+  std::size_t draining = 0;
+};
+
+void rejects_section(HtmlPage& page, const DirectoryCore& core, const ShellStats& shell) {
+  page.heading("Rejected datagrams");
+  std::vector<std::pair<std::string_view, std::uint64_t>> rows;
+  for (int e = 0; e < wire::kDecodeErrorCount; ++e) {
+    if (shell.decode_errors[e]) {
+      rows.emplace_back(wire::to_string(static_cast<wire::DecodeError>(e)), shell.decode_errors[e]);
+    }
+  }
+  const auto& s = core.stats();
+  for (int r = 0; r < kRejectCount; ++r) {
+    if (s.rejects[r]) rows.emplace_back(to_string(static_cast<Reject>(r)), s.rejects[r]);
+  }
+  for (int r = 0; r < kAnnounceRejectCount; ++r) {
+    if (s.announce_rejects[r]) {
+      rows.emplace_back(to_string(static_cast<AnnounceReject>(r)), s.announce_rejects[r]);
+    }
+  }
+  if (shell.oversized) rows.emplace_back("oversized", shell.oversized);
+  if (shell.kernel_drops) rows.emplace_back("receive_queue_overflow", shell.kernel_drops);
+  auto& out = page.body();
+  if (rows.empty()) {
+    out += "<p class=\"note\">None since start.</p>\n";
+    return;
+  }
+  HtmlTable t(out, {"reason", "datagrams"});
+  for (const auto& [reason, count] : rows) t.raw_row({html(reason), td_number(count)});
+  t.finish(rows.size(), rows.size(), "reasons");
+}
+
+}  // namespace
+
+HttpReply render_status_page(const DirectoryCore& core, const ShellStats& shell,
+                             std::string_view target, TimePoint now) {
+  const auto query = parse_query(target);
+  const auto page = page_number(query);
+  if (!page) return {400, "text/plain", "page: expected a number 1..1000000000\n"};
+  const std::string service_filter = query.count("service") ? query.at("service") : "";
+
+  const RouteTable& t = core.table();
+  const std::int64_t now_ticks = now.time_since_epoch().count();
+  const std::int64_t wall_now_ms = core.wall_clock().known() ? core.wall_clock().at(now) : 0;
+  HtmlPage html_page("Baker directory", 5);
+  auto& out = html_page.body();
+  out += "<h1>Baker directory</h1>\n<p class=\"sub\">epoch <code>" + hex(core.epoch()) +
+         "</code> · sequence " + group_digits(core.seq()) + " · " +
+         group_digits(core.route_count()) + " instances · " +
+         group_digits(core.subscriber_count()) + " subscribers · " +
+         group_digits(static_cast<unsigned long long>(shell.heartbeats_per_second)) +
+         " heartbeats/s · refreshes every 5 s · <a href=\"/metrics\">metrics</a> · <a "
+         "href=\"/routes\">routes (JSON)</a></p>\n";
+  if (core.warming_up()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(core.warmup_end() - now);
+    html_page.banner("warn",
+                     "Warming up after start: the table is filling from heartbeats, so "
+                     "subscribers keep routes this directory has not heard of yet (at most " +
+                         short_duration_ms(left.count()) + " more).");
+  }
+
+  // One pass over the table: counts per service (for the services table) and the page of
+  // instances; nothing is copied but the rows shown.
+  std::map<std::string_view, ServiceCounts> services;
+  const std::size_t skip = (*page - 1) * kInstancesPerPage;
+  std::size_t matching = 0;
+  std::vector<std::vector<std::string>> instance_rows;
+  const auto miss_limit = core.config().miss_limit;
+  for (RouteIndex i = 0; i < t.slot_limit(); ++i) {
+    const RouteRecord& r = t.at(i);
+    if (!r.live) continue;
+    const std::string& name = t.services().name(r.service);
+    auto& c = services[name];
+    ++c.instances;
+    if (r.state != wire::InstanceState::up) ++c.draining;
+    if (!service_filter.empty() && name != service_filter) continue;
+    const std::size_t n = matching++;
+    if (n < skip || n >= skip + kInstancesPerPage) continue;
+    std::string tags;
+    for (const auto& tag : t.tag_sets().tags(r.tags)) {
+      if (!tags.empty()) tags += ", ";
+      append_html(tags, tag);
+    }
+    const long long expires_ms = (r.deadline - now_ticks) / 1'000'000;
+    const long long heard_ms =
+        static_cast<long long>(miss_limit) * static_cast<long long>(r.interval_ms) - expires_ms;
+    // The watson's incarnation is its start (us since 1970): the instance's age, for free.
+    const long long age_ms =
+        wall_now_ms > 0 ? wall_now_ms - static_cast<long long>(r.sender_incarnation / 1000) : -1;
+    instance_rows.push_back({html(name), html(r.instance),
+                             html(wire::Endpoint{r.address, r.port}.to_string()),
+                             state_cell(r.state), td_number(r.weight), tags,
+                             age_ms >= 0 ? short_duration_ms(age_ms) : "?",
+                             short_duration_ms(heard_ms) + " ago", short_duration_ms(expires_ms)});
+  }
+
+  html_page.heading("Services");
+  {
+    HtmlTable st(out, {"service", "instances", "draining"});
+    std::size_t shown = 0;
+    for (const auto& [name, c] : services) {
+      if (shown == kServicesShown) break;
+      ++shown;
+      st.raw_row({"<a href=\"/?service=" + html(name) + "\">" + html(name) + "</a>",
+                  td_number(c.instances), td_number(c.draining)});
+    }
+    st.finish(shown, services.size(), "services");
+  }
+
+  html_page.heading(service_filter.empty() ? "Instances" : "Instances of " + service_filter);
+  {
+    HtmlTable it(out,
+                 {"service", "instance", "address", "state", "weight", "tags", "up for",
+                  "last heartbeat", "expires in"},
+                 "instances");
+    for (const auto& row : instance_rows) it.raw_row(row);
+    out += "</table>\n";
+    const std::size_t pages = (matching + kInstancesPerPage - 1) / kInstancesPerPage;
+    if (matching > kInstancesPerPage || *page > 1) {
+      const std::string base =
+          service_filter.empty() ? "/?page=" : "/?service=" + html(service_filter) + "&amp;page=";
+      out += "<p class=\"note\">Instances " +
+             (instance_rows.empty()
+                  ? std::string("none")
+                  : group_digits(skip + 1) + "-" + group_digits(skip + instance_rows.size())) +
+             " of " + group_digits(matching) + " (page " + group_digits(*page) + " of " +
+             group_digits(pages) + ")";
+      if (*page > 1) {
+        out += " · <a href=\"" + base + std::to_string(*page - 1) + "\">previous</a>";
+      }
+      if (*page < pages) {
+        out += " · <a href=\"" + base + std::to_string(*page + 1) + "\">next</a>";
+      }
+      out += "</p>\n";
+    }
+    if (!service_filter.empty()) out += "<p class=\"note\"><a href=\"/\">all services</a></p>\n";
+  }
+
+  html_page.heading("Subscribers");
+  {
+    HtmlTable sub(out,
+                  {"address", "subscriber", "delivery", "services", "sequence lag", "last renewal",
+                   "lease left", ""},
+                  "subscribers");
+    std::size_t shown = 0;
+    for (const auto& [id, s] : core.subscribers()) {
+      if (shown == kSubscribersShown) break;
+      ++shown;
+      std::string filter;
+      for (const auto service : s.filter) {
+        if (!filter.empty()) filter += ", ";
+        append_html(filter, t.services().name(service));
+      }
+      const long long lease_left_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(s.lease_deadline - now).count();
+      const long long renewed_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(core.config().lease).count() -
+          lease_left_ms;
+      sub.raw_row({html(s.endpoint.to_string()), "<code>" + hex(id) + "</code>",
+                   s.member ? "multicast" : "unicast", filter.empty() ? "all" : filter,
+                   s.member
+                       ? "<td class=\"n\">(group)</td>"
+                       : td_number(core.seq() >= s.sent_through ? core.seq() - s.sent_through : 0),
+                   short_duration_ms(renewed_ms) + " ago", short_duration_ms(lease_left_ms),
+                   s.resyncing ? "<span class=\"warming\">resyncing</span>" : ""});
+    }
+    sub.finish(shown, core.subscriber_count(), "subscribers");
+  }
+
+  rejects_section(html_page, core, shell);
+  return {200, "text/html; charset=utf-8", html_page.finish()};
 }
 
 }  // namespace baker::directory

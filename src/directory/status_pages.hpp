@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/clock.hpp"
+#include "common/http_reply.hpp"
 #include "directory/directory_core.hpp"
 #include "wire/decode_error.hpp"
 
@@ -33,5 +34,14 @@ std::string render_metrics(const DirectoryCore& core, const ShellStats& shell);
 // "truncated": true when cut.
 std::string render_routes_json(const DirectoryCore& core, std::string_view service, TimePoint now,
                                std::size_t limit = 100'000);
+
+// The page a person reads at GET / (target: "/", "/?page=N", "/?service=NAME&page=N"): services
+// with instance counts, instances (kInstancesPerPage a page), subscribers, a warm-up banner and
+// rejected datagrams by reason. 400 for a page number that is not 1..1e9.
+HttpReply render_status_page(const DirectoryCore& core, const ShellStats& shell,
+                             std::string_view target, TimePoint now);
+inline constexpr std::size_t kInstancesPerPage = 200;
+inline constexpr std::size_t kServicesShown = 500;
+inline constexpr std::size_t kSubscribersShown = 500;
 
 }  // namespace baker::directory

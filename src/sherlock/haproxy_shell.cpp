@@ -350,6 +350,12 @@ void HaproxyShell::pump() {
   }
 }
 
+std::string HaproxyShell::haproxy_description() const {
+  if (!managed_) return "external, admin socket " + settings_.socket->to_string();
+  if (waiting_start_) return "managed, waiting for the first snapshot to start haproxy";
+  return "managed, admin socket " + managed_->admin_socket();
+}
+
 void HaproxyShell::append_metrics(std::string& out) const {
   driver_.append_metrics(out);
   if (managed_) managed_->append_metrics(out);

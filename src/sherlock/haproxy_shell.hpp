@@ -47,6 +47,8 @@ class HaproxyShell final : public RouteSink {
   void routes_changed(const ServiceRoutes& all, const std::vector<std::string>& changed) override;
   void replica_synced(const ServiceRoutes& all) override;
   void append_metrics(std::string& out) const override;
+  const HaproxyDriver* haproxy_driver() const override { return &driver_; }
+  std::string haproxy_description() const override;
   void stop() override;
 
   const HaproxyDriver& driver() const { return driver_; }

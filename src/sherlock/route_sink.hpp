@@ -8,6 +8,10 @@
 
 namespace baker::sherlock {
 
+namespace haproxy {
+class HaproxyDriver;
+}
+
 // service -> its routes, sorted by instance id.
 using ServiceRoutes = std::map<std::string, std::vector<wire::Route>>;
 
@@ -26,6 +30,10 @@ class RouteSink {
   virtual void replica_synced(const ServiceRoutes& all) { (void)all; }
   // Appends the sink's own Prometheus metrics to `out` (for sherlock's /metrics).
   virtual void append_metrics(std::string& out) const { (void)out; }
+  // For the status page: the HAProxy driver's view of its backends, and where HAProxy is
+  // ("external /run/haproxy/admin.sock", "managed, run dir ..."). A sink without one: nullptr.
+  virtual const haproxy::HaproxyDriver* haproxy_driver() const { return nullptr; }
+  virtual std::string haproxy_description() const { return ""; }
   // Graceful stop (managed mode stops its haproxy); the io_context keeps running until it returns.
   virtual void stop() {}
 };

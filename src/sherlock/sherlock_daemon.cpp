@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "common/duration.hpp"
+#include "sherlock/status_page.hpp"
 #include "wire/codec.hpp"
 
 namespace baker::sherlock {
@@ -53,6 +54,9 @@ SherlockDaemon::SherlockDaemon(asio::io_context& io, SherlockOptions options,
   }
   if (options_.http) {
     http_ = std::make_unique<HttpStatusServer>(io, *options_.http, [this](const std::string& p) {
+      if (p == "/" || p.rfind("/?", 0) == 0) {
+        return render_status_page(streams_, sink_.get(), p, clock_.now());
+      }
       auto reply = handle_query(p, streams_, stats_, clock_.now(), sink_.get());
       if (p == "/metrics") reply.body += render_http_metrics("sherlock", http_->stats());
       return reply;
