@@ -33,11 +33,11 @@ std::string stream_health(const DirectoryStreams& streams, std::size_t i) {
   return span("synced", "synced");
 }
 
-// HAProxy's view of one server, as a person names it.
+// HAProxy's view of one server, as a person names it. (Not op_state: Baker's servers have no
+// health checks, and the driver's model updates admin state and weight from its own commands.)
 std::string server_state(const haproxy::ServerStateRow& row) {
   if (row.in_maint()) return span("free", "free");
   if (row.draining()) return span("draining", "draining");
-  if (row.op_state != 2) return span("bad", "down");
   if (row.user_weight == 0) return span("free", "weight 0");
   return span("serving", "serving");
 }

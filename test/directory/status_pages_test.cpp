@@ -97,5 +97,94 @@ TEST(StatusPages, RoutesJsonEscapesControlCharacters) {
   EXPECT_NE(all.find("\"tags\":[\"tab\\tnew\\nline\\u0001end\"]"), std::string::npos) << all;
 }
 
+// The number of <tr> rows of the table with this class (its header included).
+std::size_t table_rows(const std::string& page, const std::string& css_class) {
+  const auto start = page.find("<table class=\"" + css_class + "\">");
+  if (start == std::string::npos) return 0;
+  const auto end = page.find("</table>", start);
+  std::size_t rows = 0;
+  for (auto at = page.find("<tr>", start); at < end; at = page.find("<tr>", at + 1)) ++rows;
+  return rows;
+}
+
+TEST(StatusPage, ShowsServicesInstancesSubscribersWarmupAndRejects) {
+  DirectoryConfig c;
+  c.miss_limit = 3;
+  ManualTimeSource clock;
+  DirectoryCore core(c, 0xabc, clock.now());
+  auto hb = heartbeat("web", "a", 1);
+  hb.route.tags = {"<img src=x>", "v2"};  // from the network: escaped, never markup
+  hb.route.weight = 42;
+  core.on_datagram(hb, kWatson, clock.now());
+  core.on_datagram(heartbeat("web", "b", 1, 7, 1000, 8081), kWatson, clock.now());
+  core.on_datagram(heartbeat("api", "c", 1), kWatson, clock.now());
+  subscribe_with_cookie(core, subscribe(0x77, {"web"}), endpoint(3, 4000), clock.now());
+  core.on_datagram(wire::Tick{}, kWatson, clock.now());  // unexpected: a reject
+  clock.advance(std::chrono::milliseconds(500));
+  ShellStats shell;
+  shell.decode_errors[static_cast<int>(wire::DecodeError::bad_mac)] = 3;
+
+  const auto reply = render_status_page(core, shell, "/", clock.now());
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.content_type, "text/html; charset=utf-8");
+  const auto& p = reply.body;
+  EXPECT_NE(p.find("Warming up after start"), std::string::npos) << p;
+  EXPECT_NE(p.find("<a href=\"/?service=web\">web</a></td><td class=\"n\">2</td>"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find("<a href=\"/?service=api\">api</a></td><td class=\"n\">1</td>"),
+            std::string::npos);
+  EXPECT_EQ(table_rows(p, "instances"), 4u);  // header + 3
+  EXPECT_NE(p.find("<td>web</td><td>a</td><td>10.0.0.1:8080</td><td><span class=\"up\">up</span>"
+                   "</td><td class=\"n\">42</td><td>&lt;img src=x&gt;, v2</td>"),
+            std::string::npos)
+      << p;
+  EXPECT_EQ(p.find("<img"), std::string::npos);
+  // Heard 500 ms ago; expires 3 x 1 s after it.
+  EXPECT_NE(p.find("<td>500ms ago</td><td>2.5s</td>"), std::string::npos) << p;
+  // The subscriber: its address, id, delivery, filter, lag, renewal.
+  EXPECT_NE(p.find("<td>127.0.0.3:4000</td><td><code>0000000000000077</code></td><td>unicast</td>"
+                   "<td>web</td>"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find("<td>500ms ago</td><td>14.5s</td>"), std::string::npos) << p;  // lease 15 s
+  EXPECT_NE(p.find("<td>bad_mac</td><td class=\"n\">3</td>"), std::string::npos) << p;
+  EXPECT_NE(p.find("<td>unexpected_message</td><td class=\"n\">1</td>"), std::string::npos);
+
+  const auto api = render_status_page(core, shell, "/?service=api", clock.now());
+  EXPECT_EQ(table_rows(api.body, "instances"), 2u);
+  EXPECT_NE(api.body.find("Instances of api"), std::string::npos);
+}
+
+TEST(StatusPage, InstancesArePagedAndBadPageNumbersRefused) {
+  DirectoryConfig c;
+  c.warmup_max = 0s;
+  ManualTimeSource clock;
+  DirectoryCore core(c, 1, clock.now());
+  const std::size_t n = kInstancesPerPage * 2 + 5;
+  for (std::size_t i = 0; i < n; ++i) {
+    core.on_datagram(heartbeat("web", "i" + std::to_string(i), 1), kWatson, clock.now());
+  }
+  const auto first = render_status_page(core, ShellStats{}, "/", clock.now()).body;
+  EXPECT_EQ(table_rows(first, "instances"), kInstancesPerPage + 1);
+  EXPECT_NE(first.find("Instances 1-200 of 405 (page 1 of 3)"), std::string::npos) << first;
+  EXPECT_NE(first.find("<a href=\"/?page=2\">next</a>"), std::string::npos);
+  EXPECT_EQ(first.find("previous"), std::string::npos);
+  EXPECT_EQ(first.find("Warming up"), std::string::npos);
+
+  const auto last = render_status_page(core, ShellStats{}, "/?page=3", clock.now()).body;
+  EXPECT_EQ(table_rows(last, "instances"), 6u);
+  EXPECT_NE(last.find("Instances 401-405 of 405 (page 3 of 3)"), std::string::npos) << last;
+  EXPECT_EQ(last.find(">next<"), std::string::npos);
+
+  const auto beyond = render_status_page(core, ShellStats{}, "/?page=999999", clock.now());
+  EXPECT_EQ(beyond.status, 200);
+  EXPECT_EQ(table_rows(beyond.body, "instances"), 1u);  // an empty page, not an error
+
+  for (const char* bad : {"/?page=0", "/?page=-3", "/?page=x", "/?page=99999999999"}) {
+    EXPECT_EQ(render_status_page(core, ShellStats{}, bad, clock.now()).status, 400) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace baker::directory::testing
