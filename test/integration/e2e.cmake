@@ -22,3 +22,15 @@ if(TARGET directory AND TARGET watson AND TARGET sherlock)
   target_compile_definitions(multi_directory_test PRIVATE BAKER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(multi_directory_test directory watson sherlock)
 endif()
+
+# The status pages of a running system in headless Chromium (issue "For operators").
+if(TARGET directory AND TARGET watson AND TARGET sherlock)
+  baker_integration_test(status_pages_browser_test
+                         ${CMAKE_CURRENT_LIST_DIR}/status_pages_browser_test.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/e2e_support.cpp
+                         ${CMAKE_CURRENT_LIST_DIR}/haproxy_test_support.cpp)
+  target_link_libraries(status_pages_browser_test PRIVATE baker_wire baker_sherlock_daemon)
+  target_compile_definitions(status_pages_browser_test PRIVATE
+                             BAKER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(status_pages_browser_test directory watson sherlock)
+endif()
