@@ -10,6 +10,7 @@
 //   watson_config  watson.conf examples (Baker Street's layout, `name = value`, every setting)
 //   keyring        key files (one key, rotation with two, comments, roles and their primaries)
 //   managed_state  sherlock's managed-haproxy state files (written ones, and near misses)
+//   status_query   the status pages' request targets (/?page=N&service=NAME)
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -339,6 +340,18 @@ void managed_state_seeds(const fs::path& root) {
             "http web 0\nend\n");
 }
 
+void status_query_seeds(const fs::path& root) {
+  SeedWriter out(root, "status_query");
+  out.write("root", "/");
+  out.write("page", "/?page=2");
+  out.write("service-page", "/?service=web&page=1");
+  out.write("last-page", "/?page=1000000000");
+  out.write("page-zero", "/?page=0");
+  out.write("escaped-markup", "/?service=%3Cscript%3Ealert(1)%3C/script%3E");
+  out.write("many-keys",
+            "/?a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16&q=17");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -354,6 +367,7 @@ int main(int argc, char** argv) {
     watson_seeds(root);
     keyring_seeds(root);
     managed_state_seeds(root);
+    status_query_seeds(root);
   } catch (const std::exception& e) {
     std::cerr << "make_corpus: " << e.what() << "\n";
     return 1;
