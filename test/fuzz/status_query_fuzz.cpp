@@ -17,8 +17,9 @@ void check(bool property) {
 }
 
 baker::directory::DirectoryCore& directory() {
-  static baker::directory::DirectoryCore core = [] {
-    baker::directory::DirectoryCore c(baker::directory::DirectoryConfig{}, 1, baker::TimePoint{});
+  static baker::directory::DirectoryCore core(baker::directory::DirectoryConfig{}, 1,
+                                              baker::TimePoint{});
+  static const bool filled = [] {
     for (int i = 0; i < 300; ++i) {  // more than a page
       baker::wire::Heartbeat h;
       h.route.service = i % 2 ? "web" : "api";
@@ -28,11 +29,12 @@ baker::directory::DirectoryCore& directory() {
       h.incarnation = 7;
       h.seq = 1;
       h.interval_ms = 1000;
-      c.on_datagram(h, baker::wire::Endpoint{baker::wire::IpAddress::v4(10, 0, 0, 9), 9},
-                    baker::TimePoint{});
+      core.on_datagram(h, baker::wire::Endpoint{baker::wire::IpAddress::v4(10, 0, 0, 9), 9},
+                       baker::TimePoint{});
     }
-    return c;
+    return true;
   }();
+  (void)filled;
   return core;
 }
 
