@@ -454,6 +454,10 @@ void DirectoryCore::on_subscribe(const wire::Subscribe& m, const Endpoint& from,
   const std::vector<ServiceId> old_filter = s.filter;
   const bool old_member = s.member;
   s.lease_deadline = now + config_.lease;
+  s.renewed_at = now;
+  s.lag_at_renewal = m.last_epoch == epoch_ && m.last_seq <= seq_
+                         ? std::optional<std::uint64_t>(seq_ - m.last_seq)
+                         : std::nullopt;
   set_filter(s, m.services, member);
   const bool changed = !is_new && (s.filter != old_filter || s.member != old_member);
   if (is_new || changed) {

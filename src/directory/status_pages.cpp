@@ -383,13 +383,13 @@ HttpReply render_status_page(const DirectoryCore& core, const ShellStats& shell,
       const long long lease_left_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(s.lease_deadline - now).count();
       const long long renewed_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(core.config().lease).count() -
-          lease_left_ms;
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - s.renewed_at).count();
+      // The lag it reported in its last Subscribe: this epoch's sequence minus what it had
+      // applied ("snapshot": it followed no stream of this epoch, so it got a whole table).
       sub.raw_row({html(s.endpoint.to_string()), "<code>" + hex(id) + "</code>",
                    s.member ? "multicast" : "unicast", filter.empty() ? "all" : filter,
-                   s.member
-                       ? "<td class=\"n\">(group)</td>"
-                       : td_number(core.seq() >= s.sent_through ? core.seq() - s.sent_through : 0),
+                   s.lag_at_renewal ? td_number(*s.lag_at_renewal)
+                                    : std::string("<td class=\"n\">snapshot</td>"),
                    short_duration_ms(renewed_ms) + " ago", short_duration_ms(lease_left_ms),
                    s.resyncing ? "<span class=\"warming\">resyncing</span>" : ""});
     }

@@ -2,6 +2,7 @@
 // What the directory knows about one sherlock: where it listens, what it asked for, its lease,
 // where its own (filtered) stream has got to, and its NACK budget.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -18,6 +19,10 @@ struct Subscriber {
   std::vector<ServiceId> filter;  // sorted; empty = every service (holds ServiceNames refs)
   bool member = false;            // hears Deltas and Ticks on the multicast group
   TimePoint lease_deadline{};
+  // Its last Subscribe (first or renewal): when, and how far behind this epoch's sequence it said
+  // it was (nullopt: another epoch, or none yet: it needs a snapshot). The status page shows them.
+  TimePoint renewed_at{};
+  std::optional<std::uint64_t> lag_at_renewal;
   // Filtered unicast stream: the to_seq of the last Delta (or the seq of the snapshot) sent to
   // it. Its next Delta starts there, so its own stream has no gaps.
   std::uint64_t sent_through = 0;

@@ -151,6 +151,15 @@ TEST(StatusPage, ShowsServicesInstancesSubscribersWarmupAndRejects) {
   EXPECT_NE(p.find("<td>bad_mac</td><td class=\"n\">3</td>"), std::string::npos) << p;
   EXPECT_NE(p.find("<td>unexpected_message</td><td class=\"n\">1</td>"), std::string::npos);
 
+  // A renewal that says it applied seq 1 of this epoch (the table is at 3): lag 2 at renewal.
+  clock.advance(std::chrono::milliseconds(200));
+  subscribe_with_cookie(core, subscribe(0x77, {"web"}, 0xabc, 1), endpoint(3, 4000), clock.now());
+  clock.advance(std::chrono::milliseconds(100));
+  const auto renewed = render_status_page(core, shell, "/", clock.now()).body;
+  EXPECT_NE(renewed.find("<td>web</td><td class=\"n\">2</td><td>100ms ago</td><td>14.9s</td>"),
+            std::string::npos)
+      << renewed;
+
   const auto api = render_status_page(core, shell, "/?service=api", clock.now());
   EXPECT_EQ(table_rows(api.body, "instances"), 2u);
   EXPECT_NE(api.body.find("Instances of api"), std::string::npos);
